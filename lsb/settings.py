@@ -1,0 +1,217 @@
+"""Settings for LSB, read from the environment.
+
+Production mode (DEBUG off, the default) refuses to start when a setting it
+cannot do without is missing, naming that setting. Development mode (DEBUG=1,
+as the run command sets it) falls back to local defaults.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name, default=""):
+    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+def required(name, development_default):
+    """The named environment variable; in production mode it must be set."""
+    value = os.environ.get(name, "")
+    if value:
+        return value
+    if DEBUG:
+        return development_default
+    raise ImproperlyConfigured(
+        f"{name} is not set. LSB refuses to start in production mode (DEBUG off) "
+        f"without {name}; set it in the environment, or set DEBUG=1 for development."
+    )
+
+
+DEBUG = env_bool("DEBUG")
+
+SECRET_KEY = required("SECRET_KEY", "insecure-development-key-do-not-use-in-production")
+
+# The domain under which every library organisation gets its own host name:
+# <slug>.<LSB_BASE_DOMAIN>. Browsers resolve *.localhost to the loopback address,
+# so the development default needs no hosts file.
+LSB_BASE_DOMAIN = os.environ.get("LSB_BASE_DOMAIN", "localhost")
+# Host names that serve the national pages (public schema): national admin and
+# the national search entry.
+LSB_NATIONAL_HOSTS = env_list("LSB_NATIONAL_HOSTS") or [LSB_BASE_DOMAIN, "127.0.0.1"]
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or (
+    [LSB_BASE_DOMAIN, f".{LSB_BASE_DOMAIN}", "127.0.0.1"] if DEBUG else []
+)
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS is not set. LSB refuses to start in production mode (DEBUG off) "
+        "without ALLOWED_HOSTS (comma-separated, e.g. '.bibliotheek.example')."
+    )
+
+DATABASE_URL = required("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lsb")
+REDIS_URL = required("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+
+# --- Tenancy -----------------------------------------------------------------
+# Decided before the first migration: moving an app between the two lists later
+# is painful. Personal data lives only in TENANT_APPS.
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "staff",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "rest_framework",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.LibraryOrganisation"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_URLCONF = "lsb.urls_public"
+ROOT_URLCONF = "lsb.urls_tenants"
+# New library organisations are cloned from this fully migrated template schema
+# instead of replaying every migration (seconds instead of minutes at 150 tenants).
+TENANT_BASE_SCHEMA = "tenant_template"
+TENANT_CREATION_FAKES_MIGRATIONS = True
+# Issue `SET search_path` only when the schema changes, not on every cursor.
+TENANT_LIMIT_SET_CALLS = True
+# migrate_schemas goes on past a failing tenant, names it, and skips schemas that
+# have nothing to apply.
+GET_EXECUTOR_FUNCTION = "tenants.migration.get_executor"
+
+AUTH_USER_MODEL = "staff.StaffUser"
+LOGIN_URL = "staff:login"
+LOGIN_REDIRECT_URL = "staff:desk-home"
+
+MIDDLEWARE = [
+    "tenants.middleware.LibraryRoutingMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "tenants.context_processors.library",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "lsb.wsgi.application"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# --- Language and time ---------------------------------------------------------
+LANGUAGE_CODE = "nl"
+LANGUAGES = [("nl", "Nederlands"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Europe/Amsterdam"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "var" / "static"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache, sessions stay in the database ----------------------------------
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "lsb"),
+        "TIMEOUT": 300,
+    }
+}
+
+# --- Celery --------------------------------------------------------------------
+
+
+def celery_url(redis_url):
+    """Celery (kombu) spells a Redis unix socket `redis+socket://`."""
+    if redis_url.startswith("unix://"):
+        return "redis+socket://" + redis_url[len("unix://"):]
+    return redis_url
+
+
+CELERY_BROKER_URL = celery_url(REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True  # a crashed worker's task is delivered again
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get(
+    "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "var" / "celerybeat-schedule")
+)
+
+# --- Security in production ------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,12 @@
+"""A library organisation's host: its public page and its staff screens."""
+
+from django.urls import include, path
+
+from lsb.health import healthz
+from tenants import views as tenant_views
+
+urlpatterns = [
+    path("", tenant_views.library_home, name="library-home"),
+    path("balie/", include("staff.urls")),
+    path("healthz", healthz, name="healthz"),
+]

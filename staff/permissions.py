@@ -1,0 +1,38 @@
+"""View guards for library screens: signed in, at this library, with the role."""
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
+from django.shortcuts import render
+
+from .models import Role
+from .selectors import has_role, works_at
+
+
+def library_staff_required(role=None):
+    """Allow a view only to staff with `role` (or any role, when None) at the request's library.
+
+    Anyone else gets a clear refusal page (403) naming the library and the role needed."""
+
+    def decorator(view):
+        @wraps(view)
+        def guarded(request, *args, **kwargs):
+            library = getattr(request, "library", None)
+            if library is None:
+                raise Http404("Deze pagina hoort bij een bibliotheek.")
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            allowed = has_role(request.user, library, role) if role else works_at(request.user, library)
+            if not allowed:
+                return render(
+                    request,
+                    "staff/forbidden.html",
+                    {"required_role": Role(role).label if role else None},
+                    status=403,
+                )
+            return view(request, *args, **kwargs)
+
+        return guarded
+
+    return decorator

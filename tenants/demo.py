@@ -1,0 +1,93 @@
+"""The demo data of the run command: five library organisations in four
+provinces, with branches, opening hours and staff of every role."""
+
+import datetime
+
+T = datetime.time
+
+WEEKDAYS_10_TO_18 = [(day, T(10), T(18)) for day in range(0, 5)] + [(5, T(10), T(17))]
+SMALL_BRANCH_HOURS = [(1, T(13), T(17)), (3, T(10), T(12)), (3, T(13), T(17)), (5, T(10), T(13))]
+
+LIBRARIES = [
+    {
+        "name": "Bibliotheek Utrecht",
+        "slug": "utrecht",
+        "isil": "NL-3400000001",
+        "province": "UT",
+        "branches": [
+            {"code": "neude", "name": "Bibliotheek Neude", "street": "Neude 11", "postcode": "3512 AE",
+             "city": "Utrecht", "opening_hours": WEEKDAYS_10_TO_18 + [(6, T(12), T(17))]},
+            {"code": "lr", "name": "Bibliotheek Leidsche Rijn", "street": "Brederodelaan 2", "postcode": "3541 AX",
+             "city": "Utrecht", "opening_hours": SMALL_BRANCH_HOURS},
+        ],
+    },
+    {
+        "name": "Bibliotheek Eemland",
+        "slug": "eemland",
+        "isil": "NL-3400000002",
+        "province": "UT",
+        "branches": [
+            {"code": "amf", "name": "Bibliotheek Eemhuis", "street": "Eemplein 77", "postcode": "3812 EA",
+             "city": "Amersfoort", "opening_hours": WEEKDAYS_10_TO_18},
+            {"code": "leusden", "name": "Bibliotheek Leusden", "street": "Hamersveldseweg 39", "postcode": "3833 GL",
+             "city": "Leusden", "opening_hours": SMALL_BRANCH_HOURS},
+        ],
+    },
+    {
+        "name": "Bibliotheek Rotterdam",
+        "slug": "rotterdam",
+        "isil": "NL-2800000001",
+        "province": "ZH",
+        "branches": [
+            {"code": "cb", "name": "Centrale Bibliotheek", "street": "Hoogstraat 110", "postcode": "3011 PV",
+             "city": "Rotterdam", "opening_hours": WEEKDAYS_10_TO_18 + [(6, T(13), T(17))]},
+            {"code": "kralingen", "name": "Bibliotheek Kralingen", "street": "Hoflaan 110", "postcode": "3062 JM",
+             "city": "Rotterdam", "opening_hours": SMALL_BRANCH_HOURS},
+        ],
+    },
+    {
+        "name": "Bibliotheek Gelderland Zuid",
+        "slug": "gelderlandzuid",
+        "isil": "NL-2500000001",
+        "province": "GE",
+        "branches": [
+            {"code": "nijmegen", "name": "De Mariënburg", "street": "Mariënburg 29", "postcode": "6511 PS",
+             "city": "Nijmegen", "opening_hours": WEEKDAYS_10_TO_18},
+            {"code": "tiel", "name": "Bibliotheek Tiel", "street": "Varkensmarkt 6", "postcode": "4001 MA",
+             "city": "Tiel", "opening_hours": SMALL_BRANCH_HOURS},
+        ],
+    },
+    {
+        "name": "Bibliotheek Midden-Brabant",
+        "slug": "middenbrabant",
+        "isil": "NL-5000000001",
+        "province": "NB",
+        "branches": [
+            {"code": "lochal", "name": "Bibliotheek LocHal", "street": "Burgemeester Brokxlaan 1000",
+             "postcode": "5041 SG", "city": "Tilburg", "opening_hours": WEEKDAYS_10_TO_18 + [(6, T(11), T(17))]},
+            {"code": "waalwijk", "name": "Bibliotheek Waalwijk", "street": "Vredesplein 4", "postcode": "5142 RA",
+             "city": "Waalwijk", "opening_hours": SMALL_BRANCH_HOURS},
+        ],
+    },
+]
+
+DEMO_PASSWORD = "lsb-demo-2026"
+
+# (username, first name, last name, {library slug: [roles]}, POI codes, national admin)
+STAFF = [
+    ("landelijk", "Lotte", "Landelijk", {}, [], True),
+    ("bisc.beheer", "Bram", "van BiSC", {}, ["bisc"], False),
+    ("probiblio.beheer", "Priya", "Probiblio", {}, ["probiblio"], False),
+    ("utrecht.balie", "Daan", "de Vries", {"utrecht": ["desk"]}, [], False),
+    ("utrecht.collectie", "Sanne", "Jansen", {"utrecht": ["collection"]}, [], False),
+    ("utrecht.inkoop", "Ahmed", "El Amrani", {"utrecht": ["acquisitions"]}, [], False),
+    ("utrecht.beheer", "Femke", "Bakker", {"utrecht": ["library_admin"]}, [], False),
+    ("eemland.balie", "Joris", "Smit", {"eemland": ["desk"]}, [], False),
+    ("eemland.beheer", "Mila", "Visser", {"eemland": ["library_admin"]}, [], False),
+    ("rotterdam.balie", "Noah", "Meijer", {"rotterdam": ["desk"]}, [], False),
+    ("rotterdam.beheer", "Emma", "de Boer", {"rotterdam": ["library_admin"]}, [], False),
+    ("gelderlandzuid.balie", "Lucas", "Mulder", {"gelderlandzuid": ["desk"]}, [], False),
+    ("gelderlandzuid.beheer", "Julia", "de Groot", {"gelderlandzuid": ["library_admin"]}, [], False),
+    ("middenbrabant.balie", "Sem", "Bos", {"middenbrabant": ["desk"]}, [], False),
+    ("middenbrabant.beheer", "Tess", "Vos", {"middenbrabant": ["library_admin"]}, [], False),
+]

@@ -1,0 +1,203 @@
+"""The national registry (public schema): provinces, POIs and their hubs, library
+organisations (the tenants), their host names and their branches."""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+
+POSTCODE_RE = re.compile(r"^\s*([1-9][0-9]{3})\s*([A-Za-z]{2})\s*$")
+# ISO 15511: a country (or other) prefix, a hyphen, at most 11 characters; 16 in all.
+ISIL_RE = r"^[A-Z]{2}-[A-Za-z0-9:/-]{1,11}$"
+
+
+def normalise_postcode(value):
+    """'1234ab' -> '1234 AB'; raises ValidationError when it is no Dutch postcode."""
+    match = POSTCODE_RE.match(value or "")
+    if not match:
+        raise ValidationError(
+            _("'%(value)s' is geen geldige postcode (verwacht: 1234 AB)."),
+            code="invalid_postcode",
+            params={"value": value},
+        )
+    return f"{match.group(1)} {match.group(2).upper()}"
+
+
+def validate_postcode(value):
+    normalise_postcode(value)
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Poi(TimeStamped):
+    """A provincial support organisation: runs IBL transport for its provinces."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(_("naam"), max_length=120, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("POI")
+        verbose_name_plural = _("POI's")
+
+    def __str__(self):
+        return self.name
+
+
+class Province(TimeStamped):
+    code = models.CharField(max_length=2, unique=True, help_text="CBS/ISO 3166-2:NL code, e.g. UT")
+    name = models.CharField(_("naam"), max_length=60, unique=True)
+    poi = models.ForeignKey(Poi, on_delete=models.PROTECT, related_name="provinces", verbose_name=_("POI"))
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("provincie")
+        verbose_name_plural = _("provincies")
+
+    def __str__(self):
+        return self.name
+
+
+class PoiHub(TimeStamped):
+    """A POI's sorting hub, where IBL items change vans."""
+
+    poi = models.ForeignKey(Poi, on_delete=models.CASCADE, related_name="hubs")
+    name = models.CharField(_("naam"), max_length=120)
+    street = models.CharField(_("adres"), max_length=200)
+    postcode = models.CharField(_("postcode"), max_length=7, validators=[validate_postcode])
+    city = models.CharField(_("plaats"), max_length=80)
+
+    class Meta:
+        ordering = ["poi__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["poi", "name"], name="poihub_unique_name_per_poi")]
+        verbose_name = _("sorteercentrum")
+        verbose_name_plural = _("sorteercentra")
+
+    def __str__(self):
+        return f"{self.name} ({self.poi})"
+
+
+class LibraryOrganisation(TenantMixin, TimeStamped):
+    """A library organisation: one tenant, with its own PostgreSQL schema."""
+
+    # Provisioning is done by tenants.services.library_organisation_create, which
+    # creates the schema explicitly inside its transaction.
+    auto_create_schema = False
+    auto_drop_schema = False
+
+    name = models.CharField(_("naam"), max_length=160, unique=True)
+    slug = models.SlugField(
+        _("korte naam"), max_length=50, unique=True, help_text=_("Deel van het adres: <korte naam>.<domein>")
+    )
+    isil = models.CharField(
+        _("ISIL-code"),
+        max_length=16,
+        unique=True,
+        validators=[RegexValidator(ISIL_RE, _("Een ISIL-code ziet eruit als NL-0200000000."))],
+    )
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, related_name="library_organisations", verbose_name=_("provincie")
+    )
+    is_active = models.BooleanField(_("actief"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("bibliotheekorganisatie")
+        verbose_name_plural = _("bibliotheekorganisaties")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def poi(self):
+        """The POI follows from the province: one POI serves each province."""
+        return self.province.poi
+
+
+class Domain(DomainMixin):
+    """A host name that routes to one library organisation's schema."""
+
+    class Meta:
+        verbose_name = _("adres")
+        verbose_name_plural = _("adressen")
+
+
+class Branch(TimeStamped):
+    """A vestiging of a library organisation."""
+
+    organisation = models.ForeignKey(
+        LibraryOrganisation, on_delete=models.CASCADE, related_name="branches", verbose_name=_("organisatie")
+    )
+    code = models.SlugField(_("code"), max_length=20, help_text=_("Korte code, uniek binnen de organisatie"))
+    name = models.CharField(_("naam"), max_length=160)
+    street = models.CharField(_("adres"), max_length=200)
+    postcode = models.CharField(_("postcode"), max_length=7, validators=[validate_postcode])
+    city = models.CharField(_("plaats"), max_length=80)
+    is_active = models.BooleanField(_("actief"), default=True)
+
+    class Meta:
+        ordering = ["organisation__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "code"], name="branch_unique_code_per_organisation")
+        ]
+        verbose_name = _("vestiging")
+        verbose_name_plural = _("vestigingen")
+
+    def __str__(self):
+        return self.name
+
+
+class OpeningPeriod(models.Model):
+    """One period a branch is open on a weekday; a day may have several (10-12, 13-17)."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("maandag")
+        TUESDAY = 1, _("dinsdag")
+        WEDNESDAY = 2, _("woensdag")
+        THURSDAY = 3, _("donderdag")
+        FRIDAY = 4, _("vrijdag")
+        SATURDAY = 5, _("zaterdag")
+        SUNDAY = 6, _("zondag")
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="opening_periods")
+    weekday = models.PositiveSmallIntegerField(_("dag"), choices=Weekday.choices)
+    opens = models.TimeField(_("open"))
+    closes = models.TimeField(_("dicht"))
+
+    class Meta:
+        ordering = ["branch", "weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(closes__gt=models.F("opens")), name="opening_closes_after_opens"),
+            models.CheckConstraint(condition=models.Q(weekday__gte=0, weekday__lte=6), name="opening_weekday_range"),
+        ]
+        verbose_name = _("openingstijd")
+        verbose_name_plural = _("openingstijden")
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class ClosedDate(models.Model):
+    """A day a branch is closed although its weekday says open (holidays, works)."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="closed_dates")
+    date = models.DateField(_("datum"))
+    reason = models.CharField(_("reden"), max_length=120)
+
+    class Meta:
+        ordering = ["branch", "date"]
+        constraints = [models.UniqueConstraint(fields=["branch", "date"], name="closed_date_unique_per_branch")]
+        verbose_name = _("sluitingsdag")
+        verbose_name_plural = _("sluitingsdagen")
+
+    def __str__(self):
+        return f"{self.date:%d-%m-%Y} ({self.reason})"

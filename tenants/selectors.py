@@ -1,0 +1,122 @@
+"""Reads from the national registry."""
+
+import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from .models import Branch, ClosedDate, Domain, LibraryOrganisation, OpeningPeriod, Poi, Province
+
+HOST_CACHE_SECONDS = 300
+
+
+def _host_cache_key(hostname):
+    return f"tenants:host:{hostname}"
+
+
+def library_for_host(hostname):
+    """The library organisation a host name routes to, or None.
+
+    Cached in Redis so that routing a request costs no query (and so no extra
+    `SET search_path`); tenants.signals drops the entry when a domain or an
+    organisation changes."""
+    key = _host_cache_key(hostname)
+    try:
+        cached = cache.get(key)
+    except Exception:  # Redis down: routing still works from the database.
+        cached = None
+    if cached is not None:
+        return cached or None
+    domain = (
+        Domain.objects.select_related("tenant", "tenant__province", "tenant__province__poi")
+        .filter(domain=hostname)
+        .first()
+    )
+    organisation = domain.tenant if domain else None
+    try:
+        # An unknown host is cached too (as False) but briefly, so a new one appears soon.
+        cache.set(key, organisation or False, HOST_CACHE_SECONDS if organisation else 30)
+    except Exception:
+        pass
+    return organisation
+
+
+def host_cache_forget(hostnames):
+    try:
+        cache.delete_many([_host_cache_key(h) for h in hostnames])
+    except Exception:
+        pass
+
+
+def is_national_host(hostname):
+    return hostname in settings.LSB_NATIONAL_HOSTS
+
+
+def library_address(organisation, *, scheme="http", port=None):
+    """The address of a library's own screens, on its primary host name."""
+    domain = organisation.get_primary_domain()
+    if domain is None:
+        return None
+    suffix = f":{port}" if port and port not in (80, 443) else ""
+    return f"{scheme}://{domain.domain}{suffix}/"
+
+
+def branches_of(organisation, *, active_only=True):
+    qs = Branch.objects.filter(organisation=organisation)
+    if active_only:
+        qs = qs.filter(is_active=True)
+    return qs.prefetch_related(
+        Prefetch("opening_periods", queryset=OpeningPeriod.objects.order_by("weekday", "opens")),
+        Prefetch(
+            "closed_dates",
+            queryset=ClosedDate.objects.filter(date__gte=timezone.localdate()).order_by("date"),
+            to_attr="upcoming_closed_dates",
+        ),
+    ).order_by("name")
+
+
+def opening_week(branch):
+    """[(weekday label, [periods])] Monday to Sunday, from prefetched opening periods."""
+    by_day = {day: [] for day in OpeningPeriod.Weekday.values}
+    for period in branch.opening_periods.all():
+        by_day[period.weekday].append(period)
+    return [(OpeningPeriod.Weekday(day).label, by_day[day]) for day in OpeningPeriod.Weekday.values]
+
+
+def branch_open_at(branch, moment):
+    """Whether the branch is open at an aware datetime (Europe/Amsterdam local time)."""
+    local = timezone.localtime(moment)
+    if ClosedDate.objects.filter(branch=branch, date=local.date()).exists():
+        return False
+    return OpeningPeriod.objects.filter(
+        branch=branch, weekday=local.weekday(), opens__lte=local.time(), closes__gt=local.time()
+    ).exists()
+
+
+def opening_today(branch, today=None):
+    """Today's periods, or [] when closed (weekday without hours, or a closed date)."""
+    today = today or timezone.localdate()
+    if ClosedDate.objects.filter(branch=branch, date=today).exists():
+        return []
+    return list(OpeningPeriod.objects.filter(branch=branch, weekday=today.weekday()).order_by("opens"))
+
+
+def registry_overview():
+    """Provinces with their POI and active library organisations, for the national page."""
+    return Province.objects.select_related("poi").prefetch_related(
+        Prefetch(
+            "library_organisations",
+            queryset=LibraryOrganisation.objects.filter(is_active=True).prefetch_related("domains").order_by("name"),
+        )
+    ).order_by("name")
+
+
+def pois():
+    return Poi.objects.prefetch_related("provinces", "hubs").order_by("name")
+
+
+def upcoming_days(days=7):
+    today = timezone.localdate()
+    return [today + datetime.timedelta(days=n) for n in range(days)]
