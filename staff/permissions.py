@@ -23,14 +23,10 @@ def library_staff_required(role=None):
                 raise Http404("Deze pagina hoort bij een bibliotheek.")
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            allowed = has_role(request.user, library, role) if role else works_at(request.user, library)
-            if not allowed:
-                return render(
-                    request,
-                    "staff/forbidden.html",
-                    {"required_role": Role(role).label if role else None},
-                    status=403,
-                )
+            if not works_at(request.user, library):
+                return render(request, "staff/forbidden.html", {"required_role": None}, status=403)
+            if role and not has_role(request.user, library, role):
+                return render(request, "staff/forbidden.html", {"required_role": Role(role).label}, status=403)
             return view(request, *args, **kwargs)
 
         return guarded

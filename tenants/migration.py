@@ -86,8 +86,6 @@ class ResilientExecutor(StandardExecutor):
                 stdout.write(f"[{index + 1}/{len(schemas)} {schema_name}] MIGRATIE MISLUKT: {error}\n")
                 if verbosity >= 2:
                     traceback.print_exc()
-                connection.rollback() if not connection.get_autocommit() else None
-                connection.close()
             finally:
                 connection.set_schema_to_public()
         if verbosity >= 1:

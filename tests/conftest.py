@@ -1,0 +1,76 @@
+"""Test tenants are provisioned once per run, committed, and shared by all tests;
+each test runs in a transaction that is rolled back."""
+
+from types import SimpleNamespace
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+
+from staff.models import Role
+from tenants.models import OpeningPeriod, Poi
+from tenants.services import registry_reference_load
+
+from .factories import PoiAdministratorFactory, StaffUserFactory, make_library, staff_with_role
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        forget_routing_cache()
+        registry_reference_load()
+        alpha = make_library(slug="alpha", province="UT")  # BiSC
+        beta = make_library(slug="beta", province="UT")  # BiSC
+        gamma = make_library(slug="gamma", province="ZH")  # Probiblio
+        dormant = make_library(slug="dormant", province="GE", is_active=False)  # Rijnbrink
+        first_branch = alpha.branches.order_by("name").first()
+        for weekday in range(7):
+            OpeningPeriod.objects.create(branch=first_branch, weekday=weekday, opens="09:00", closes="17:00")
+        for role in Role.values:
+            staff_with_role(alpha, role, username=f"alpha.{role}")
+        staff_with_role(beta, Role.DESK, username="beta.desk")
+        staff_with_role(gamma, Role.LIBRARY_ADMIN, username="gamma.library_admin")
+        PoiAdministratorFactory(user=StaffUserFactory(username="bisc.poi", is_staff=True), poi=Poi.objects.get(code="bisc"))
+        PoiAdministratorFactory(
+            user=StaffUserFactory(username="probiblio.poi", is_staff=True), poi=Poi.objects.get(code="probiblio")
+        )
+        StaffUserFactory(username="national", is_staff=True, is_superuser=True)
+        connection.set_schema_to_public()
+    yield
+
+
+@pytest.fixture
+def libraries(db):
+    from tenants.models import LibraryOrganisation
+
+    by_slug = {o.slug: o for o in LibraryOrganisation.objects.select_related("province__poi")}
+    return SimpleNamespace(**by_slug)
+
+
+@pytest.fixture
+def staff(db):
+    from staff.models import StaffUser
+
+    return SimpleNamespace(**{u.username.replace(".", "_"): u for u in StaffUser.objects.all()})
+
+
+@pytest.fixture(autouse=True)
+def back_to_public_schema():
+    """A request through the tenant middleware leaves the connection in that tenant's schema."""
+    yield
+    connection.set_schema_to_public()
+    forget_routing_cache()
+
+
+def forget_routing_cache():
+    """The host-routing cache outlives each test's rolled-back transaction; drop it
+    (only it: the same Redis database carries the Celery broker's queues)."""
+    client = cache._cache.get_client(write=True)
+    for key in client.scan_iter("*tenants:host:*"):
+        client.delete(key)
+
+
+def host_client(client, slug):
+    """A test client whose requests go to a library's host."""
+    client.defaults["HTTP_HOST"] = f"{slug}.localhost"
+    return client
