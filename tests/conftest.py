@@ -74,3 +74,45 @@ def host_client(client, slug):
     """A test client whose requests go to a library's host."""
     client.defaults["HTTP_HOST"] = f"{slug}.localhost"
     return client
+
+
+@pytest.fixture(scope="module")
+def celery_worker_process(django_db_setup):
+    """A real Celery worker process on the real Redis broker, using the test database.
+
+    Work it does is committed, so tests that need it must commit too."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from lsb.celery import app
+
+    database = settings.DATABASES["default"]
+    env = dict(os.environ)
+    env["DATABASE_URL"] = (
+        f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "lsb", "worker", "--pool", "solo", "-n", "test-worker@%h", "-l", "warning"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while not app.control.ping(timeout=0.5):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            worker.kill()
+            pytest.fail("The Celery worker did not start")
+    yield worker
+    worker.terminate()
+    try:
+        worker.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+    # Wait until the broker no longer lists it, so later tests see no worker.
+    deadline = time.monotonic() + 10
+    while app.control.ping(timeout=0.5) and time.monotonic() < deadline:
+        pass
