@@ -73,7 +73,9 @@ SHARED_APPS = [
     "django_tenants",
     "tenants",
     "staff",
+    "catalogue",
     "django.contrib.contenttypes",
+    "django.contrib.postgres",
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -84,6 +86,7 @@ SHARED_APPS = [
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
+    "collection",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -1,0 +1,129 @@
+"""The national bibliographic catalogue and the national holdings index (public schema).
+
+One Title per title description, keeping the whole MARC21 record and the fields
+LSB searches, filters and shows. Holdings count, per title x library x branch,
+the copies each library has and how many are available, kept current by the
+item services of every library in the same transaction as the item change.
+"""
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+# Dutch stemming with accents folded (unaccent): created in migration 0001.
+SEARCH_CONFIG = "lsb_dutch"
+
+
+class MaterialType(models.TextChoices):
+    BOOK = "book", _("Boek")
+    LARGE_PRINT = "large_print", _("Grote letter")
+    AUDIOBOOK = "audiobook", _("Luisterboek")
+    MUSIC_CD = "music_cd", _("Muziek-cd")
+    DVD = "dvd", _("Dvd/video")
+    GAME = "game", _("Spel")
+    SHEET_MUSIC = "sheet_music", _("Bladmuziek")
+    MAGAZINE = "magazine", _("Tijdschrift")
+    MAP = "map", _("Kaart")
+    ELECTRONIC = "electronic", _("Elektronisch")
+    OTHER = "other", _("Overig")
+
+
+class Audience(models.TextChoices):
+    YOUTH = "youth", _("Jeugd")
+    ADULT = "adult", _("Volwassenen")
+    UNKNOWN = "unknown", _("Onbekend")
+
+
+class Title(models.Model):
+    # Where the record comes from: 003 (source/organisation code) and 001.
+    source = models.CharField(_("bron (003)"), max_length=64, blank=True)
+    control_number = models.CharField(_("controlenummer (001)"), max_length=64, blank=True)
+    # The record as ISO 2709 in UTF-8 (leader/09 'a'), MARC-8 input converted.
+    marc = models.BinaryField(_("MARC21"))
+    # sha1 of `marc`: importing an identical record again changes nothing.
+    marc_checksum = models.CharField(max_length=40)
+
+    title = models.TextField(_("titel"))
+    subtitle = models.TextField(_("ondertitel"), blank=True)
+    responsibility = models.TextField(_("verantwoordelijkheid"), blank=True)
+    contributors = models.JSONField(_("makers"), default=list, help_text='[{"name": ..., "role": ...}]')
+    contributors_text = models.TextField(blank=True)
+    isbns = ArrayField(models.CharField(max_length=13), default=list, blank=True, help_text="ISBN-13, checked")
+    issns = ArrayField(models.CharField(max_length=9), default=list, blank=True)
+    eans = ArrayField(models.CharField(max_length=13), default=list, blank=True)
+    publisher = models.TextField(_("uitgever"), blank=True)
+    year = models.SmallIntegerField(_("jaar"), null=True, blank=True)
+    edition = models.TextField(_("druk"), blank=True)
+    series = models.TextField(_("reeks"), blank=True)
+    language = models.CharField(_("taal"), max_length=3, blank=True)
+    material_type = models.CharField(_("materiaalsoort"), max_length=20, choices=MaterialType.choices,
+                                     default=MaterialType.BOOK)
+    audience = models.CharField(_("doelgroep"), max_length=10, choices=Audience.choices, default=Audience.UNKNOWN)
+    subjects = ArrayField(models.TextField(), default=list, blank=True)
+    subjects_text = models.TextField(blank=True)
+
+    # Lower case, accents removed: trigram matching for typos in titles and names.
+    title_folded = models.TextField(blank=True)
+    contributors_folded = models.TextField(blank=True)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("title", weight="A", config=SEARCH_CONFIG)
+        + SearchVector("contributors_text", weight="A", config=SEARCH_CONFIG)
+        + SearchVector("subtitle", weight="B", config=SEARCH_CONFIG)
+        + SearchVector("series", weight="B", config=SEARCH_CONFIG)
+        + SearchVector("subjects_text", weight="C", config=SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("titel")
+        verbose_name_plural = _("titels")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "control_number"],
+                condition=~Q(control_number=""),
+                name="title_unique_source_control_number",
+            ),
+        ]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="title_search_vector"),
+            GinIndex(fields=["isbns"], name="title_isbns"),
+            GinIndex(fields=["eans"], name="title_eans"),
+            GinIndex(fields=["issns"], name="title_issns"),
+            GinIndex(fields=["title_folded"], opclasses=["gin_trgm_ops"], name="title_title_trgm"),
+            GinIndex(fields=["contributors_folded"], opclasses=["gin_trgm_ops"], name="title_contributors_trgm"),
+            models.Index(fields=["year"], name="title_year"),
+        ]
+
+    def __str__(self):
+        return f"{self.title} / {self.contributors_text}" if self.contributors_text else self.title
+
+
+class Holding(models.Model):
+    """National holdings index: one row per title x library organisation x branch."""
+
+    title = models.ForeignKey(Title, on_delete=models.CASCADE, related_name="holdings")
+    organisation = models.ForeignKey(settings.TENANT_MODEL, on_delete=models.CASCADE, related_name="holdings")
+    branch = models.ForeignKey("tenants.Branch", on_delete=models.CASCADE, related_name="holdings")
+    total = models.PositiveIntegerField(default=0)
+    available = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("bezit")
+        verbose_name_plural = _("bezit (landelijk)")
+        constraints = [
+            models.UniqueConstraint(fields=["title", "organisation", "branch"], name="holding_unique"),
+            models.CheckConstraint(condition=Q(available__lte=models.F("total")), name="holding_available_le_total"),
+        ]
+        indexes = [models.Index(fields=["organisation", "title"], name="holding_org_title")]
+
+    def __str__(self):
+        return f"{self.title_id} @ {self.branch_id}: {self.available}/{self.total}"
