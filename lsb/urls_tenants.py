@@ -8,5 +8,8 @@ from tenants import views as tenant_views
 urlpatterns = [
     path("", tenant_views.library_home, name="library-home"),
     path("balie/", include("staff.urls")),
+    path("collectie/zoeken/", include("catalogue.urls_search")),
+    path("collectie/marc/", include("catalogue.urls_marc")),
+    path("collectie/", include("collection.urls")),
     path("healthz", healthz, name="healthz"),
 ]

@@ -83,3 +83,46 @@ def staff_with_role(organisation, role, username=None):
     user = StaffUserFactory(username=username) if username else StaffUserFactory()
     LibraryRoleFactory(user=user, organisation=organisation, role=role)
     return user
+
+
+def marc_record(*, title, author="", isbn="", control_number="", source="LSBTEST", year=2020, language="dut",
+                subjects=()):
+    """A small but real MARC21 record (pymarc), as a catalogue import would receive it."""
+    from pymarc import Field, Leader, Record, Subfield
+
+    record = Record(leader=Leader("00000nam a2200000 a 4500"), force_utf8=True)
+    if control_number:
+        record.add_field(Field(tag="001", data=control_number), Field(tag="003", data=source))
+    record.add_field(Field(tag="008", data=f"200101s{year}    ne            000 1 {language} d"))
+    if isbn:
+        record.add_field(Field(tag="020", indicators=[" ", " "], subfields=[Subfield("a", isbn)]))
+    if author:
+        record.add_field(Field(tag="100", indicators=["1", " "], subfields=[Subfield("a", author)]))
+    record.add_field(Field(tag="245", indicators=["1", "0"], subfields=[Subfield("a", title)]))
+    for subject in subjects:
+        record.add_field(Field(tag="650", indicators=[" ", "4"], subfields=[Subfield("a", subject)]))
+    return record
+
+
+class TitleFactory(factory.django.DjangoModelFactory):
+    """A catalogue title with its fields set directly (the importer's own tests
+    go through the importer)."""
+
+    class Meta:
+        model = "catalogue.Title"
+
+    title = factory.Sequence(lambda n: f"Testtitel {n}")
+    contributors_text = "Auteur, Test"
+    contributors = factory.LazyAttribute(lambda o: [{"name": o.contributors_text, "role": "auteur"}])
+    control_number = factory.Sequence(lambda n: f"T{n:08d}")
+    source = "LSBTEST"
+    year = 2020
+    language = "dut"
+    marc = factory.LazyAttribute(
+        lambda o: marc_record(title=o.title, author=o.contributors_text, control_number=o.control_number).as_marc()
+    )
+    marc_checksum = factory.LazyAttribute(lambda o: __import__("hashlib").sha1(o.marc).hexdigest())
+    title_folded = factory.LazyAttribute(lambda o: __import__("catalogue.normalise", fromlist=["fold"]).fold(o.title))
+    contributors_folded = factory.LazyAttribute(
+        lambda o: __import__("catalogue.normalise", fromlist=["fold"]).fold(o.contributors_text)
+    )
