@@ -68,3 +68,27 @@ def test_deactivating_takes_effect_at_once_despite_the_routing_cache(client, lib
         province=libraries.beta.province, is_active=False,
     )
     assert client.get("/", HTTP_HOST="beta.localhost").status_code == 503
+
+
+class SearchPathCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("SET SEARCH_PATH"):
+            self.count += 1
+        return execute(sql, params, many, context)
+
+
+def test_a_request_sets_the_search_path_at_most_once(client, libraries, staff):
+    client.force_login(staff.alpha_desk)
+    client.get("/balie/", HTTP_HOST="alpha.localhost")  # warm the routing cache
+    counts = []
+    for host, path in [("alpha.localhost", "/balie/"), ("alpha.localhost", "/"), ("gamma.localhost", "/"),
+                       ("alpha.localhost", "/balie/"), ("localhost", "/")]:
+        counter = SearchPathCounter()
+        with connection.execute_wrapper(counter):
+            assert client.get(path, HTTP_HOST=host).status_code == 200
+        counts.append(counter.count)
+    assert max(counts) <= 1, counts
+    assert counts[2] == 1  # switching library does switch the schema
