@@ -127,3 +127,88 @@ class Holding(models.Model):
 
     def __str__(self):
         return f"{self.title_id} @ {self.branch_id}: {self.available}/{self.total}"
+
+
+# --- MARC import log -----------------------------------------------------------------
+
+
+class MarcFormat(models.TextChoices):
+    AUTO = "auto", _("Automatisch herkennen")
+    ISO2709 = "iso2709", _("MARC21 (ISO 2709)")
+    MARCXML = "marcxml", _("MARCXML")
+
+
+class MarcImportStatus(models.TextChoices):
+    QUEUED = "queued", _("In de wachtrij")
+    RUNNING = "running", _("Bezig")
+    DONE = "done", _("Klaar")
+    FAILED = "failed", _("Mislukt")
+
+
+class MarcImport(models.Model):
+    """One MARC file read into the national catalogue: who, for which library,
+    how far it got, and what it did with the records (its problems below).
+
+    Counts and `records_read` are committed with each batch of records, so an
+    import that dies halfway can be run again and continues after the last
+    committed record."""
+
+    organisation = models.ForeignKey(
+        settings.TENANT_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="marc_imports",
+        verbose_name=_("bibliotheek"), help_text=_("Leeg voor een landelijke levering (beheeropdracht)."),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("medewerker"),
+    )
+    file_name = models.CharField(_("bestandsnaam"), max_length=255)
+    # Path in default_storage (uploads); empty when a command read a local file.
+    stored_file = models.CharField(max_length=255, blank=True)
+    format = models.CharField(_("formaat"), max_length=10, choices=MarcFormat.choices, default=MarcFormat.AUTO)
+    status = models.CharField(
+        _("status"), max_length=10, choices=MarcImportStatus.choices, default=MarcImportStatus.QUEUED
+    )
+    # Why the whole import failed (unreadable file, unknown format); bad records are problems.
+    error = models.TextField(_("foutmelding"), blank=True)
+    records_read = models.PositiveIntegerField(_("gelezen records"), default=0)
+    # Where reading continues after a crash (ISO 2709: byte offset of the next record).
+    resume_offset = models.BigIntegerField(default=0)
+    created = models.PositiveIntegerField(_("nieuw"), default=0)
+    updated = models.PositiveIntegerField(_("bijgewerkt"), default=0)
+    unchanged = models.PositiveIntegerField(_("ongewijzigd"), default=0)
+    skipped = models.PositiveIntegerField(_("overgeslagen"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(_("gestart"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("klaar"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("MARC-import")
+        verbose_name_plural = _("MARC-imports")
+        indexes = [models.Index(fields=["organisation", "-created_at"], name="marcimport_org_recent")]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self):
+        return self.status in (MarcImportStatus.DONE, MarcImportStatus.FAILED)
+
+
+class MarcImportProblem(models.Model):
+    """A record an import skipped: where it is in the file and why."""
+
+    marc_import = models.ForeignKey(MarcImport, on_delete=models.CASCADE, related_name="problems")
+    # 1-based number of the record in the file.
+    record_number = models.PositiveIntegerField(_("recordnummer"))
+    byte_offset = models.BigIntegerField(_("byte-positie"), null=True, blank=True)
+    line = models.PositiveIntegerField(_("regel"), null=True, blank=True)
+    control_number = models.CharField(_("controlenummer (001)"), max_length=64, blank=True)
+    reason = models.TextField(_("reden"))
+
+    class Meta:
+        verbose_name = _("MARC-importprobleem")
+        verbose_name_plural = _("MARC-importproblemen")
+        ordering = ["marc_import", "record_number", "id"]
+
+    def __str__(self):
+        return f"record {self.record_number}: {self.reason}"
