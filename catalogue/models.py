@@ -100,6 +100,8 @@ class Title(models.Model):
             GinIndex(fields=["title_folded"], opclasses=["gin_trgm_ops"], name="title_title_trgm"),
             GinIndex(fields=["contributors_folded"], opclasses=["gin_trgm_ops"], name="title_contributors_trgm"),
             models.Index(fields=["year"], name="title_year"),
+            # The MARC import recognises a record without 001 and ISBN by its checksum.
+            models.Index(fields=["marc_checksum"], name="title_marc_checksum"),
         ]
 
     def __str__(self):
