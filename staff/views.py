@@ -37,6 +37,7 @@ def desk_home(request):
             "opening_today": opening_today(branch) if branch else [],
             "roles": [Role(role) for role in Role.values if role in roles],
             "may_administer": has_role(request.user, library, Role.LIBRARY_ADMIN),
+            "may_manage_collection": has_role(request.user, library, Role.COLLECTION),
         },
     )
 

@@ -1,0 +1,599 @@
+"""Every write to a library's collection: adding, editing, moving, changing the
+status of and withdrawing items, and stocktakes; plus the national holdings
+index those writes keep in step.
+
+Each service runs in one transaction inside the library's own schema. Locks are
+always taken in the same order, so two desks can never deadlock each other:
+first the items (by primary key), then the holdings rows (by title id, then
+branch id). The holdings row of a title x branch is locked before its counts are
+recomputed from the items, so the last desk to commit always writes counts that
+include every other desk's committed change.
+
+Errors are ValidationErrors with Dutch messages, one per problem (for a scanned
+batch: one per barcode); when a service raises, it has changed nothing.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, schema_exists
+
+from catalogue.models import Holding, Title
+from tenants.models import Branch, LibraryOrganisation
+
+from .models import (
+    BARCODE_PATTERN,
+    CollectionKind,
+    Item,
+    ItemEvent,
+    ItemStatus,
+    ItemType,
+    Stocktake,
+    StocktakeScan,
+    WithdrawalReason,
+)
+
+_BARCODE_RE = re.compile(BARCODE_PATTERN)
+
+# Which status an item may go to from which. Nothing leaves 'withdrawn'; an item
+# that is out of the building (on loan, on the hold shelf, in transit, lent to
+# another library) cannot be withdrawn until it is back.
+ALLOWED_TRANSITIONS = {
+    ItemStatus.AVAILABLE: {
+        ItemStatus.ON_LOAN, ItemStatus.IN_TRANSIT, ItemStatus.ON_HOLD_SHELF, ItemStatus.MISSING,
+        ItemStatus.DAMAGED, ItemStatus.WITHDRAWN, ItemStatus.IN_PROCESSING, ItemStatus.ON_INTERLIBRARY_LOAN,
+    },
+    ItemStatus.ON_LOAN: {
+        ItemStatus.AVAILABLE, ItemStatus.IN_TRANSIT, ItemStatus.ON_HOLD_SHELF, ItemStatus.MISSING,
+        ItemStatus.DAMAGED,
+    },
+    ItemStatus.IN_TRANSIT: {
+        ItemStatus.AVAILABLE, ItemStatus.ON_HOLD_SHELF, ItemStatus.MISSING, ItemStatus.DAMAGED,
+        ItemStatus.ON_INTERLIBRARY_LOAN, ItemStatus.ON_LOAN,
+    },
+    ItemStatus.ON_HOLD_SHELF: {
+        ItemStatus.AVAILABLE, ItemStatus.ON_LOAN, ItemStatus.IN_TRANSIT, ItemStatus.MISSING,
+    },
+    ItemStatus.MISSING: {
+        ItemStatus.AVAILABLE, ItemStatus.DAMAGED, ItemStatus.IN_PROCESSING, ItemStatus.WITHDRAWN,
+    },
+    ItemStatus.DAMAGED: {
+        ItemStatus.AVAILABLE, ItemStatus.IN_PROCESSING, ItemStatus.MISSING, ItemStatus.WITHDRAWN,
+    },
+    ItemStatus.IN_PROCESSING: {
+        ItemStatus.AVAILABLE, ItemStatus.DAMAGED, ItemStatus.MISSING, ItemStatus.WITHDRAWN,
+    },
+    ItemStatus.ON_INTERLIBRARY_LOAN: {
+        ItemStatus.AVAILABLE, ItemStatus.IN_TRANSIT, ItemStatus.MISSING, ItemStatus.DAMAGED,
+    },
+    ItemStatus.WITHDRAWN: set(),
+}
+
+# Why an item in this status cannot be withdrawn (shown per barcode).
+_WITHDRAW_REFUSALS = {
+    ItemStatus.ON_LOAN: "is uitgeleend; neem het eerst in",
+    ItemStatus.ON_HOLD_SHELF: "staat op de reserveringsplank voor een lid",
+    ItemStatus.IN_TRANSIT: "is onderweg naar een andere vestiging",
+    ItemStatus.ON_INTERLIBRARY_LOAN: "is uitgeleend aan een andere bibliotheek (IBL)",
+    ItemStatus.WITHDRAWN: "is al afgeschreven",
+}
+
+EDITABLE_FIELDS = ("shelf_location", "call_number", "item_type", "collection", "price_cents", "acquired_on",
+                   "notes", "not_for_loan")
+
+# Advisory lock namespace for the holdings of one organisation: holding_refresh
+# takes it shared, holdings_rebuild exclusive (see there).
+_HOLDINGS_LOCK_NAMESPACE = 4711
+
+
+# --- helpers -----------------------------------------------------------------------
+
+def _in_library_schema(organisation):
+    """The services write to the connection's current schema: it must be this library's."""
+    if connection.schema_name != organisation.schema_name:
+        raise RuntimeError(
+            f"Collection services for {organisation.schema_name} called in schema {connection.schema_name}"
+        )
+
+
+def scanned_barcodes(text):
+    """The barcodes in scanner input: one per line (or separated by spaces/commas), stripped."""
+    if isinstance(text, str):
+        parts = re.split(r"[\s,;]+", text)
+    else:
+        parts = [str(value) for value in text]
+    return [part.strip() for part in parts if part and part.strip()]
+
+
+def _barcode_error(barcode):
+    if not _BARCODE_RE.match(barcode):
+        return f"Barcode '{barcode}' is ongeldig: een barcode bestaat uit 5 tot 20 letters en cijfers."
+    return None
+
+
+def _branch_of(organisation, branch_id, *, label="Vestiging"):
+    try:
+        branch_id = int(branch_id)
+    except (TypeError, ValueError):
+        raise ValidationError(f"Kies een vestiging van {organisation.name}.")
+    branch = Branch.objects.filter(pk=branch_id).first()
+    if branch is None or branch.organisation_id != organisation.pk:
+        raise ValidationError(f"{label} hoort niet bij {organisation.name}.")
+    if not branch.is_active:
+        raise ValidationError(f"{label} {branch.name} is niet actief.")
+    return branch
+
+
+def _event(item, kind, staff_user, **fields):
+    return ItemEvent(item=item, kind=kind, staff_user=staff_user, **fields)
+
+
+def _status_set(item, to_status, *, staff_user, detail="", withdrawal_reason=""):
+    """Change an (already locked) item's status in memory and return its event.
+
+    The single place where the status of an item changes; checks the transition."""
+    to_status = ItemStatus(to_status)
+    from_status = ItemStatus(item.status)
+    if to_status == from_status:
+        raise ValidationError(f"Exemplaar {item.barcode} heeft de status {to_status.label} al.")
+    if to_status not in ALLOWED_TRANSITIONS[from_status]:
+        raise ValidationError(
+            f"Exemplaar {item.barcode}: de status kan niet van {from_status.label} naar {to_status.label}."
+        )
+    item.status = to_status
+    if to_status == ItemStatus.WITHDRAWN:
+        item.withdrawn_at = timezone.now()
+        item.withdrawal_reason = withdrawal_reason
+    kind = ItemEvent.Kind.WITHDRAWN if to_status == ItemStatus.WITHDRAWN else ItemEvent.Kind.STATUS
+    return _event(item, kind, staff_user, from_status=from_status, to_status=to_status, detail=detail)
+
+
+def _lock_items_by_barcode(barcodes):
+    """Lock the items with these barcodes (in primary-key order); returns {barcode: item}."""
+    items = Item.objects.select_for_update().filter(barcode__in=barcodes).order_by("pk")
+    return {item.barcode: item for item in items}
+
+
+# --- national holdings index -----------------------------------------------------
+
+def _holding_counts(*, title_id, branch_id):
+    """Total (not withdrawn) and available copies of a title owned by a branch, from the items."""
+    return Item.objects.filter(title_id=title_id, owning_branch_id=branch_id).aggregate(
+        total=Count("pk", filter=~Q(status=ItemStatus.WITHDRAWN)),
+        available=Count("pk", filter=Q(status=ItemStatus.AVAILABLE, not_for_loan=False)),
+    )
+
+
+def holding_refresh(*, organisation, title_id, branch_id):
+    """Recompute one row of the national holdings index from this library's items.
+
+    Call it inside the transaction that changed the items, after changing them:
+    the row is locked first (inserted if missing), then counted, so a concurrent
+    desk either sees this transaction's changes or waits for it. Rows whose total
+    drops to 0 are deleted. Returns the Holding, or None when deleted."""
+    _in_library_schema(organisation)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [_HOLDINGS_LOCK_NAMESPACE, organisation.pk])
+        holding = None
+        # A concurrent transaction may delete the row between our insert and our
+        # lock (its total dropped to 0); then insert again.
+        for _attempt in range(5):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {Holding._meta.db_table} (title_id, organisation_id, branch_id, total, available,"
+                    " updated_at) VALUES (%s, %s, %s, 0, 0, now())"
+                    " ON CONFLICT (title_id, organisation_id, branch_id) DO NOTHING",
+                    [title_id, organisation.pk, branch_id],
+                )
+            holding = (
+                Holding.objects.select_for_update()
+                .filter(title_id=title_id, organisation_id=organisation.pk, branch_id=branch_id)
+                .first()
+            )
+            if holding is not None:
+                break
+        if holding is None:
+            raise RuntimeError(f"Could not lock holding {title_id}/{branch_id}")
+        counts = _holding_counts(title_id=title_id, branch_id=branch_id)
+        if counts["total"] == 0:
+            holding.delete()
+            return None
+        if (holding.total, holding.available) != (counts["total"], counts["available"]):
+            holding.total = counts["total"]
+            holding.available = counts["available"]
+            holding.save(update_fields=["total", "available", "updated_at"])
+        return holding
+
+
+def _holdings_refresh(organisation, keys):
+    """Refresh several holdings rows in the fixed lock order: title id, then branch id."""
+    for title_id, branch_id in sorted(set(keys)):
+        holding_refresh(organisation=organisation, title_id=title_id, branch_id=branch_id)
+
+
+@dataclass
+class HoldingDifference:
+    organisation: str
+    schema_name: str
+    title_id: int
+    branch_id: int
+    was: tuple  # (total, available) in the index before, or None when missing
+    now: tuple  # (total, available) from the items, or None when the row was removed
+
+    def __str__(self):
+        def show(counts):
+            return "geen rij" if counts is None else f"{counts[0]} totaal / {counts[1]} beschikbaar"
+
+        return (
+            f"{self.organisation} ({self.schema_name}): titel {self.title_id}, vestiging {self.branch_id}: "
+            f"was {show(self.was)}, nu {show(self.now)}"
+        )
+
+
+def _no_progress(message):
+    pass
+
+
+def holdings_rebuild(*, progress=_no_progress, organisations=None):
+    """Recompute the national holdings index from every library schema (one aggregate
+    query per schema) and repair each difference. Returns the differences repaired.
+
+    Per library it holds that library's holdings lock exclusively, so no desk of
+    that library refreshes a holding between the count and the repair."""
+    if connection.schema_name != get_public_schema_name():
+        raise RuntimeError("holdings_rebuild runs in the public schema")
+    if organisations is None:
+        organisations = LibraryOrganisation.objects.exclude(schema_name=get_public_schema_name())
+    organisations = list(organisations.order_by("schema_name"))
+    differences = []
+    for number, organisation in enumerate(organisations, start=1):
+        if not schema_exists(organisation.schema_name):
+            progress(f"[{number}/{len(organisations)}] {organisation.schema_name}: geen schema, overgeslagen")
+            continue
+        found = _holdings_rebuild_one(organisation)
+        differences.extend(found)
+        progress(f"[{number}/{len(organisations)}] {organisation.schema_name}: {len(found)} verschil(len) hersteld")
+    return differences
+
+
+def _holdings_rebuild_one(organisation):
+    item_table = f"{connection.ops.quote_name(organisation.schema_name)}.{Item._meta.db_table}"
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_HOLDINGS_LOCK_NAMESPACE, organisation.pk])
+            cursor.execute(
+                f"SELECT title_id, owning_branch_id, count(*),"
+                f" count(*) FILTER (WHERE status = %s AND NOT not_for_loan)"
+                f" FROM {item_table} WHERE status <> %s GROUP BY title_id, owning_branch_id",
+                [ItemStatus.AVAILABLE, ItemStatus.WITHDRAWN],
+            )
+            actual = {(row[0], row[1]): (row[2], row[3]) for row in cursor.fetchall()}
+        indexed = {
+            (h.title_id, h.branch_id): h
+            for h in Holding.objects.select_for_update().filter(organisation=organisation).order_by("title_id",
+                                                                                                     "branch_id")
+        }
+        differences = []
+        valid_titles = set(Title.objects.filter(pk__in={key[0] for key in actual}).values_list("pk", flat=True))
+        valid_branches = set(Branch.objects.filter(organisation=organisation).values_list("pk", flat=True))
+        to_create = []
+        for key in sorted(set(actual) | set(indexed)):
+            counts = actual.get(key)
+            if counts is not None and (key[0] not in valid_titles or key[1] not in valid_branches):
+                counts = None  # items pointing at a title or branch that no longer exists: not indexable
+            holding = indexed.get(key)
+            was = (holding.total, holding.available) if holding else None
+            if was == counts:
+                continue
+            differences.append(HoldingDifference(organisation.name, organisation.schema_name, key[0], key[1],
+                                                 was, counts))
+            if counts is None:
+                holding.delete()
+            elif holding is None:
+                to_create.append(Holding(title_id=key[0], organisation=organisation, branch_id=key[1],
+                                         total=counts[0], available=counts[1]))
+            else:
+                holding.total, holding.available = counts
+                holding.save(update_fields=["total", "available", "updated_at"])
+        Holding.objects.bulk_create(to_create)
+    return differences
+
+
+# --- items ---------------------------------------------------------------------------
+
+def item_add(*, organisation, staff_user, title_id, barcodes, branch_id, shelf_location="", call_number="",
+             item_type=ItemType.BOOK, collection=CollectionKind.ADULT, price_cents=None, acquired_on=None,
+             not_for_loan=False, notes=""):
+    """Add the scanned barcodes as items of a title, owned by (and at) a branch of this library.
+
+    All or nothing: any bad barcode (invalid, scanned twice, already in use), an
+    unknown title or a branch of another library refuses the whole batch."""
+    _in_library_schema(organisation)
+    barcodes = scanned_barcodes(barcodes)
+    errors = []
+    title = None
+    try:
+        title = Title.objects.filter(pk=int(title_id)).only("pk", "title").first()
+    except (TypeError, ValueError):
+        pass
+    if title is None:
+        errors.append(f"Titel {title_id} bestaat niet in de catalogus.")
+    try:
+        branch = _branch_of(organisation, branch_id)
+    except ValidationError as error:
+        errors.extend(error.messages)
+    if item_type not in ItemType.values:
+        errors.append(f"Onbekende soort exemplaar: '{item_type}'.")
+    if collection not in CollectionKind.values:
+        errors.append(f"Onbekende collectie: '{collection}'.")
+    if not barcodes:
+        errors.append("Scan minstens één barcode.")
+    seen = set()
+    for barcode in barcodes:
+        problem = _barcode_error(barcode)
+        if problem:
+            errors.append(problem)
+        elif barcode in seen:
+            errors.append(f"Barcode '{barcode}' is twee keer gescand.")
+        seen.add(barcode)
+    existing = Item.objects.filter(barcode__in=seen).select_related("title").only("barcode", "title__title")
+    for item in existing:
+        errors.append(f"Barcode '{item.barcode}' is al in gebruik (exemplaar van '{item.title.title}').")
+    if errors:
+        raise ValidationError(errors)
+
+    acquired_on = acquired_on or timezone.localdate()
+    items = [
+        Item(barcode=barcode, title_id=title.pk, owning_branch_id=branch.pk, current_branch_id=branch.pk,
+             shelf_location=shelf_location.strip(), call_number=call_number.strip(), item_type=item_type,
+             collection=collection, price_cents=price_cents, acquired_on=acquired_on, not_for_loan=not_for_loan,
+             notes=notes, status=ItemStatus.AVAILABLE)
+        for barcode in barcodes
+    ]
+    try:
+        with transaction.atomic():
+            Item.objects.bulk_create(items)
+            ItemEvent.objects.bulk_create(
+                _event(item, ItemEvent.Kind.ADDED, staff_user, to_status=item.status, to_branch_id=branch.pk,
+                       detail=f"{branch.name}, {item.shelf_location}".rstrip(", "))
+                for item in items
+            )
+            holding_refresh(organisation=organisation, title_id=title.pk, branch_id=branch.pk)
+    except IntegrityError:
+        # Another desk added one of these barcodes after our check.
+        taken = sorted(Item.objects.filter(barcode__in=seen).values_list("barcode", flat=True))
+        raise ValidationError([f"Barcode '{barcode}' is zojuist elders toegevoegd." for barcode in taken]
+                              or ["De exemplaren konden niet worden toegevoegd; probeer het opnieuw."])
+    return items
+
+
+def item_update(*, organisation, staff_user, barcode, **changes):
+    """Edit an item's descriptive fields (EDITABLE_FIELDS). Status, branch and
+    withdrawal have their own services."""
+    _in_library_schema(organisation)
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"item_update cannot change {', '.join(sorted(unknown))}")
+    if "item_type" in changes and changes["item_type"] not in ItemType.values:
+        raise ValidationError(f"Onbekende soort exemplaar: '{changes['item_type']}'.")
+    if "collection" in changes and changes["collection"] not in CollectionKind.values:
+        raise ValidationError(f"Onbekende collectie: '{changes['collection']}'.")
+    with transaction.atomic():
+        item = _lock_items_by_barcode([barcode]).get(barcode)
+        if item is None:
+            raise ValidationError(f"Exemplaar {barcode} bestaat niet in deze bibliotheek.")
+        if item.status == ItemStatus.WITHDRAWN:
+            raise ValidationError(f"Exemplaar {barcode} is afgeschreven en kan niet meer worden gewijzigd.")
+        changed = []
+        for name, value in changes.items():
+            if isinstance(value, str):
+                value = value.strip()
+            if getattr(item, name) != value:
+                changed.append(f"{Item._meta.get_field(name).verbose_name}: {getattr(item, name) or '—'} → "
+                               f"{value if value not in (None, '') else '—'}")
+                setattr(item, name, value)
+        if not changed:
+            return item
+        item.save(update_fields=[*changes, "updated_at"])
+        ItemEvent.objects.create(item=item, kind=ItemEvent.Kind.EDITED, staff_user=staff_user,
+                                 detail="; ".join(changed))
+        if "not_for_loan" in changes:
+            holding_refresh(organisation=organisation, title_id=item.title_id, branch_id=item.owning_branch_id)
+    return item
+
+
+def item_move(*, organisation, staff_user, barcodes, branch_id, shelf_location, call_number=None):
+    """Move items (one or a scanned batch) to another branch and/or shelf location
+    of this library: they then belong there. Updates the holdings of both branches."""
+    _in_library_schema(organisation)
+    barcodes = scanned_barcodes(barcodes)
+    branch = _branch_of(organisation, branch_id, label="De nieuwe vestiging")
+    shelf_location = (shelf_location or "").strip()
+    if not barcodes:
+        raise ValidationError("Scan minstens één barcode.")
+    with transaction.atomic():
+        items = _lock_items_by_barcode(barcodes)
+        errors = []
+        for barcode in dict.fromkeys(barcodes):
+            item = items.get(barcode)
+            if item is None:
+                errors.append(_barcode_error(barcode) or f"Exemplaar {barcode} bestaat niet in deze bibliotheek.")
+            elif item.status == ItemStatus.WITHDRAWN:
+                errors.append(f"Exemplaar {barcode} is afgeschreven en kan niet worden verplaatst.")
+            elif (item.owning_branch_id, item.current_branch_id, item.shelf_location) == (
+                    branch.pk, branch.pk, shelf_location) and call_number in (None, item.call_number):
+                errors.append(f"Exemplaar {barcode} staat al in {branch.name}, {shelf_location or 'zonder plaats'}.")
+        if errors:
+            raise ValidationError(errors)
+        affected = set()
+        events = []
+        for item in items.values():
+            affected.add((item.title_id, item.owning_branch_id))
+            events.append(_event(item, ItemEvent.Kind.MOVED, staff_user, from_branch_id=item.owning_branch_id,
+                                 to_branch_id=branch.pk,
+                                 detail=f"{item.shelf_location or '—'} → {branch.name}, {shelf_location or '—'}"))
+            item.owning_branch_id = branch.pk
+            item.current_branch_id = branch.pk
+            item.shelf_location = shelf_location
+            if call_number is not None:
+                item.call_number = call_number.strip()
+            item.updated_at = timezone.now()
+            affected.add((item.title_id, branch.pk))
+        Item.objects.bulk_update(items.values(), ["owning_branch", "current_branch", "shelf_location",
+                                                  "call_number", "updated_at"])
+        ItemEvent.objects.bulk_create(events)
+        _holdings_refresh(organisation, affected)
+    return list(items.values())
+
+
+def item_status_change(*, organisation, staff_user, barcode, to_status, detail=""):
+    """Change an item's status: the one service every status change goes through
+    (circulation, IBL and the collection screens call it). Withdrawing needs a
+    reason: use item_withdraw."""
+    _in_library_schema(organisation)
+    if to_status not in ItemStatus.values:
+        raise ValidationError(f"Onbekende status '{to_status}'.")
+    if to_status == ItemStatus.WITHDRAWN:
+        raise ValidationError("Afschrijven gaat met een reden: gebruik Afschrijven.")
+    with transaction.atomic():
+        item = _lock_items_by_barcode([barcode]).get(barcode)
+        if item is None:
+            raise ValidationError(f"Exemplaar {barcode} bestaat niet in deze bibliotheek.")
+        event = _status_set(item, to_status, staff_user=staff_user, detail=detail)
+        item.save(update_fields=["status", "updated_at"])
+        event.save()
+        holding_refresh(organisation=organisation, title_id=item.title_id, branch_id=item.owning_branch_id)
+    return item
+
+
+def item_withdraw(*, organisation, staff_user, barcodes, reason, detail=""):
+    """Withdraw (afschrijven) one item or a scanned batch with a reason.
+
+    Items that are out (on loan, on the hold shelf, in transit, on IBL) are refused
+    by barcode, and then the whole batch changes nothing."""
+    _in_library_schema(organisation)
+    if reason not in WithdrawalReason.values:
+        raise ValidationError("Kies een reden voor het afschrijven.")
+    barcodes = scanned_barcodes(barcodes)
+    if not barcodes:
+        raise ValidationError("Scan minstens één barcode.")
+    with transaction.atomic():
+        items = _lock_items_by_barcode(barcodes)
+        errors = []
+        for barcode in dict.fromkeys(barcodes):
+            item = items.get(barcode)
+            if item is None:
+                errors.append(_barcode_error(barcode) or f"Exemplaar {barcode} bestaat niet in deze bibliotheek.")
+            elif item.status in _WITHDRAW_REFUSALS:
+                errors.append(f"Exemplaar {barcode} {_WITHDRAW_REFUSALS[item.status]}: niet afgeschreven.")
+        if errors:
+            raise ValidationError(errors)
+        label = WithdrawalReason(reason).label
+        events = [
+            _status_set(item, ItemStatus.WITHDRAWN, staff_user=staff_user, withdrawal_reason=reason,
+                        detail=f"{label}{': ' + detail.strip() if detail.strip() else ''}")
+            for item in items.values()
+        ]
+        now = timezone.now()
+        for item in items.values():
+            item.updated_at = now
+        Item.objects.bulk_update(items.values(), ["status", "withdrawn_at", "withdrawal_reason", "updated_at"])
+        ItemEvent.objects.bulk_create(events)
+        _holdings_refresh(organisation, {(item.title_id, item.owning_branch_id) for item in items.values()})
+    return list(items.values())
+
+
+# --- stocktake -------------------------------------------------------------------------
+
+def stocktake_start(*, organisation, staff_user, branch_id, shelf_location):
+    """Start scanning one shelf: a branch and a shelf location of this library."""
+    _in_library_schema(organisation)
+    branch = _branch_of(organisation, branch_id)
+    shelf_location = (shelf_location or "").strip()
+    if not shelf_location:
+        raise ValidationError("Geef de plaats (kast/plank) op die u gaat scannen.")
+    return Stocktake.objects.create(branch_id=branch.pk, shelf_location=shelf_location, started_by=staff_user)
+
+
+def _open_stocktake(stocktake_id):
+    stocktake = Stocktake.objects.select_for_update().filter(pk=stocktake_id).first()
+    if stocktake is None:
+        raise ValidationError("Deze inventarisatie bestaat niet.")
+    if stocktake.finished_at is not None:
+        raise ValidationError("Deze inventarisatie is al afgerond.")
+    return stocktake
+
+
+def stocktake_scan(*, organisation, stocktake_id, barcode):
+    """Record one scanned barcode on the shelf. Unknown barcodes are recorded too
+    (they are misplaced: something on the shelf LSB does not know). Scanning the
+    same barcode again is harmless. Returns (scan, created)."""
+    _in_library_schema(organisation)
+    barcode = (barcode or "").strip()
+    problem = _barcode_error(barcode)
+    if problem:
+        raise ValidationError(problem)
+    with transaction.atomic():
+        stocktake = _open_stocktake(stocktake_id)
+        item = Item.objects.filter(barcode=barcode).first()
+        return StocktakeScan.objects.get_or_create(stocktake=stocktake, barcode=barcode, defaults={"item": item})
+
+
+@dataclass
+class StocktakeOutcome:
+    seen: int = 0
+    marked_missing: list = field(default_factory=list)
+    found: list = field(default_factory=list)
+
+
+def stocktake_finish(*, organisation, staff_user, stocktake_id, mark_missing=False):
+    """Close a stocktake: every scanned item gets last_seen_at; items reported
+    missing before but scanned now are available again; and, when the user
+    confirms (mark_missing), the items expected on the shelf but not scanned get
+    the status missing."""
+    from .selectors import stocktake_result
+
+    _in_library_schema(organisation)
+    with transaction.atomic():
+        stocktake = _open_stocktake(stocktake_id)
+        result = stocktake_result(stocktake=stocktake)
+        scanned_ids = list(stocktake.scans.exclude(item=None).values_list("item_id", flat=True))
+        to_missing = [item.pk for item in result.missing] if mark_missing else []
+        items = {item.pk: item for item in Item.objects.select_for_update().filter(
+            pk__in=[*scanned_ids, *to_missing]).order_by("pk")}
+        now = timezone.now()
+        outcome = StocktakeOutcome()
+        events = []
+        affected = set()
+        for item_id in scanned_ids:
+            item = items[item_id]
+            item.last_seen_at = now
+            outcome.seen += 1
+            events.append(_event(item, ItemEvent.Kind.SEEN, staff_user,
+                                 detail=f"Inventarisatie {stocktake.shelf_location}"))
+            if item.status == ItemStatus.MISSING:
+                events.append(_status_set(item, ItemStatus.AVAILABLE, staff_user=staff_user,
+                                          detail="Teruggevonden bij inventarisatie"))
+                outcome.found.append(item)
+                affected.add((item.title_id, item.owning_branch_id))
+        for item_id in to_missing:
+            item = items[item_id]
+            if item.status != ItemStatus.AVAILABLE:  # changed since the result was computed
+                continue
+            events.append(_status_set(item, ItemStatus.MISSING, staff_user=staff_user,
+                                      detail=f"Niet gevonden bij inventarisatie {stocktake.shelf_location}"))
+            outcome.marked_missing.append(item)
+            affected.add((item.title_id, item.owning_branch_id))
+        for item in items.values():
+            item.updated_at = now
+        Item.objects.bulk_update(items.values(), ["last_seen_at", "status", "updated_at"])
+        ItemEvent.objects.bulk_create(events)
+        _holdings_refresh(organisation, affected)
+        stocktake.finished_at = now
+        stocktake.save(update_fields=["finished_at"])
+    return outcome
