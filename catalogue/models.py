@@ -214,3 +214,24 @@ class MarcImportProblem(models.Model):
 
     def __str__(self):
         return f"record {self.record_number}: {self.reason}"
+
+
+class SearchWord(models.Model):
+    """Every folded word of the catalogue's titles and makers, once: the dictionary
+    the search uses to correct misspelled words ('poter' -> 'potter') by trigram
+    similarity on a small table instead of on a million titles.
+
+    Kept current by a statement-level trigger on catalogue_title (migration
+    0004), so every write path (imports, admin, tests) feeds it; words are
+    inserted in sorted order and never removed (a word whose titles are gone
+    simply finds nothing)."""
+
+    word = models.TextField(primary_key=True)
+
+    class Meta:
+        verbose_name = _("zoekwoord")
+        verbose_name_plural = _("zoekwoorden")
+        indexes = [GinIndex(fields=["word"], opclasses=["gin_trgm_ops"], name="searchword_trgm")]
+
+    def __str__(self):
+        return self.word

@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views_search
 
 app_name = "search"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views_search.search, name="search"),
+]
