@@ -94,7 +94,9 @@ class Title(models.Model):
         ]
         indexes = [
             GinIndex(fields=["search_vector"], name="title_search_vector"),
-            GinIndex(fields=["isbns"], name="title_isbns"),
+            # No pending list: the MARC import probes this index for every ISBN of every
+            # batch it has just inserted, and a pending list is scanned on every probe.
+            GinIndex(fields=["isbns"], name="title_isbns", fastupdate=False),
             GinIndex(fields=["eans"], name="title_eans"),
             GinIndex(fields=["issns"], name="title_issns"),
             GinIndex(fields=["title_folded"], opclasses=["gin_trgm_ops"], name="title_title_trgm"),

@@ -1,0 +1,18 @@
+"""Celery tasks of the national catalogue."""
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from . import services
+
+
+@shared_task(
+    name="catalogue.tasks.marc_import_process",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def marc_import_process(import_id):
+    """Run a queued MARC import. Idempotent: a finished import is left alone, a
+    crashed one continues after its last committed batch (see the service)."""
+    services.marc_import_execute(marc_import_id=import_id)

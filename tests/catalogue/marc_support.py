@@ -1,0 +1,49 @@
+"""Shared helpers for the MARC tests: the real test files in ../shared/data/marc
+(read where they are, never copied into the repository) and running an import."""
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from catalogue import services
+from catalogue.models import MarcFormat
+
+
+def marc_dir():
+    shared = os.environ.get("LSB_SHARED_DATA")
+    base = Path(shared) if shared else Path(__file__).resolve().parents[3] / "shared" / "data"
+    return base / "marc"
+
+
+def marc_file(name):
+    path = marc_dir() / name
+    if not path.exists():
+        pytest.fail(f"MARC test file {path} is missing (set LSB_SHARED_DATA to the shared data folder)")
+    return path
+
+
+def marc_bytes(name):
+    return marc_file(name).read_bytes()
+
+
+def run_import(data, *, marc_format=MarcFormat.AUTO, file_name="test.mrc", organisation=None, batch_size=None,
+               progress=None):
+    """Import bytes through the real service, as the command does; returns the import."""
+    marc_import = services.marc_import_register(
+        file_name=file_name, marc_format=marc_format, organisation=organisation
+    )
+    options = {"batch_size": batch_size} if batch_size else {}
+    return services.marc_import_run(marc_import=marc_import, stream=io.BytesIO(data), progress=progress, **options)
+
+
+def problems_of(marc_import):
+    return list(marc_import.problems.order_by("record_number").values_list("record_number", "byte_offset", "reason"))
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """Uploaded files go to a temporary MEDIA_ROOT."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
