@@ -1,0 +1,142 @@
+"""MARC export: a library's catalogue with its holdings in 852, or selected
+titles; streamed, and readable again by pymarc (and by our own import)."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django_tenants.utils import tenant_context
+from pymarc import MARCReader, parse_xml_to_array
+
+from catalogue.marc_export import export_marc
+from catalogue.models import MarcFormat, Title
+from collection import services as collection_services
+from collection.models import WithdrawalReason
+
+from .marc_support import marc_bytes, run_import
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalogue(db):
+    """The 20 titles of marc.dat, imported."""
+    run_import(marc_bytes("marc.dat"))
+    return {title.control_number: title for title in Title.objects.all()}
+
+
+def add_items(organisation, user, title, branch, barcodes, **fields):
+    with tenant_context(organisation):
+        collection_services.item_add(organisation=organisation, staff_user=user, title_id=title.pk,
+                                     barcodes=barcodes, branch_id=branch.pk, **fields)
+
+
+@pytest.fixture
+def holdings(catalogue, libraries, staff):
+    """Alpha holds two titles (one of their items withdrawn) and a third title whose
+    only item is withdrawn."""
+    alpha = libraries.alpha
+    v1, v2 = alpha.branches.order_by("code")
+    add_items(alpha, staff.alpha_collection, catalogue["11778504"], v1, "ALPHA00001",
+              shelf_location="Informatica", call_number="005.1 HUN")
+    add_items(alpha, staff.alpha_collection, catalogue["11778504"], v2, "ALPHA00002")
+    add_items(alpha, staff.alpha_collection, catalogue["1598167"], v2, "ALPHA00003 ALPHA00004",
+              call_number="005.1 GAM")
+    add_items(alpha, staff.alpha_collection, catalogue["3035409"], v1, "ALPHA00005")
+    with tenant_context(alpha):
+        collection_services.item_withdraw(organisation=alpha, staff_user=staff.alpha_collection,
+                                          barcodes="ALPHA00004 ALPHA00005", reason=WithdrawalReason.WORN)
+    return catalogue
+
+
+def holdings_of(record):
+    return [
+        {code: field.get(code) for code in "abchp" if field.get(code) is not None}
+        for field in record.get_fields("852")
+    ]
+
+
+def test_library_catalogue_has_its_titles_with_their_holdings_in_852(holdings, libraries):
+    alpha = libraries.alpha
+    data = b"".join(export_marc(marc_format=MarcFormat.ISO2709, organisation=alpha))
+
+    records = list(MARCReader(io.BytesIO(data), to_unicode=True))
+    assert all(record is not None for record in records)
+    # Titles with items that are not withdrawn, in title order.
+    assert [record["001"].data for record in records] == ["11778504", "1598167"]
+    pragmatic, patterns = records
+    assert holdings_of(pragmatic) == [
+        {"a": alpha.isil, "b": "v1", "c": "Informatica", "h": "005.1 HUN", "p": "ALPHA00001"},
+        {"a": alpha.isil, "b": "v2", "p": "ALPHA00002"},
+    ]
+    assert holdings_of(patterns) == [{"a": alpha.isil, "b": "v2", "h": "005.1 GAM", "p": "ALPHA00003"}]
+    # The rest of the record is the catalogue's.
+    assert pragmatic.title.startswith("The pragmatic programmer")
+    assert pragmatic["020"]["a"] == "020161622X"
+
+
+def test_marcxml_export_reads_back_the_same_records(holdings, libraries):
+    data = b"".join(export_marc(marc_format=MarcFormat.MARCXML, organisation=libraries.alpha))
+
+    assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    records = parse_xml_to_array(io.BytesIO(data), strict=True)  # MARC21 slim namespace
+    iso = list(MARCReader(io.BytesIO(b"".join(
+        export_marc(marc_format=MarcFormat.ISO2709, organisation=libraries.alpha))), to_unicode=True))
+    assert [record.as_marc() for record in records] == [record.as_marc() for record in iso]
+
+
+def test_another_library_exports_only_its_own_holdings(holdings, libraries, staff):
+    gamma = libraries.gamma
+    add_items(gamma, staff.gamma_library_admin, holdings["11778504"], gamma.branches.order_by("code").first(),
+              "GAMMA00001")
+
+    records = list(MARCReader(io.BytesIO(b"".join(
+        export_marc(marc_format=MarcFormat.ISO2709, organisation=gamma))), to_unicode=True))
+
+    assert [record["001"].data for record in records] == ["11778504"]
+    assert holdings_of(records[0]) == [{"a": gamma.isil, "b": "v1", "p": "GAMMA00001"}]
+
+
+def test_selected_titles_without_a_library_are_the_catalogue_records_themselves(catalogue):
+    chosen = [catalogue["3035409"].pk, catalogue["11778504"].pk]
+    data = b"".join(export_marc(marc_format=MarcFormat.ISO2709, title_ids=chosen))
+
+    records = list(MARCReader(io.BytesIO(data), to_unicode=True))
+    assert [record["001"].data for record in records] == ["11778504", "3035409"]  # in id order
+    assert all(not record.get_fields("852") for record in records)
+    # Exported and imported again: the same records, nothing changes.
+    again = run_import(data)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+
+
+def test_selected_titles_with_a_library_carry_its_holdings(holdings, libraries):
+    data = b"".join(export_marc(marc_format=MarcFormat.ISO2709, organisation=libraries.alpha,
+                                title_ids=[holdings["1598167"].pk, holdings["205256"].pk]))
+    records = {record["001"].data: record for record in MARCReader(io.BytesIO(data), to_unicode=True)}
+    assert len(holdings_of(records["1598167"])) == 1
+    assert holdings_of(records["205256"]) == []  # selected, but alpha holds no copy
+
+
+def test_export_is_streamed_in_chunks(holdings, libraries):
+    pieces = export_marc(marc_format=MarcFormat.ISO2709, organisation=libraries.alpha, chunk_size=1)
+    first = next(pieces)
+    assert MARCReader(io.BytesIO(first)).__next__()["001"].data == "11778504"
+    assert len(list(pieces)) == 1
+
+
+def test_export_command_writes_a_file(holdings, libraries, tmp_path, capsys):
+    target = tmp_path / "alpha.xml"
+    call_command("export_marc", "--library", "alpha", "--format", "marcxml", "-o", str(target))
+
+    assert "2 records written" in capsys.readouterr().err
+    assert len(parse_xml_to_array(str(target))) == 2
+
+
+def test_export_command_refuses_unknown_titles_and_missing_selection(catalogue):
+    with pytest.raises(CommandError, match="Unknown title ids: 999999"):
+        call_command("export_marc", "--titles", f"{catalogue['3035409'].pk},999999")
+    with pytest.raises(CommandError, match="Give --library, --titles, or both"):
+        call_command("export_marc")
+    with pytest.raises(CommandError, match="Unknown library"):
+        call_command("export_marc", "--library", "bestaatniet")

@@ -1,0 +1,172 @@
+"""The MARC screens: upload -> import task -> detail page with counts and problem
+log; the library's import list; the export download. Collection role only."""
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from pymarc import MARCReader
+
+from catalogue.models import MarcImport, MarcImportStatus, Title
+from catalogue.tasks import marc_import_process
+from staff.models import Role
+from tests.conftest import host_client
+
+from .marc_support import marc_bytes, media_root  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.django_db
+
+IMPORTS = "/collectie/marc/"
+
+
+@pytest.fixture
+def alpha_client(client, staff):
+    client.force_login(staff.alpha_collection)
+    return host_client(client, "alpha")
+
+
+def upload(client, name, data, marc_format="auto"):
+    return client.post(IMPORTS, {"file": SimpleUploadedFile(name, data), "format": marc_format})
+
+
+def test_upload_queues_the_import_and_the_detail_page_follows_it(
+        alpha_client, staff, libraries, media_root, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = upload(alpha_client, "marc.dat", marc_bytes("marc.dat"))
+
+    marc_import = MarcImport.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("marc:import", args=[marc_import.pk])
+    assert len(callbacks) == 1  # the task is sent once the upload is committed
+    assert (marc_import.organisation, marc_import.user) == (libraries.alpha, staff.alpha_collection)
+    assert (marc_import.file_name, marc_import.status) == ("marc.dat", MarcImportStatus.QUEUED)
+
+    page = alpha_client.get(response["Location"])
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "marc.dat staat in de wachtrij voor import." in html
+    assert 'data-testid="status">In de wachtrij<' in html
+    assert '<meta http-equiv="refresh" content="2">' in html  # refreshes itself while not finished
+
+    marc_import_process(marc_import.pk)  # the task body, as the worker runs it
+
+    page = alpha_client.get(response["Location"])
+    html = page.content.decode()
+    assert 'data-testid="status">Klaar<' in html
+    assert 'data-testid="created">20<' in html
+    assert 'data-testid="skipped">0<' in html
+    assert "Geen: alle records zijn verwerkt." in html
+    assert "http-equiv" not in html
+    assert Title.objects.count() == 20
+
+
+def test_detail_page_lists_each_skipped_record_with_position_and_reason(
+        alpha_client, media_root, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(alpha_client, "bad_records.mrc", marc_bytes("bad_records.mrc"), "iso2709")
+    marc_import_process(MarcImport.objects.get().pk)
+
+    html = alpha_client.get(response["Location"]).content.decode()
+    assert 'data-testid="created">1<' in html
+    assert 'data-testid="unchanged">1<' in html
+    assert 'data-testid="skipped">7<' in html
+    for offset in (127, 254, 381, 509, 637, 764, 917):
+        assert f"byte {offset}" in html
+    assert "kapotte leader: basisadres 99937 ligt buiten het record (127 bytes)" in html
+    assert "afgebroken record" in html
+
+
+def test_import_list_shows_this_librarys_imports_only(alpha_client, client, staff, libraries, media_root):
+    from catalogue import services
+
+    services.marc_import_create(organisation=libraries.alpha, user=staff.alpha_collection,
+                                upload=SimpleUploadedFile("alpha-feed.mrc", marc_bytes("one.dat")))
+    services.marc_import_create(organisation=libraries.gamma, user=staff.gamma_library_admin,
+                                upload=SimpleUploadedFile("gamma-feed.mrc", marc_bytes("one.dat")))
+
+    html = alpha_client.get(IMPORTS).content.decode()
+    assert "alpha-feed.mrc" in html
+    assert "gamma-feed.mrc" not in html
+
+    gamma_import = MarcImport.objects.get(file_name="gamma-feed.mrc")
+    assert alpha_client.get(reverse("marc:import", args=[gamma_import.pk])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("data", "marc_format", "message"),
+    [
+        (None, "auto", "Kies een MARC-bestand."),
+        (b"", "auto", "Het bestand is leeg."),
+        (b"00000", "dbase", "Selecteer een geldige keuze."),
+    ],
+)
+def test_upload_errors_are_shown_in_dutch_and_start_nothing(alpha_client, media_root, data, marc_format, message):
+    fields = {"format": marc_format}
+    if data is not None:
+        fields["file"] = SimpleUploadedFile("leeg.mrc", data)
+    response = alpha_client.post(IMPORTS, fields)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not MarcImport.objects.exists()
+
+
+def test_a_failed_import_shows_why(alpha_client, libraries, staff, media_root):
+    from catalogue import services
+
+    marc_import = services.marc_import_create(organisation=libraries.alpha, user=staff.alpha_collection,
+                                              upload=SimpleUploadedFile("weg.mrc", marc_bytes("one.dat")))
+    services.default_storage.delete(marc_import.stored_file)
+    marc_import_process(marc_import.pk)
+
+    html = alpha_client.get(reverse("marc:import", args=[marc_import.pk])).content.decode()
+    assert 'data-testid="status">Mislukt<' in html
+    assert "Het geüploade bestand is niet (meer) te lezen." in html
+
+
+@pytest.mark.parametrize("path", [IMPORTS, "/collectie/marc/export/", "/collectie/marc/export/download/"])
+def test_staff_without_the_collection_role_are_refused(client, staff, path):
+    client.force_login(staff.alpha_desk)
+    response = host_client(client, "alpha").get(path)
+    assert response.status_code == 403
+    assert f"de rol <strong>{Role.COLLECTION.label}</strong> nodig" in response.content.decode()
+
+
+def test_staff_of_another_library_are_refused(client, staff):
+    client.force_login(staff.alpha_collection)
+    assert host_client(client, "beta").get(IMPORTS).status_code == 403
+
+
+def test_export_page_and_download(alpha_client, libraries, staff):
+    from django_tenants.utils import tenant_context
+
+    from collection import services as collection_services
+    from tests.catalogue.marc_support import run_import
+
+    run_import(marc_bytes("marc.dat"))
+    title = Title.objects.get(control_number="12515882")
+    alpha = libraries.alpha
+    with tenant_context(alpha):
+        collection_services.item_add(organisation=alpha, staff_user=staff.alpha_collection, title_id=title.pk,
+                                     barcodes="ALPHA00010", branch_id=alpha.branches.order_by("code").first().pk,
+                                     call_number="005.133 LUT")
+
+    page = alpha_client.get("/collectie/marc/export/").content.decode()
+    assert 'data-testid="title-count">1<' in page
+
+    response = alpha_client.get("/collectie/marc/export/download/", {"format": "iso2709"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/marc"
+    assert response["Content-Disposition"].startswith('attachment; filename="alpha-catalogus-')
+    [record] = list(MARCReader(io.BytesIO(b"".join(response.streaming_content)), to_unicode=True))
+    assert record["001"].data == "12515882"
+    assert record["852"]["p"] == "ALPHA00010" and record["852"]["h"] == "005.133 LUT"
+
+    response = alpha_client.get("/collectie/marc/export/download/", {"format": "marcxml"})
+    assert response["Content-Type"] == "application/marcxml+xml"
+    assert b"ALPHA00010" in b"".join(response.streaming_content)
+
+    response = alpha_client.get("/collectie/marc/export/download/", {"format": "pdf"})
+    assert response.status_code == 400
+    assert "Kies MARC21 (ISO 2709) of MARCXML." in response.content.decode()
