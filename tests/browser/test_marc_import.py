@@ -30,19 +30,24 @@ def marc_media(tmp_path_factory):
         os.environ["MEDIA_ROOT"] = previous
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def committed_cleanup(django_db_blocker):
-    """The live server and the worker commit; remove what this test made."""
+    """The live server and the worker commit; remove what this test made.
+
+    Module-scoped so that it is torn down after the test's own transaction is
+    rolled back: a delete inside that transaction would be rolled back with it."""
     from django.db.models import Max
 
-    from catalogue.models import MarcImport, Title
+    from catalogue.models import MarcImport, SearchWord, Title
 
     with django_db_blocker.unblock():
         last_title = Title.objects.aggregate(last=Max("pk"))["last"] or 0
+        words_before = set(SearchWord.objects.values_list("word", flat=True))
     yield
     with django_db_blocker.unblock():
         MarcImport.objects.filter(organisation__slug="alpha", file_name="marc.dat").delete()
         Title.objects.filter(pk__gt=last_title).delete()
+        SearchWord.objects.exclude(word__in=words_before).delete()
 
 
 def test_collection_staff_import_a_marc_file_and_watch_it_finish(
