@@ -63,7 +63,7 @@ DATABASE_URL = required("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lsb"
 REDIS_URL = required("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
-DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASES["default"]["ENGINE"] = "tenants.postgresql_backend"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 # --- Tenancy -----------------------------------------------------------------

@@ -108,3 +108,17 @@ def test_create_library_command_reports_bad_input(db):
     with pytest.raises(CommandError, match="Niet aangemaakt"):
         call_command("create_library", name="X", slug="x", isil="geen-isil", province="UT")
     assert not LibraryOrganisation.objects.filter(slug="x").exists()
+
+
+def test_a_stale_template_is_migrated_before_it_is_cloned(db):
+    """A library created after a deploy but before migrate_schemas still gets every table."""
+    from tenants.migration import applied_migrations, migrations_known
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM tenant_template.django_migrations WHERE app = 'sessions'")
+    assert not migrations_known() <= applied_migrations("tenant_template")
+
+    organisation = make_library(slug="nadeploy")
+
+    assert migrations_known() <= applied_migrations("tenant_template")
+    assert migrations_known() <= applied_migrations(organisation.schema_name)
