@@ -1,10 +1,26 @@
+import io
+import os
+from pathlib import Path
+
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django_tenants.utils import tenant_context
+
+from catalogue import demo as catalogue_demo
+from catalogue import services as catalogue_services
+from catalogue.models import MarcImport, MarcImportStatus, Title
+from collection import services as collection_services
+from collection.models import CollectionKind, Item
 
 from staff import services as staff_services
 from staff.models import StaffUser
 from tenants import demo, services
 from tenants.models import LibraryOrganisation, Poi, Province
+
+
+# Real records (Library of Congress, via pymarc's test data) for a fuller demo catalogue.
+SHARED_MARC_FILES = ["marc.dat", "test.dat", "batch.xml"]
 
 
 class Command(BaseCommand):
@@ -48,4 +64,48 @@ class Command(BaseCommand):
                         staff_services.library_role_grant(user=user, organisation=organisations[slug], role=role)
                 for code in poi_codes:
                     staff_services.poi_administrator_grant(user=user, poi=Poi.objects.get(code=code))
+        self.seed_catalogue(say)
+        self.seed_items(say, organisations)
         say(self.style.SUCCESS(f"Demo klaar: {len(organisations)} bibliotheekorganisaties, {len(demo.STAFF)} medewerkers."))
+
+    def seed_catalogue(self, say):
+        """The demo titles, and the real MARC test files when shared/ lies beside the checkout."""
+        files = [("lsb-demo-titels.mrc", io.BytesIO(catalogue_demo.demo_records()))]
+        shared = Path(os.environ.get("LSB_SHARED_DATA", settings.BASE_DIR.parent / "shared" / "data")) / "marc"
+        for name in SHARED_MARC_FILES:
+            if (shared / name).is_file():
+                files.append((name, (shared / name).open("rb")))
+        for name, stream in files:
+            with stream:
+                if MarcImport.objects.filter(file_name=name, status=MarcImportStatus.DONE).exists():
+                    say(f"Catalogus: {name} is al geïmporteerd")
+                    continue
+                result = catalogue_services.marc_import_run(
+                    marc_import=catalogue_services.marc_import_register(file_name=name), stream=stream
+                )
+                say(f"Catalogus: {name}: {result.created} nieuw, {result.updated} bijgewerkt, "
+                    f"{result.skipped} overgeslagen")
+
+    def seed_items(self, say, organisations):
+        """A copy or two of every demo title in each demo library, spread over its branches."""
+        titles = list(Title.objects.filter(source=catalogue_demo.SOURCE).order_by("control_number"))
+        for number, library in enumerate(demo.LIBRARIES, start=1):
+            organisation = organisations[library["slug"]]
+            with tenant_context(organisation):
+                if Item.objects.exists():
+                    say(f"Exemplaren {organisation.name}: zijn er al")
+                    continue
+                branches = list(organisation.branches.order_by("code"))
+                admin = StaffUser.objects.get(username=f"{library['slug']}.beheer")
+                for index, title in enumerate(titles):
+                    copies = 1 + (index + number) % 2
+                    branch = branches[index % len(branches)]
+                    youth = title.audience == "youth"
+                    collection_services.item_add(
+                        organisation=organisation, staff_user=admin, title_id=title.pk, branch_id=branch.pk,
+                        barcodes=[f"{number}{index:03d}{copy:02d}00" for copy in range(copies)],
+                        shelf_location="Jeugd" if youth else "Romans",
+                        call_number=title.contributors_text.split(",")[0][:4].upper(),
+                        collection=CollectionKind.YOUTH if youth else CollectionKind.ADULT,
+                    )
+                say(f"Exemplaren {organisation.name}: {Item.objects.count()} toegevoegd")
