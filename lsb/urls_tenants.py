@@ -11,5 +11,6 @@ urlpatterns = [
     path("collectie/zoeken/", include("catalogue.urls_search")),
     path("collectie/marc/", include("catalogue.urls_marc")),
     path("collectie/", include("collection.urls")),
+    path("leden/", include("members.urls")),
     path("healthz", healthz, name="healthz"),
 ]

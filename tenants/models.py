@@ -201,3 +201,23 @@ class ClosedDate(models.Model):
 
     def __str__(self):
         return f"{self.date:%d-%m-%Y} ({self.reason})"
+
+
+class CardIndex(models.Model):
+    """The national card index: which library organisation issued a card number.
+
+    Nothing personal: it exists so a card number is unique nationally and so
+    guest lending and IBL can find a card's home library."""
+
+    card_number = models.CharField(_("pasnummer"), max_length=20, primary_key=True)
+    organisation = models.ForeignKey(LibraryOrganisation, on_delete=models.PROTECT, related_name="cards")
+    is_active = models.BooleanField(default=True, help_text="False for a replaced (blocked) card")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pas (landelijke index)")
+        verbose_name_plural = _("passen (landelijke index)")
+        indexes = [models.Index(fields=["organisation"], name="cardindex_org")]
+
+    def __str__(self):
+        return self.card_number

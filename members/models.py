@@ -1,0 +1,275 @@
+"""Members and everything personal (tenant schema: private to one library organisation).
+
+Only the card number crosses tenants, through tenants.CardIndex. Money is in
+euro cents. Staff, branches and titles live in the public schema and are
+referenced without a database constraint (see collection.models).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+CARD_NUMBER_PATTERN = r"^[0-9A-Za-z]{6,20}$"
+PIN_MIN_LENGTH = 4
+
+
+class SubscriptionType(models.Model):
+    """An abonnement the library offers, with its annual fee and what it includes."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("naam"), max_length=100)
+    annual_fee_cents = models.PositiveIntegerField(_("jaarbijdrage (cent)"), default=0)
+    max_loans = models.PositiveSmallIntegerField(_("maximaal aantal leningen"), default=20)
+    includes = models.TextField(_("inbegrepen"), blank=True, help_text=_("Wat het abonnement omvat"))
+    # By law membership is free under 18: only free subscription types may be youth types.
+    for_youth = models.BooleanField(_("jeugdabonnement"), default=False)
+    is_active = models.BooleanField(_("actief"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("abonnement")
+        verbose_name_plural = _("abonnementen")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(for_youth=False) | Q(annual_fee_cents=0), name="youth_subscription_is_free"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class MemberCategory(models.Model):
+    """A category of member (jeugd, volwassene, ...) with the ages it covers.
+
+    A member's category follows their age; a youth category (max_age < 18) only
+    allows youth subscriptions."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("naam"), max_length=100)
+    min_age = models.PositiveSmallIntegerField(_("vanaf leeftijd"), default=0)
+    max_age = models.PositiveSmallIntegerField(_("tot en met leeftijd"), null=True, blank=True)
+    default_subscription = models.ForeignKey(
+        SubscriptionType, on_delete=models.PROTECT, related_name="+", verbose_name=_("standaardabonnement")
+    )
+
+    class Meta:
+        ordering = ["min_age", "name"]
+        verbose_name = _("ledencategorie")
+        verbose_name_plural = _("ledencategorieën")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_youth(self):
+        return self.max_age is not None and self.max_age < 18
+
+
+class MemberRules(models.Model):
+    """The library's own rules for members (one row per library schema)."""
+
+    balance_block_cents = models.PositiveIntegerField(
+        _("blokkeren vanaf openstaand saldo (cent)"), default=1000
+    )
+    block_when_expired = models.BooleanField(_("blokkeren als het lidmaatschap verlopen is"), default=True)
+    loan_history_retention_days = models.PositiveIntegerField(
+        _("leenhistorie bewaren (dagen) zonder toestemming"), default=30
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("ledenregels")
+        verbose_name_plural = _("ledenregels")
+
+
+class Member(models.Model):
+    card_number = models.CharField(_("pasnummer"), max_length=20, unique=True)
+    first_name = models.CharField(_("voornaam"), max_length=80)
+    name_prefix = models.CharField(_("tussenvoegsel"), max_length=20, blank=True)
+    last_name = models.CharField(_("achternaam"), max_length=120)
+    date_of_birth = models.DateField(_("geboortedatum"), null=True, blank=True)
+    street = models.CharField(_("straat"), max_length=120, blank=True)
+    house_number = models.CharField(_("huisnummer"), max_length=10, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=7, blank=True)
+    city = models.CharField(_("plaats"), max_length=80, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("telefoon"), max_length=20, blank=True)
+    preferred_branch = models.ForeignKey(
+        "tenants.Branch", on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
+        related_name="+", verbose_name=_("voorkeursvestiging"),
+    )
+    category = models.ForeignKey(MemberCategory, on_delete=models.PROTECT, related_name="members")
+    subscription = models.ForeignKey(SubscriptionType, on_delete=models.PROTECT, related_name="members")
+    expires_on = models.DateField(_("lid tot en met"), null=True, blank=True)
+    pin_hash = models.CharField(max_length=128, blank=True)  # Django password hasher; never shown
+    guardian = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="wards",
+        verbose_name=_("ouder/verzorger"),
+    )
+    notes = models.TextField(_("notities"), blank=True)
+    # Opt-in consents, each separately, with when they were given.
+    consent_loan_history_at = models.DateTimeField(_("toestemming leenhistorie"), null=True, blank=True)
+    consent_newsletter_at = models.DateTimeField(_("toestemming nieuwsbrief"), null=True, blank=True)
+    consent_suggestions_at = models.DateTimeField(_("toestemming leestips"), null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="Set on a duplicate record after a merge; it is then kept only for its history.",
+    )
+    erased_at = models.DateTimeField(null=True, blank=True)
+    # Optimistic locking: a save based on an older version is refused, so two desks
+    # editing the same member cannot silently overwrite each other.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("lid")
+        verbose_name_plural = _("leden")
+        indexes = [
+            models.Index(fields=["last_name", "first_name"], name="member_name"),
+            models.Index(fields=["date_of_birth"], name="member_birth"),
+            models.Index(fields=["postcode", "house_number"], name="member_address"),
+            models.Index(fields=["email"], name="member_email"),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self):
+        return " ".join(part for part in (self.first_name, self.name_prefix, self.last_name) if part)
+
+
+class FormerCard(models.Model):
+    """A card number the member used before (lost, replaced): blocked, history kept."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="former_cards")
+    card_number = models.CharField(max_length=20, unique=True)
+    reason = models.CharField(max_length=120)
+    replaced_at = models.DateTimeField(auto_now_add=True)
+    replaced_by_id = models.BigIntegerField(null=True, blank=True)
+
+
+class Block(models.Model):
+    """Why a member may not borrow or reserve. Automatic blocks are set and lifted
+    by the rules; manual ones by staff."""
+
+    class Kind(models.TextChoices):
+        MANUAL = "manual", _("Handmatig")
+        BALANCE = "balance", _("Openstaand saldo")
+        EXPIRED = "expired", _("Lidmaatschap verlopen")
+        LOST_CARD = "lost_card", _("Pas verloren")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="blocks")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    reason = models.TextField(_("reden"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # At most one active automatic block of each kind per member.
+            models.UniqueConstraint(
+                fields=["member", "kind"], condition=Q(lifted_at__isnull=True) & ~Q(kind="manual"),
+                name="block_one_active_automatic_per_kind",
+            ),
+        ]
+
+
+class LedgerEntry(models.Model):
+    """One line of a member's account: a charge, a payment or a waiver, in cents.
+
+    Entries are never changed or deleted; a mistake is corrected by a waiver.
+    Balance = charges - payments - waivers."""
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge", _("Kosten")
+        PAYMENT = "payment", _("Betaling")
+        WAIVER = "waiver", _("Kwijtschelding")
+
+    class ChargeType(models.TextChoices):
+        SUBSCRIPTION = "subscription", _("Abonnement")
+        FINE = "fine", _("Te-laat-boete")
+        LOAN_FEE = "loan_fee", _("Leengeld")
+        LOST_ITEM = "lost_item", _("Vergoeding verloren exemplaar")
+        RESERVATION_FEE = "reservation_fee", _("Reserveringskosten")
+        CARD_REPLACEMENT = "card_replacement", _("Vervangende pas")
+        OTHER = "other", _("Overig")
+
+    class PaymentMethod(models.TextChoices):
+        CASH = "cash", _("Contant")
+        PIN = "pin", _("Pin")
+        ONLINE = "online", _("Online")
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="ledger")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    charge_type = models.CharField(max_length=20, choices=ChargeType.choices, blank=True)
+    payment_method = models.CharField(max_length=8, choices=PaymentMethod.choices, blank=True)
+    amount_cents = models.PositiveIntegerField()
+    description = models.CharField(max_length=200, blank=True)
+    # A waiver names the charge it (partly) cancels.
+    waives = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="waivers")
+    # What the charge is about, for circulation/IBL: e.g. "loan:123". Opaque here.
+    reference = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="ledger_amount_positive"),
+            models.CheckConstraint(
+                condition=(Q(kind="charge") & ~Q(charge_type="") & Q(payment_method=""))
+                | (Q(kind="payment") & Q(charge_type="") & ~Q(payment_method=""))
+                | (Q(kind="waiver") & Q(payment_method="") & Q(waives__isnull=False)),
+                name="ledger_entry_fields_by_kind",
+            ),
+        ]
+        indexes = [models.Index(fields=["member", "-created_at"], name="ledger_member")]
+
+
+class AuditEntry(models.Model):
+    """Every staff read or change of a member's personal data (AVG/GDPR)."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("Bekeken")
+        SEARCH = "search", _("Gezocht")
+        CREATE = "create", _("Ingeschreven")
+        UPDATE = "update", _("Gewijzigd")
+        BLOCK = "block", _("Blokkade")
+        MONEY = "money", _("Saldo")
+        CARD = "card", _("Pas vervangen")
+        MERGE = "merge", _("Samengevoegd")
+        EXPORT = "export", _("Gegevens uitgevoerd")
+        ERASE = "erase", _("Gewist")
+        IMPORT = "import", _("Geïmporteerd")
+
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
+        related_name="+",
+    )
+    member_id_ref = models.BigIntegerField(null=True, blank=True, help_text="Member id; kept after erasure")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    detail = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["member_id_ref", "-at"], name="audit_member"),
+            models.Index(fields=["staff_user", "-at"], name="audit_staff"),
+        ]

@@ -1,0 +1,1 @@
+"""Reads about members, one module per capability (see members.services)."""
