@@ -118,6 +118,9 @@ class Member(models.Model):
         help_text="Set on a duplicate record after a merge; it is then kept only for its history.",
     )
     erased_at = models.DateTimeField(null=True, blank=True)
+    # Kept after erasure as an anonymous statistic: the first year of the member's
+    # five-year birth bucket (1980 for 1980-1984). Empty while not erased.
+    birth_year_bucket = models.PositiveSmallIntegerField(null=True, blank=True)
     # Optimistic locking: a save based on an older version is refused, so two desks
     # editing the same member cannot silently overwrite each other.
     version = models.PositiveIntegerField(default=1)
