@@ -3,6 +3,7 @@
 
 import os
 
+from celery.schedules import crontab
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lsb.settings")
@@ -16,5 +17,14 @@ app.conf.beat_schedule = {
     "staff-clear-expired-sessions": {
         "task": "staff.tasks.clear_expired_sessions",
         "schedule": 24 * 60 * 60,
+    },
+    # Members: each sends one task per active library (members.tasks), early in the morning.
+    "members-age-transition": {
+        "task": "members.tasks.members_age_transition_all_libraries",
+        "schedule": crontab(hour=2, minute=15),
+    },
+    "members-expire": {
+        "task": "members.tasks.members_expire_all_libraries",
+        "schedule": crontab(hour=2, minute=30),
     },
 }

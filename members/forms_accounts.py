@@ -1,0 +1,64 @@
+"""Input parsing for the account, block and rules screens. The rules themselves
+live in members.services.ledger; these forms only turn posted text into typed values."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .models import LedgerEntry
+from .money import MAX_AMOUNT_CENTS, euro, euro_parse
+
+
+class EuroField(forms.CharField):
+    """An amount in euros ('12,50', '12.50', '€ 12') as integer cents."""
+
+    def __init__(self, *args, allow_zero=False, **kwargs):
+        self.allow_zero = allow_zero
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return None
+        cents = euro_parse(value)
+        if cents is None:
+            raise ValidationError("Geef een bedrag in euro's, bijvoorbeeld 12,50.")
+        if cents == 0 and not self.allow_zero:
+            raise ValidationError("Het bedrag moet groter zijn dan € 0,00.")
+        if cents > MAX_AMOUNT_CENTS:
+            raise ValidationError(f"Het bedrag mag niet hoger zijn dan {euro(MAX_AMOUNT_CENTS)}.")
+        return cents
+
+
+class PaymentForm(forms.Form):
+    amount = EuroField(label="Bedrag (€)")
+    method = forms.ChoiceField(label="Betaald met", choices=LedgerEntry.PaymentMethod.choices,
+                               widget=forms.RadioSelect, initial=LedgerEntry.PaymentMethod.PIN)
+    description = forms.CharField(label="Omschrijving", max_length=200, required=False)
+
+
+class ChargeForm(forms.Form):
+    charge_type = forms.ChoiceField(label="Soort kosten", choices=LedgerEntry.ChargeType.choices)
+    amount = EuroField(label="Bedrag (€)")
+    description = forms.CharField(label="Omschrijving", max_length=200, required=False)
+
+
+class WaiveForm(forms.Form):
+    amount = EuroField(label="Kwijt te schelden bedrag (€)")
+    reason = forms.CharField(label="Reden", max_length=200)
+
+
+class BlockForm(forms.Form):
+    reason = forms.CharField(label="Reden van de blokkade", max_length=500,
+                             widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RulesForm(forms.Form):
+    balance_block = EuroField(label="Blokkeren vanaf openstaand saldo (€)", allow_zero=True)
+    block_when_expired = forms.BooleanField(label="Blokkeren als het lidmaatschap verlopen is", required=False)
+    loan_history_retention_days = forms.IntegerField(
+        label="Leenhistorie bewaren zonder toestemming (dagen)", min_value=0, max_value=3650,
+        error_messages={"min_value": "Geef 0 of meer dagen.", "max_value": "Hoogstens 3650 dagen.",
+                        "invalid": "Geef een aantal dagen."},
+    )

@@ -1,0 +1,88 @@
+"""Daily member work for every active library (Celery beat, see lsb.celery).
+
+A beat task runs in the public schema and sends one task per active library,
+stamped with that library's schema (tenant-schemas-celery switches to it in the
+worker). Each library's work runs in its own transaction, so one library's
+failure neither rolls back nor blocks another's, and is retried on its own. The
+day is fixed by the beat task and passed on, so a retry later still works on
+the same day. Every task is idempotent: running it twice changes nothing more.
+"""
+
+import datetime
+import logging
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+_RETRY = {"autoretry_for": (OperationalError, InterfaceError), "retry_backoff": True, "max_retries": 5}
+
+
+def _active_library_schemas():
+    from tenants.models import LibraryOrganisation
+
+    return list(
+        LibraryOrganisation.objects.filter(is_active=True).order_by("schema_name").values_list("schema_name", flat=True)
+    )
+
+
+def _fan_out(task, today):
+    """Send `task` once per active library, in that library's schema. Returns the schemas."""
+    today = today or timezone.localdate().isoformat()
+    schemas = _active_library_schemas()
+    for schema in schemas:
+        task.apply_async(kwargs={"today": today}, headers={"_schema_name": schema})
+    logger.info("%s sent for %d libraries (day %s)", task.name, len(schemas), today)
+    return schemas
+
+
+def _in_active_library():
+    """The library the worker switched to for this task, if it is (still) an active one."""
+    from tenants.models import LibraryOrganisation
+
+    return LibraryOrganisation.objects.filter(schema_name=connection.schema_name, is_active=True).first()
+
+
+@shared_task(name="members.tasks.members_age_transition_all_libraries")
+def members_age_transition_all_libraries(today=None):
+    """Beat: move members who turned 18 to an adult category, in every active library."""
+    return _fan_out(members_age_transition_library, today)
+
+
+@shared_task(name="members.tasks.members_age_transition_library", **_RETRY)
+def members_age_transition_library(today):
+    from members.services.registration import members_age_transition
+
+    if _in_active_library() is None:
+        return None
+    with transaction.atomic():
+        return members_age_transition(today=datetime.date.fromisoformat(today))
+
+
+@shared_task(name="members.tasks.members_expire_all_libraries")
+def members_expire_all_libraries(today=None):
+    """Beat: block members whose membership has expired (per the library's rules), in every active library."""
+    return _fan_out(members_expire_library, today)
+
+
+@shared_task(name="members.tasks.members_expire_library", **_RETRY)
+def members_expire_library(today):
+    from members.services.registration import members_expire
+
+    if _in_active_library() is None:
+        return None
+    with transaction.atomic():
+        return members_expire(today=datetime.date.fromisoformat(today))
+
+
+@shared_task(name="members.tasks.member_blocks_refresh_library", **_RETRY)
+def member_blocks_refresh_library(today=None):
+    """Bring every member's automatic blocks in this library in step with its rules
+    (sent after a library admin changes the rules). One transaction per member."""
+    from members.services.ledger import members_blocks_refresh_all
+
+    if _in_active_library() is None:
+        return None
+    return members_blocks_refresh_all(today=datetime.date.fromisoformat(today) if today else None)

@@ -1,0 +1,28 @@
+"""Members for the ledger tests, created straight in a library schema (the
+registration service is tested on its own)."""
+
+import datetime
+import itertools
+
+from members.models import Member, MemberCategory, SubscriptionType
+
+_numbers = itertools.count(1)
+
+
+def money_member(*, expires_on=None, **fields):
+    """A member in the current schema (call inside tenant_context)."""
+    subscription, _ = SubscriptionType.objects.get_or_create(
+        code="ledger-test-adult", defaults={"name": "Ledger test volwassen", "annual_fee_cents": 4500}
+    )
+    category, _ = MemberCategory.objects.get_or_create(
+        code="ledger-test-adult", defaults={"name": "Ledger test volwassen", "min_age": 18,
+                                           "default_subscription": subscription}
+    )
+    number = next(_numbers)
+    defaults = {
+        "card_number": f"LEDGER{number:08d}", "first_name": "Test", "last_name": f"Lid {number}",
+        "date_of_birth": datetime.date(1980, 1, 1), "category": category, "subscription": subscription,
+        "expires_on": expires_on if expires_on is not None else datetime.date.today() + datetime.timedelta(days=300),
+    }
+    defaults.update(fields)
+    return Member.objects.create(**defaults)
