@@ -1,0 +1,251 @@
+"""Bulk import of members from CSV (migrating from a library's previous system).
+
+Column layout (Dutch headers, first row; order free; header case and spaces
+ignored; separator ';' or ','; UTF-8, with or without BOM):
+
+  pasnummer*        card number (6-20 letters/digits; nationally unique)
+  voornaam*         first name
+  tussenvoegsel     name prefix (van, de, ...)
+  achternaam*       last name
+  geboortedatum*    dd-mm-jjjj or jjjj-mm-dd
+  straat, huisnummer, postcode (1234 AB), plaats
+  email, telefoon
+  pincode           PIN (at least PIN_MIN_LENGTH digits)
+  abonnement        code of a subscription type (empty: the category's default)
+  vestiging         code of the preferred branch (empty: none)
+  toestemming_leenhistorie, toestemming_nieuwsbrief, toestemming_leestips
+                    ja/nee (also j/n, 1/0, true/false; empty: nee)
+  notities          free text
+
+(* required). Every row is registered through members-core's member_register,
+so it passes exactly the same checks as a member registered at the desk, in its
+own transaction: a bad row is reported (row number = line in the file, the header
+being line 1) and the other rows are imported. A card number that is already a
+member (or former card) of this library is skipped, so re-running the same file
+creates no duplicates.
+"""
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from tenants.models import Branch
+
+from ..models import AuditEntry, FormerCard, Member, SubscriptionType
+from .privacy import audit_record
+
+COLUMNS = [
+    ("pasnummer", True, "pasnummer (6 tot 20 letters en cijfers)"),
+    ("voornaam", True, "voornaam"),
+    ("tussenvoegsel", False, "tussenvoegsel"),
+    ("achternaam", True, "achternaam"),
+    ("geboortedatum", True, "geboortedatum (dd-mm-jjjj of jjjj-mm-dd)"),
+    ("straat", False, "straat"),
+    ("huisnummer", False, "huisnummer met toevoeging"),
+    ("postcode", False, "postcode (1234 AB)"),
+    ("plaats", False, "woonplaats"),
+    ("email", False, "e-mailadres"),
+    ("telefoon", False, "telefoonnummer"),
+    ("pincode", False, "pincode"),
+    ("abonnement", False, "code van het abonnement (leeg: standaard van de categorie)"),
+    ("vestiging", False, "code van de voorkeursvestiging"),
+    ("toestemming_leenhistorie", False, "ja/nee"),
+    ("toestemming_nieuwsbrief", False, "ja/nee"),
+    ("toestemming_leestips", False, "ja/nee"),
+    ("notities", False, "notities"),
+]
+REQUIRED = [name for name, required, _ in COLUMNS if required]
+KNOWN = {name for name, _, _ in COLUMNS}
+
+# Files uploaded on the screen are imported while the admin waits; larger ones
+# go through the import_members management command.
+SCREEN_MAX_BYTES = 5_000_000
+
+_YES = {"ja", "j", "1", "true", "waar", "yes", "y", "x"}
+_NO = {"nee", "n", "0", "false", "onwaar", "no", ""}
+
+
+@dataclass
+class RowError:
+    row: int
+    card_number: str
+    message: str
+
+
+@dataclass
+class ImportResult:
+    created: list = field(default_factory=list)  # member ids
+    skipped: list = field(default_factory=list)  # (row, card number) already a member here
+    errors: list = field(default_factory=list)  # RowError
+    total: int = 0
+
+
+def _header(name):
+    return re.sub(r"[\s-]+", "_", (name or "").strip().lstrip("\ufeff").lower())
+
+
+def members_csv_rows(content):
+    """Parse CSV bytes/text into [(row number, {column: value})]; refuses (ValidationError)
+    a file that is no UTF-8 CSV or lacks a required column, before anything is imported."""
+    if isinstance(content, bytes):
+        try:
+            content = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError("Het bestand is geen UTF-8-tekst; sla het op als CSV (UTF-8).")
+    content = content.lstrip("\ufeff")
+    first_line = content.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ValidationError("Het bestand is leeg.")
+    names = [_header(name) for name in header]
+    problems = []
+    missing = [name for name in REQUIRED if name not in names]
+    if missing:
+        problems.append(f"Verplichte kolom(men) ontbreken: {', '.join(missing)}.")
+    unknown = [original for original, name in zip(header, names) if name and name not in KNOWN]
+    if unknown:
+        problems.append(f"Onbekende kolom(men): {', '.join(unknown)}.")
+    duplicated = sorted({name for name in names if name and names.count(name) > 1})
+    if duplicated:
+        problems.append(f"Kolom(men) komen dubbel voor: {', '.join(duplicated)}.")
+    if problems:
+        raise ValidationError(problems)
+    rows = []
+    try:
+        for values in reader:
+            if not any(value.strip() for value in values):
+                continue
+            rows.append((reader.line_num, {
+                name: (values[index].strip() if index < len(values) else "")
+                for index, name in enumerate(names) if name
+            }))
+    except csv.Error as error:
+        raise ValidationError(f"Regel {reader.line_num}: het bestand is geen geldige CSV ({error}).")
+    return rows
+
+
+def _date(value, label):
+    for pattern in ("%d-%m-%Y", "%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+    raise ValidationError(f"{label} '{value}' is geen datum (dd-mm-jjjj).")
+
+
+def _yes_no(value, label):
+    value = value.strip().lower()
+    if value in _YES:
+        return True
+    if value in _NO:
+        return False
+    raise ValidationError(f"{label}: '{value}' is geen ja of nee.")
+
+
+def _register_kwargs(values, *, organisation, branches, subscriptions):
+    """Turn one CSV row into member_register's arguments (raises ValidationError)."""
+    problems = []
+    for name in REQUIRED:
+        if not values.get(name):
+            problems.append(f"{name} is leeg.")
+    if problems:
+        raise ValidationError(problems)
+    date_of_birth = _date(values["geboortedatum"], "Geboortedatum")
+    subscription = None
+    if values.get("abonnement"):
+        subscription = subscriptions.get(values["abonnement"].lower())
+        if subscription is None:
+            raise ValidationError(f"Abonnement '{values['abonnement']}' bestaat niet bij {organisation.name}.")
+    branch_id = None
+    if values.get("vestiging"):
+        branch_id = branches.get(values["vestiging"].lower())
+        if branch_id is None:
+            raise ValidationError(f"Vestiging '{values['vestiging']}' hoort niet bij {organisation.name}.")
+    consents = {
+        key: _yes_no(values.get(column, ""), label)
+        for key, column, label in (
+            ("loan_history", "toestemming_leenhistorie", "Toestemming leenhistorie"),
+            ("newsletter", "toestemming_nieuwsbrief", "Toestemming nieuwsbrief"),
+            ("suggestions", "toestemming_leestips", "Toestemming leestips"),
+        )
+    }
+    return {
+        "card_number": values["pasnummer"],
+        "first_name": values["voornaam"],
+        "name_prefix": values.get("tussenvoegsel", ""),
+        "last_name": values["achternaam"],
+        "date_of_birth": date_of_birth,
+        "street": values.get("straat", ""),
+        "house_number": values.get("huisnummer", ""),
+        "postcode": values.get("postcode", ""),
+        "city": values.get("plaats", ""),
+        "email": values.get("email", ""),
+        "phone": values.get("telefoon", ""),
+        "preferred_branch_id": branch_id,
+        "notes": values.get("notities", ""),
+        "pin": values.get("pincode", ""),
+        "subscription": subscription,
+        "consents": consents,
+    }
+
+
+def members_import(*, organisation, staff_user, rows, progress=None, progress_every=100):
+    """Import parsed CSV rows (see members_csv_rows) into this library.
+
+    Each row is registered through member_register in its own transaction; rows
+    whose card number this library already has are skipped. `progress(done, total)`
+    is called every `progress_every` rows and at the end. One IMPORT entry in the
+    audit log records the counts and the new member ids."""
+    from .registration import member_register
+
+    if connection.schema_name != organisation.schema_name:
+        raise RuntimeError(f"Member import for {organisation.schema_name} called in schema {connection.schema_name}")
+    result = ImportResult(total=len(rows))
+    branches = {
+        code.lower(): pk for pk, code in Branch.objects.filter(organisation=organisation).values_list("pk", "code")
+    }
+    subscriptions = {
+        subscription.code.lower(): subscription for subscription in SubscriptionType.objects.filter(is_active=True)
+    }
+    seen = {}
+    for done, (row_number, values) in enumerate(rows, start=1):
+        card_number = values.get("pasnummer", "")
+        if card_number and card_number.upper() in seen:
+            result.errors.append(RowError(row_number, card_number,
+                                          f"Pasnummer staat al op regel {seen[card_number.upper()]} van dit bestand."))
+        elif card_number and _known_here(card_number):
+            result.skipped.append((row_number, card_number))
+        else:
+            if card_number:
+                seen[card_number.upper()] = row_number
+            try:
+                kwargs = _register_kwargs(values, organisation=organisation, branches=branches,
+                                          subscriptions=subscriptions)
+                member = member_register(organisation=organisation, staff_user=staff_user, **kwargs)
+            except ValidationError as error:
+                result.errors.append(RowError(row_number, card_number, " ".join(error.messages)))
+            else:
+                result.created.append(member.pk)
+        if progress is not None and (done % progress_every == 0 or done == result.total):
+            progress(done, result.total)
+    audit_record(staff_user=staff_user, member=None, action=AuditEntry.Action.IMPORT, detail={
+        "rows": result.total, "created": len(result.created), "skipped": len(result.skipped),
+        "errors": len(result.errors), "member_ids": result.created,
+    })
+    return result
+
+
+def _known_here(card_number):
+    return (
+        Member.objects.filter(card_number__iexact=card_number).exists()
+        or FormerCard.objects.filter(card_number__iexact=card_number).exists()
+    )
+

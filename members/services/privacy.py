@@ -1,0 +1,208 @@
+"""Privacy writes (AVG/GDPR): the audit log of staff access, a member's data
+export, erasure on request and the anonymising of loan history.
+
+All run in the connection's current schema, which must be the member's library
+(the tenant middleware or tenant_context sets it). Errors are ValidationErrors with
+Dutch messages; when a service raises, it has changed nothing.
+
+Loan history lives in circulation, which does not exist yet; it plugs in through
+``loan_history_anonymiser_register`` (and through the export and erasure registries
+in members.selectors.privacy), so this module never needs to know its models.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tenants.models import CardIndex
+
+from ..models import AuditEntry, Block, FormerCard, LedgerEntry, Member
+from ..selectors.ledger import member_rules_get
+from ..selectors.privacy import erasure_obstacles_keys, member_erasure_obstacles, member_export_data
+
+ERASED_LAST_NAME = "(gewist)"
+ERASED_FIELDS = [
+    "birth_year_bucket", "postcode", "card_number", "first_name", "name_prefix", "last_name", "date_of_birth",
+    "street", "house_number", "city", "email", "phone", "preferred_branch", "expires_on", "pin_hash",
+    "guardian", "notes", "consent_loan_history_at", "consent_newsletter_at", "consent_suggestions_at",
+    "erased_at", "version", "updated_at",
+]
+
+
+def _in_library_schema(organisation):
+    if connection.schema_name != organisation.schema_name:
+        raise RuntimeError(
+            f"Member services for {organisation.schema_name} called in schema {connection.schema_name}"
+        )
+
+
+# --- audit log ---------------------------------------------------------------------
+
+def audit_record(*, staff_user, member, action, detail=None):
+    """Write one audit entry: `staff_user` (None for a system task) did `action` to `member`.
+
+    `member` is a Member, a member id or None (a search: then put the ids shown in
+    detail["member_ids"] and the query in detail["query"], so the audit log can find
+    the searches that showed a member). Keep personal data out of `detail`: name the
+    fields that changed, not their values."""
+    action = AuditEntry.Action(action)
+    if isinstance(member, Member):
+        member_id = member.pk
+    else:
+        member_id = member
+    staff_user_id = None
+    if staff_user is not None and getattr(staff_user, "is_authenticated", False):
+        staff_user_id = staff_user.pk
+    return AuditEntry.objects.create(
+        staff_user_id=staff_user_id, member_id_ref=member_id, action=action, detail=detail or {}
+    )
+
+
+# --- export ------------------------------------------------------------------------
+
+EXPORT_FORMATS = ("json", "print")
+
+
+def member_export(*, organisation, member, staff_user, export_format):
+    """Everything LSB holds about a member (see selectors.privacy.member_export_data),
+    audited as an export. `export_format` is "json" (download) or "print" (page)."""
+    _in_library_schema(organisation)
+    if export_format not in EXPORT_FORMATS:
+        raise ValueError(f"Unknown export format {export_format!r}")
+    if member.erased_at is not None:
+        raise ValidationError("Dit lid is gewist: er zijn geen persoonsgegevens meer om uit te voeren.")
+    with transaction.atomic():
+        data = member_export_data(member, library_name=organisation.name)
+        audit_record(staff_user=staff_user, member=member, action=AuditEntry.Action.EXPORT,
+                     detail={"format": export_format})
+    return data
+
+
+# --- erasure -----------------------------------------------------------------------
+
+def birth_year_bucket(date_of_birth):
+    """First year of the five-year bucket of a birth date (1983 -> 1980), or None."""
+    if date_of_birth is None:
+        return None
+    return date_of_birth.year - date_of_birth.year % 5
+
+
+def postcode_digits(postcode):
+    digits = (postcode or "")[:4]
+    return digits if len(digits) == 4 and digits.isdigit() else ""
+
+
+def member_erase(*, organisation, member_id, staff_user):
+    """Erase a member's personal data on their request.
+
+    Refused (ValidationError with every reason) while anything is open: a balance
+    that is not zero, and whatever else is registered as an open obligation
+    (loans, once circulation registers them). Otherwise, in one transaction:
+    name, address, contact details, birth date, PIN, notes, consents, guardian
+    link and preferred branch are removed; the card and any former cards leave
+    the national card index; ledger entries keep their amounts and dates but lose
+    their descriptions; block reasons are blanked; searches that showed the
+    member lose their query text. Kept as anonymous statistics: the five-year
+    birth bucket, the postcode digits and the category. erased_at is set and an
+    ERASE entry is written to the audit log (which keeps its earlier entries)."""
+    _in_library_schema(organisation)
+    with transaction.atomic():
+        member = Member.objects.select_for_update().filter(pk=member_id).first()
+        if member is None:
+            raise ValidationError("Dit lid bestaat niet (meer).")
+        # Checked after locking: a desk posting a charge or a loan waits for us,
+        # or we see what it committed.
+        reasons = member_erasure_obstacles(member)
+        if reasons:
+            raise ValidationError(reasons)
+
+        cards = [member.card_number] + list(
+            FormerCard.objects.filter(member=member).values_list("card_number", flat=True)
+        )
+        CardIndex.objects.filter(card_number__in=cards, organisation_id=organisation.pk).delete()
+        FormerCard.objects.filter(member=member).delete()
+        LedgerEntry.objects.filter(member=member).exclude(description="").update(description="")
+        Block.objects.filter(member=member).update(reason="")
+        Member.objects.filter(guardian=member).update(guardian=None, version=F("version") + 1)
+        for entry in AuditEntry.objects.filter(
+            action=AuditEntry.Action.SEARCH, detail__member_ids__contains=[member.pk]
+        ).select_for_update():
+            entry.detail = {**entry.detail, "query": "(gewist)"}
+            entry.save(update_fields=["detail"])
+
+        member.birth_year_bucket = birth_year_bucket(member.date_of_birth)
+        member.postcode = postcode_digits(member.postcode)
+        member.card_number = f"gewist-{member.pk}"  # never a valid card number
+        member.first_name = ""
+        member.name_prefix = ""
+        member.last_name = ERASED_LAST_NAME
+        member.date_of_birth = None
+        member.street = ""
+        member.house_number = ""
+        member.city = ""
+        member.email = ""
+        member.phone = ""
+        member.preferred_branch_id = None
+        member.expires_on = None
+        member.pin_hash = ""
+        member.guardian = None
+        member.notes = ""
+        member.consent_loan_history_at = None
+        member.consent_newsletter_at = None
+        member.consent_suggestions_at = None
+        member.erased_at = timezone.now()
+        member.version = member.version + 1
+        member.save(update_fields=ERASED_FIELDS)
+        audit_record(staff_user=staff_user, member=member, action=AuditEntry.Action.ERASE,
+                     detail={"checked": erasure_obstacles_keys()})
+    return member
+
+
+# --- loan history ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LoanHistoryAnonymiser:
+    key: str
+    anonymise: Callable[..., int]
+
+
+_LOAN_HISTORY_ANONYMISERS: dict[str, LoanHistoryAnonymiser] = {}
+
+
+def loan_history_anonymiser_register(*, key, anonymise):
+    """Register (or replace, by key) what anonymises one kind of loan history.
+
+    ``anonymise(*, returned_before, keep_member_ids)`` must unlink from their
+    member every history row that ended before the date `returned_before`,
+    except those of members in `keep_member_ids` (a queryset of member ids: the
+    members who consented to keeping their history), and return how many rows it
+    changed. It runs in its own transaction and must be idempotent."""
+    _LOAN_HISTORY_ANONYMISERS[key] = LoanHistoryAnonymiser(key=key, anonymise=anonymise)
+
+
+def loan_history_anonymiser_unregister(key):
+    _LOAN_HISTORY_ANONYMISERS.pop(key, None)
+
+
+def loan_history_anonymise(*, today):
+    """The daily task's work in one library schema: anonymise the loan history of
+    members without consent once it is older than MemberRules.loan_history_retention_days.
+
+    Returns {anonymiser key: rows anonymised}."""
+    rules = member_rules_get()
+    returned_before = today - timedelta(days=rules.loan_history_retention_days)
+    keep_member_ids = Member.objects.filter(
+        consent_loan_history_at__isnull=False, erased_at__isnull=True
+    ).values("pk")
+    counts = {}
+    for anonymiser in list(_LOAN_HISTORY_ANONYMISERS.values()):
+        with transaction.atomic():
+            counts[anonymiser.key] = anonymiser.anonymise(
+                returned_before=returned_before, keep_member_ids=keep_member_ids
+            )
+    return counts
