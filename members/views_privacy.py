@@ -98,6 +98,12 @@ def audit_log(request):
     })
 
 
+_DETAIL_LABELS = {
+    "format": "formaat", "screen": "scherm", "fields": "velden", "checked": "gecontroleerd", "rows": "regels",
+    "created": "geïmporteerd", "skipped": "overgeslagen", "errors": "fouten", "kind": "soort",
+}
+
+
 def _detail_text(entry):
     """A short Dutch summary of an entry's detail (which never holds personal values)."""
     detail = entry.detail or {}
@@ -113,7 +119,7 @@ def _detail_text(entry):
             continue
         if isinstance(value, (list, tuple)):
             value = ", ".join(str(part) for part in value)
-        parts.append(f"{key}: {value}")
+        parts.append(f"{_DETAIL_LABELS.get(key, key)}: {value}")
     return "; ".join(parts)
 
 
