@@ -13,15 +13,16 @@ class EuroField(forms.CharField):
 
     def __init__(self, *args, allow_zero=False, **kwargs):
         self.allow_zero = allow_zero
-        kwargs.setdefault("max_length", 20)
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
+        # No max_length: its validator would run on the cents; the length is checked in to_python.
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off",
+                                                           "maxlength": "20"}))
         super().__init__(*args, **kwargs)
 
     def to_python(self, value):
         value = super().to_python(value)
         if not value:
             return None
-        cents = euro_parse(value)
+        cents = euro_parse(value) if len(value) <= 20 else None
         if cents is None:
             raise ValidationError("Geef een bedrag in euro's, bijvoorbeeld 12,50.")
         if cents == 0 and not self.allow_zero:

@@ -26,3 +26,18 @@ def money_member(*, expires_on=None, **fields):
     }
     defaults.update(fields)
     return Member.objects.create(**defaults)
+
+
+def money_cleanup(member_ids):
+    """Delete committed test members with everything booked on them (current schema)."""
+    from members.models import AuditEntry, Block, FormerCard, LedgerEntry, Member
+
+    LedgerEntry.objects.filter(member_id__in=member_ids, kind=LedgerEntry.Kind.WAIVER).delete()
+    LedgerEntry.objects.filter(member_id__in=member_ids).delete()
+    Block.objects.filter(member_id__in=member_ids).delete()
+    FormerCard.objects.filter(member_id__in=member_ids).delete()
+    AuditEntry.objects.filter(member_id_ref__in=member_ids).delete()
+    Member.objects.filter(pk__in=member_ids).delete()
+    if not Member.objects.filter(category__code="ledger-test-adult").exists():
+        MemberCategory.objects.filter(code="ledger-test-adult").delete()
+        SubscriptionType.objects.filter(code="ledger-test-adult").delete()
