@@ -1,0 +1,796 @@
+"""Member registration and the member record: register, update (optimistic
+locking), renew, replace a card, merge duplicates; the under-18 rule, the daily
+age transition and expiry; the library's categories and subscription types.
+
+Decisions:
+- Card numbers are 6-20 letters/digits (members.models.CARD_NUMBER_PATTERN),
+  stored in capitals, and unique nationally: the public CardIndex holds every
+  card ever issued (also replaced ones, inactive), so a card number is never
+  reused, by this library or another. Its primary key also settles two desks
+  registering the same card at the same moment.
+- Category follows age. Under 18 a member is free: they get a youth category and
+  only a youth subscription (which the database keeps free). Categories may not
+  overlap and must lie wholly under or wholly from 18.
+- Membership runs a year ("lid tot en met" = the day before the same date next
+  year); registration and renewal post the subscription fee (when > 0) on the
+  account. A youth member turning 18 moves to the adult category and its
+  default subscription at once (daily task, e-mail); the adult fee is charged
+  from the next renewal. A subscription change by staff takes effect for the fee
+  at the next renewal as well.
+- The PIN is optional at registration (a member without one cannot use
+  self-service), but when given it is PIN_MIN_LENGTH-12 digits. It is stored
+  only as a Django password hash and never logged or put in the audit log.
+- A replaced card becomes a FormerCard and is inactive in the CardIndex: a scan
+  of it finds the member with the old-card flag and the desk refuses it.
+- Merge: the duplicate's ledger, blocks, former cards, wards and audit entries
+  move to the kept member; the duplicate's card becomes a former card of the
+  kept member; empty fields of the kept member are filled from the duplicate;
+  the duplicate keeps only its history (merged_into).
+- Locks: member rows in ascending id order, then their ledger/blocks (through
+  the ledger services, which lock the member row again: harmless).
+
+Errors are ValidationErrors with Dutch messages; when a service raises it has
+changed nothing.
+"""
+
+import datetime
+import logging
+import re
+
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from tenants.models import Branch, CardIndex, LibraryOrganisation, normalise_postcode
+
+from ..models import (
+    CARD_NUMBER_PATTERN,
+    PIN_MIN_LENGTH,
+    AuditEntry,
+    Block,
+    FormerCard,
+    LedgerEntry,
+    Member,
+    MemberCategory,
+    SubscriptionType,
+)
+from ..money import MAX_AMOUNT_CENTS, euro
+from ..selectors.registration import (
+    ADULT_AGE,
+    age_on,
+    member_category_for_age,
+    members_turned_adult,
+)
+from .ledger import ledger_charge, member_blocks_refresh, members_blocks_refresh_all
+from .privacy import audit_record
+
+logger = logging.getLogger(__name__)
+
+PIN_MAX_LENGTH = 12
+OLDEST_BIRTH_YEAR = 1900
+CONFLICT_MESSAGE = "Dit lid is intussen door iemand anders gewijzigd; laad de pagina opnieuw."
+
+_CARD_RE = re.compile(CARD_NUMBER_PATTERN)
+_PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{5,18}$")
+
+# Fields staff may change through member_update (card number: member_card_replace).
+UPDATABLE_FIELDS = {
+    "first_name", "name_prefix", "last_name", "date_of_birth", "street", "house_number", "postcode", "city",
+    "email", "phone", "preferred_branch_id", "notes", "subscription", "guardian_id", "consents", "pin",
+}
+CONSENT_FIELDS = {
+    "loan_history": "consent_loan_history_at",
+    "newsletter": "consent_newsletter_at",
+    "suggestions": "consent_suggestions_at",
+}
+_MAX_LENGTHS = {
+    "first_name": ("De voornaam", 80), "name_prefix": ("Het tussenvoegsel", 20), "last_name": ("De achternaam", 120),
+    "street": ("De straat", 120), "house_number": ("Het huisnummer", 10), "city": ("De plaats", 80),
+    "notes": ("De notities", 5000),
+}
+
+
+# --- helpers -----------------------------------------------------------------------
+
+def _in_library_schema(organisation):
+    if connection.schema_name != organisation.schema_name:
+        raise RuntimeError(
+            f"Member services for {organisation.schema_name} called in schema {connection.schema_name}"
+        )
+
+
+def _current_library():
+    library = LibraryOrganisation.objects.filter(schema_name=connection.schema_name).first()
+    if library is None:
+        raise RuntimeError(f"Member services called outside a library schema ({connection.schema_name})")
+    return library
+
+
+def membership_end(start):
+    """'Lid tot en met': the day before the same date a year later."""
+    try:
+        next_year = start.replace(year=start.year + 1)
+    except ValueError:  # 29 February
+        next_year = datetime.date(start.year + 1, 3, 1)
+    return next_year - datetime.timedelta(days=1)
+
+
+def card_number_clean(card_number):
+    """Strip and capitalise a card number; ValidationError when it does not fit the pattern."""
+    value = (card_number or "").strip().upper()
+    if not value:
+        raise ValidationError("Scan of typ het pasnummer.")
+    if not _CARD_RE.match(value):
+        raise ValidationError(f"Pasnummer '{value}' is ongeldig: 6 tot 20 letters en cijfers.")
+    return value
+
+
+def _card_number_free(value):
+    """Refuse a card number already issued anywhere (any library, also replaced cards)."""
+    holder = CardIndex.objects.filter(card_number__iexact=value).select_related("organisation").first()
+    if holder is not None:
+        if holder.organisation.schema_name == connection.schema_name:
+            raise ValidationError(f"Pasnummer {value} is al uitgegeven door deze bibliotheek.")
+        raise ValidationError(f"Pasnummer {value} is al uitgegeven door een andere bibliotheek.")
+    if (
+        Member.objects.filter(card_number__iexact=value).exists()
+        or FormerCard.objects.filter(card_number__iexact=value).exists()
+    ):
+        raise ValidationError(f"Pasnummer {value} is al uitgegeven door deze bibliotheek.")
+
+
+def _card_index_add(value, organisation):
+    """Claim the card number in the national index; a concurrent claim loses here."""
+    try:
+        with transaction.atomic():
+            CardIndex.objects.create(card_number=value, organisation=organisation)
+    except IntegrityError:
+        raise ValidationError(f"Pasnummer {value} is zojuist al uitgegeven; scan een andere pas.")
+
+
+def _clean_text(values, problems):
+    for field, (label, max_length) in _MAX_LENGTHS.items():
+        if field in values:
+            values[field] = (values[field] or "").strip()
+            if len(values[field]) > max_length:
+                problems.append(f"{label} mag hoogstens {max_length} tekens lang zijn.")
+
+
+def _clean_date_of_birth(value, today, problems):
+    if value is None:
+        problems.append("Vul de geboortedatum in.")
+        return None
+    if not isinstance(value, datetime.date) or isinstance(value, datetime.datetime):
+        problems.append("De geboortedatum is geen datum.")
+        return None
+    if value > today:
+        problems.append("De geboortedatum ligt in de toekomst.")
+    elif value.year < OLDEST_BIRTH_YEAR:
+        problems.append(f"De geboortedatum ligt voor {OLDEST_BIRTH_YEAR}; controleer het jaartal.")
+    return value
+
+
+def _clean_contact(values, problems):
+    if "postcode" in values:
+        postcode = (values["postcode"] or "").strip()
+        if postcode:
+            try:
+                postcode = normalise_postcode(postcode)
+            except ValidationError:
+                problems.append(f"'{postcode}' is geen geldige postcode (verwacht: 1234 AB).")
+        values["postcode"] = postcode
+    if "house_number" in values:
+        values["house_number"] = (values["house_number"] or "").strip()
+    if "email" in values:
+        email = (values["email"] or "").strip()
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                problems.append(f"'{email}' is geen geldig e-mailadres.")
+            if len(email) > 254:
+                problems.append("Het e-mailadres is te lang.")
+        values["email"] = email
+    if "phone" in values:
+        phone = (values["phone"] or "").strip()
+        if phone and not _PHONE_RE.match(phone):
+            problems.append(f"'{phone}' is geen geldig telefoonnummer (alleen cijfers, spaties, - en +).")
+        values["phone"] = phone
+
+
+def _clean_pin(pin, problems, *, required=False):
+    """The PIN's hash, '' when no PIN is given (and not required), None on a problem."""
+    pin = (pin or "").strip()
+    if not pin:
+        if required:
+            problems.append("Vul een pincode in.")
+        return ""
+    if not pin.isdigit():
+        problems.append("De pincode mag alleen cijfers bevatten.")
+        return None
+    if len(pin) < PIN_MIN_LENGTH:
+        problems.append(f"De pincode moet minstens {PIN_MIN_LENGTH} cijfers hebben.")
+        return None
+    if len(pin) > PIN_MAX_LENGTH:
+        problems.append(f"De pincode mag hoogstens {PIN_MAX_LENGTH} cijfers hebben.")
+        return None
+    return make_password(pin)
+
+
+def _clean_branch(branch_id, organisation, problems):
+    if branch_id in (None, ""):
+        return None
+    branch = Branch.objects.filter(pk=branch_id, organisation=organisation).first()
+    if branch is None:
+        problems.append("Kies een vestiging van deze bibliotheek.")
+        return None
+    return branch.pk
+
+
+def _clean_guardian(guardian_id, *, member_pk, age, today, problems):
+    if guardian_id in (None, ""):
+        return None
+    guardian = Member.objects.filter(pk=guardian_id, erased_at__isnull=True, merged_into__isnull=True).first()
+    if guardian is None:
+        problems.append("De ouder/verzorger is geen lid van deze bibliotheek.")
+        return None
+    if member_pk is not None and guardian.pk == member_pk:
+        problems.append("Een lid kan niet zijn eigen ouder/verzorger zijn.")
+        return None
+    if age is not None and age >= ADULT_AGE:
+        problems.append("Alleen een minderjarig lid heeft een ouder/verzorger.")
+        return None
+    if guardian.date_of_birth is None or age_on(guardian.date_of_birth, today) < ADULT_AGE:
+        problems.append("De ouder/verzorger moet zelf 18 jaar of ouder zijn.")
+        return None
+    return guardian.pk
+
+
+def _category_and_subscription(age, subscription, problems):
+    """The category for `age` and the subscription (the category's default when None),
+    with the under-18 rule enforced."""
+    category = member_category_for_age(age)
+    if category is None:
+        problems.append(
+            f"Deze bibliotheek heeft geen ledencategorie voor de leeftijd {age}; "
+            "een beheerder legt die vast bij Categorieën en abonnementen."
+        )
+        return None, None
+    if subscription is None:
+        subscription = category.default_subscription
+    elif not isinstance(subscription, SubscriptionType):
+        subscription = SubscriptionType.objects.filter(pk=subscription).first()
+        if subscription is None:
+            problems.append("Dit abonnement bestaat niet.")
+            return category, None
+    if not subscription.is_active:
+        problems.append(f"Het abonnement {subscription.name} wordt niet meer aangeboden.")
+    if age < ADULT_AGE and not subscription.for_youth:
+        problems.append(
+            f"Leden onder de 18 zijn gratis lid: kies een jeugdabonnement in plaats van {subscription.name}."
+        )
+    if age >= ADULT_AGE and subscription.for_youth:
+        problems.append(f"{subscription.name} is een jeugdabonnement; dat is alleen voor leden onder de 18.")
+    return category, subscription
+
+
+def _consents(consents, now):
+    consents = consents or {}
+    unknown = set(consents) - set(CONSENT_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown consents: {sorted(unknown)}")
+    return {CONSENT_FIELDS[key]: (now if bool(given) else None) for key, given in consents.items()}
+
+
+def _post_subscription_fee(member, staff_user, start, end):
+    fee = member.subscription.annual_fee_cents
+    if fee > 0:
+        ledger_charge(
+            member=member, charge_type=LedgerEntry.ChargeType.SUBSCRIPTION, amount_cents=fee, staff_user=staff_user,
+            description=f"Abonnement {member.subscription.name} {start:%d-%m-%Y} t/m {end:%d-%m-%Y}",
+        )
+
+
+def _lock_live(member_id):
+    member = Member.objects.select_for_update().filter(pk=member_id).first()
+    if member is None or member.erased_at is not None:
+        raise ValidationError("Dit lid bestaat niet (meer).")
+    if member.merged_into_id is not None:
+        raise ValidationError("Dit lid is samengevoegd met een ander lid; wijzig dat lid.")
+    return member
+
+
+# --- register ----------------------------------------------------------------------
+
+def member_register(*, organisation, staff_user, card_number, first_name, last_name, date_of_birth,
+                    name_prefix="", street="", house_number="", postcode="", city="", email="", phone="",
+                    preferred_branch_id=None, notes="", pin="", subscription=None, guardian_id=None,
+                    consents=None, today=None):
+    """Register a new member of `organisation` (the connection must be in its schema).
+
+    Validates everything first and reports every problem at once; then, in one
+    transaction: the member, the national card index entry, the subscription fee
+    on the account (when > 0) and a CREATE entry in the audit log."""
+    _in_library_schema(organisation)
+    today = today or timezone.localdate()
+    problems = []
+    try:
+        card = card_number_clean(card_number)
+        _card_number_free(card)
+    except ValidationError as error:
+        problems.extend(error.messages)
+        card = None
+    values = {
+        "first_name": first_name, "name_prefix": name_prefix, "last_name": last_name, "street": street,
+        "house_number": house_number, "postcode": postcode, "city": city, "email": email, "phone": phone,
+        "notes": notes,
+    }
+    _clean_text(values, problems)
+    if not values["first_name"]:
+        problems.append("Vul de voornaam in.")
+    if not values["last_name"]:
+        problems.append("Vul de achternaam in.")
+    _clean_contact(values, problems)
+    date_of_birth = _clean_date_of_birth(date_of_birth, today, problems)
+    pin_hash = _clean_pin(pin, problems)
+    branch_id = _clean_branch(preferred_branch_id, organisation, problems)
+    category = None
+    age = None
+    if date_of_birth is not None and date_of_birth <= today:
+        age = age_on(date_of_birth, today)
+        category, subscription = _category_and_subscription(age, subscription, problems)
+    guardian_pk = _clean_guardian(guardian_id, member_pk=None, age=age, today=today, problems=problems)
+    if problems:
+        raise ValidationError(problems)
+
+    now = timezone.now()
+    with transaction.atomic():
+        _card_index_add(card, organisation)
+        member = Member.objects.create(
+            card_number=card, date_of_birth=date_of_birth, preferred_branch_id=branch_id, category=category,
+            subscription=subscription, expires_on=membership_end(today), pin_hash=pin_hash,
+            guardian_id=guardian_pk, **values, **_consents(consents, now),
+        )
+        audit_record(staff_user=staff_user, member=member, action=AuditEntry.Action.CREATE, detail={
+            "category": category.code, "subscription": subscription.code,
+        })
+        _post_subscription_fee(member, staff_user, today, member.expires_on)
+    return member
+
+
+# --- update ------------------------------------------------------------------------
+
+def member_update(*, member_id, expected_version, staff_user, today=None, **fields):
+    """Change a member's data. Refused when the member was changed since the form was
+    loaded (`expected_version`), so two desks never silently overwrite each other.
+
+    `fields`: any of UPDATABLE_FIELDS; `consents` is a dict (loan_history,
+    newsletter, suggestions -> bool; a consent kept keeps its original date);
+    `pin` empty keeps the current PIN. A changed date of birth moves the member
+    to the category for their age (and, when the under-18 rule requires it, to
+    that category's default subscription)."""
+    unknown = set(fields) - UPDATABLE_FIELDS
+    if unknown:
+        raise ValueError(f"member_update cannot change {sorted(unknown)}")
+    today = today or timezone.localdate()
+    organisation = _current_library()
+    with transaction.atomic():
+        member = _lock_live(member_id)
+        if member.version != expected_version:
+            raise ValidationError(CONFLICT_MESSAGE)
+        problems = []
+        values = {key: fields[key] for key in (
+            "first_name", "name_prefix", "last_name", "street", "house_number", "postcode", "city", "email",
+            "phone", "notes") if key in fields}
+        _clean_text(values, problems)
+        if "first_name" in values and not values["first_name"]:
+            problems.append("Vul de voornaam in.")
+        if "last_name" in values and not values["last_name"]:
+            problems.append("Vul de achternaam in.")
+        _clean_contact(values, problems)
+        if "preferred_branch_id" in fields:
+            values["preferred_branch_id"] = _clean_branch(fields["preferred_branch_id"], organisation, problems)
+        date_of_birth = member.date_of_birth
+        if "date_of_birth" in fields:
+            date_of_birth = _clean_date_of_birth(fields["date_of_birth"], today, problems)
+            values["date_of_birth"] = date_of_birth
+        age = age_on(date_of_birth, today) if date_of_birth and date_of_birth <= today else None
+        if "pin" in fields:
+            pin_hash = _clean_pin(fields["pin"], problems)
+            if pin_hash:
+                values["pin_hash"] = pin_hash
+        if "guardian_id" in fields:
+            values["guardian_id"] = _clean_guardian(
+                fields["guardian_id"], member_pk=member.pk, age=age, today=today, problems=problems
+            )
+        elif member.guardian_id and age is not None and age >= ADULT_AGE and "date_of_birth" in fields:
+            values["guardian_id"] = None
+        if age is not None:
+            wanted = fields.get("subscription", member.subscription)
+            if "subscription" not in fields and (age < ADULT_AGE) != member.subscription.for_youth:
+                wanted = None  # the category's default
+            category, subscription = _category_and_subscription(age, wanted, problems)
+            if category is not None and subscription is not None:
+                values["category"] = category
+                values["subscription"] = subscription
+        if "consents" in fields:
+            now = timezone.now()
+            for key, given in (fields["consents"] or {}).items():
+                if key not in CONSENT_FIELDS:
+                    raise ValueError(f"Unknown consent {key!r}")
+                attribute = CONSENT_FIELDS[key]
+                current = getattr(member, attribute)
+                values[attribute] = (current or now) if given else None
+        if problems:
+            raise ValidationError(problems)
+
+        changed = []
+        for attribute, value in values.items():
+            current = getattr(member, attribute)
+            if attribute in ("category", "subscription"):
+                if current.pk != value.pk:
+                    changed.append(attribute)
+                    setattr(member, attribute, value)
+            elif attribute == "pin_hash":
+                changed.append("pin")
+                member.pin_hash = value
+            elif current != value:
+                changed.append(attribute.removesuffix("_id"))
+                setattr(member, attribute, value)
+        if changed:
+            member.version += 1
+            member.save()
+            audit_record(staff_user=staff_user, member=member, action=AuditEntry.Action.UPDATE,
+                         detail={"fields": sorted(changed)})
+    return member
+
+
+# --- renew -------------------------------------------------------------------------
+
+def member_subscription_renew(*, member, staff_user, expected_version=None, today=None):
+    """Extend the membership by a year (from the current end, or from today when it
+    has lapsed) and post the subscription fee. A member who has turned 18 in the
+    meantime is first moved to the adult category. Lifts the expiry block."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        locked = _lock_live(member.pk)
+        if expected_version is not None and locked.version != expected_version:
+            raise ValidationError(CONFLICT_MESSAGE)
+        if locked.date_of_birth is not None:
+            _apply_age_rule(locked, today, staff_user=staff_user)
+        start = today if locked.expires_on is None or locked.expires_on < today else (
+            locked.expires_on + datetime.timedelta(days=1)
+        )
+        if start > today + datetime.timedelta(days=366):
+            raise ValidationError(
+                f"Het lidmaatschap loopt al tot en met {locked.expires_on:%d-%m-%Y}; "
+                "verlengen kan pas in het laatste jaar."
+            )
+        locked.expires_on = membership_end(start)
+        locked.version += 1
+        locked.save(update_fields=["expires_on", "version", "updated_at"])
+        audit_record(staff_user=staff_user, member=locked, action=AuditEntry.Action.UPDATE,
+                     detail={"fields": ["expires_on"], "renewed": True})
+        _post_subscription_fee(locked, staff_user, start, locked.expires_on)
+        member_blocks_refresh(member=locked, today=today)
+    return locked
+
+
+# --- card replacement --------------------------------------------------------------
+
+def member_card_replace(*, member, new_card_number, reason, staff_user, fee_cents=0):
+    """Give a member a new card (the old one lost, stolen or broken). The old card
+    becomes a former card, inactive in the national index: scanning it is refused.
+    `fee_cents` > 0 posts a card replacement charge."""
+    reason = (reason or "").strip()
+    problems = []
+    if not reason:
+        problems.append("Geef de reden van de vervanging (bijvoorbeeld: verloren).")
+    elif len(reason) > 120:
+        problems.append("De reden mag hoogstens 120 tekens lang zijn.")
+    if type(fee_cents) is not int or not 0 <= fee_cents <= MAX_AMOUNT_CENTS:  # noqa: E721
+        problems.append(f"De kosten voor de nieuwe pas moeten tussen € 0,00 en {euro(MAX_AMOUNT_CENTS)} liggen.")
+    try:
+        card = card_number_clean(new_card_number)
+        _card_number_free(card)
+    except ValidationError as error:
+        problems.extend(error.messages)
+        card = None
+    if problems:
+        raise ValidationError(problems)
+    organisation = _current_library()
+    with transaction.atomic():
+        locked = _lock_live(member.pk)
+        old = locked.card_number
+        _card_index_add(card, organisation)
+        CardIndex.objects.filter(card_number=old, organisation=organisation).update(is_active=False)
+        FormerCard.objects.create(
+            member=locked, card_number=old, reason=reason,
+            replaced_by_id=staff_user.pk if staff_user is not None else None,
+        )
+        locked.card_number = card
+        locked.version += 1
+        locked.save(update_fields=["card_number", "version", "updated_at"])
+        audit_record(staff_user=staff_user, member=locked, action=AuditEntry.Action.CARD,
+                     detail={"reason": reason, "fee_cents": fee_cents})
+        if fee_cents:
+            ledger_charge(member=locked, charge_type=LedgerEntry.ChargeType.CARD_REPLACEMENT, amount_cents=fee_cents,
+                          staff_user=staff_user, description="Vervangende pas")
+    return locked
+
+
+# --- merge -------------------------------------------------------------------------
+
+MERGE_FILL_FIELDS = ["name_prefix", "date_of_birth", "street", "house_number", "postcode", "city", "email",
+                     "phone", "preferred_branch_id", "notes", "pin_hash"]
+
+
+def member_merge(*, keep, duplicate, staff_user, today=None):
+    """Merge `duplicate` into `keep` (two records of the same person). See the module
+    docstring for what moves. Returns the kept member."""
+    today = today or timezone.localdate()
+    if keep.pk == duplicate.pk:
+        raise ValidationError("Kies twee verschillende leden om samen te voegen.")
+    organisation = _current_library()
+    with transaction.atomic():
+        locked = {
+            member.pk: member
+            for member in Member.objects.select_for_update().filter(pk__in=[keep.pk, duplicate.pk]).order_by("pk")
+        }
+        kept, dup = locked.get(keep.pk), locked.get(duplicate.pk)
+        for member in (kept, dup):
+            if member is None or member.erased_at is not None:
+                raise ValidationError("Een van beide leden bestaat niet (meer).")
+            if member.merged_into_id is not None:
+                raise ValidationError(f"Lid {member.card_number} is al samengevoegd met een ander lid.")
+
+        # Automatic blocks are per member at most one of each kind: lift the duplicate's
+        # and let the kept member's be refreshed from the merged balance below.
+        now = timezone.now()
+        Block.objects.filter(member=dup, lifted_at__isnull=True).exclude(kind=Block.Kind.MANUAL).exclude(
+            kind=Block.Kind.LOST_CARD).update(lifted_at=now)
+        moved = {
+            "ledger": LedgerEntry.objects.filter(member=dup).update(member=kept),
+            "blocks": Block.objects.filter(member=dup).update(member=kept),
+            "former_cards": FormerCard.objects.filter(member=dup).update(member=kept),
+            "wards": Member.objects.filter(guardian=dup).exclude(pk=kept.pk).update(guardian=kept),
+            "audit": AuditEntry.objects.filter(member_id_ref=dup.pk).update(member_id_ref=kept.pk),
+        }
+        FormerCard.objects.create(member=kept, card_number=dup.card_number,
+                                  reason=f"Dubbele inschrijving, samengevoegd met pas {kept.card_number}",
+                                  replaced_by_id=staff_user.pk if staff_user is not None else None)
+        CardIndex.objects.filter(card_number=dup.card_number, organisation=organisation).update(is_active=False)
+
+        filled = []
+        for field in MERGE_FILL_FIELDS:
+            if not getattr(kept, field) and getattr(dup, field):
+                setattr(kept, field, getattr(dup, field))
+                filled.append(field.removesuffix("_id"))
+        for attribute in CONSENT_FIELDS.values():
+            if getattr(kept, attribute) is None and getattr(dup, attribute) is not None:
+                setattr(kept, attribute, getattr(dup, attribute))
+                filled.append(attribute)
+        if dup.expires_on and (kept.expires_on is None or dup.expires_on > kept.expires_on):
+            kept.expires_on = dup.expires_on
+            filled.append("expires_on")
+        if kept.guardian_id == dup.pk:
+            kept.guardian_id = dup.guardian_id if dup.guardian_id != kept.pk else None
+        if kept.date_of_birth is not None and "date_of_birth" in filled:
+            _apply_age_rule(kept, today, staff_user=staff_user, save=False)
+        kept.version += 1
+        kept.save()
+        dup.merged_into = kept
+        dup.guardian = None
+        dup.version += 1
+        dup.save(update_fields=["merged_into", "guardian", "version", "updated_at"])
+        audit_record(staff_user=staff_user, member=kept, action=AuditEntry.Action.MERGE,
+                     detail={"merged": dup.pk, "moved": moved, "filled": filled})
+        audit_record(staff_user=staff_user, member=dup, action=AuditEntry.Action.MERGE,
+                     detail={"merged_into": kept.pk})
+        member_blocks_refresh(member=kept, today=today)
+    return kept
+
+
+# --- age rule, age transition and expiry -------------------------------------------
+
+def _apply_age_rule(member, today, *, staff_user, save=True):
+    """Move a locked member to the category (and, if the under-18 rule requires it,
+    the subscription) for their age. Returns True when something changed."""
+    age = age_on(member.date_of_birth, today)
+    category = member_category_for_age(age)
+    if category is None:
+        raise ValidationError(f"Deze bibliotheek heeft geen ledencategorie voor de leeftijd {age}.")
+    subscription = member.subscription
+    if (age < ADULT_AGE) != subscription.for_youth:
+        subscription = category.default_subscription
+        if (age < ADULT_AGE) != subscription.for_youth:
+            raise ValidationError(
+                f"Het standaardabonnement van categorie {category.name} past niet bij de leeftijd {age}."
+            )
+    if category.pk == member.category_id and subscription.pk == member.subscription_id:
+        return False
+    member.category = category
+    member.subscription = subscription
+    if age >= ADULT_AGE:
+        member.guardian = None
+    if save:
+        member.version += 1
+        member.save(update_fields=["category", "subscription", "guardian", "version", "updated_at"])
+        audit_record(staff_user=staff_user, member=member, action=AuditEntry.Action.UPDATE,
+                     detail={"fields": ["category", "subscription"], "age_rule": True})
+    return True
+
+
+def members_age_transition(*, today):
+    """Daily: members who have turned 18 leave the youth category and subscription for
+    the adult category and its default subscription, and get an e-mail (sent once the
+    change is committed). Idempotent. Returns the ids of the members moved."""
+    library = _current_library()
+    moved = []
+    for member_id in members_turned_adult(today=today):
+        with transaction.atomic():
+            member = Member.objects.select_for_update().select_related("subscription").filter(
+                pk=member_id, erased_at__isnull=True, merged_into__isnull=True).first()
+            if member is None or member.date_of_birth is None:
+                continue
+            try:
+                changed = _apply_age_rule(member, today, staff_user=None)
+            except ValidationError as error:
+                logger.error("Age transition of member %s in %s impossible: %s",
+                             member.pk, library.schema_name, "; ".join(error.messages))
+                continue
+            if not changed:
+                continue
+            moved.append(member.pk)
+            if member.email:
+                transaction.on_commit(_adult_mail(library.name, member.email, member.first_name,
+                                                  member.category.name, member.subscription, member.expires_on))
+    return moved
+
+
+def _adult_mail(library_name, email, first_name, category_name, subscription, expires_on):
+    fee = subscription.annual_fee_cents
+    fee_text = (
+        f"De jaarbijdrage voor {subscription.name} is {euro(fee)}; die betaalt u vanaf de volgende verlenging"
+        f"{f' (uw lidmaatschap loopt tot en met {expires_on:%d-%m-%Y})' if expires_on else ''}."
+        if fee else f"Uw abonnement is nu {subscription.name}."
+    )
+    body = (
+        f"Beste {first_name},\n\n"
+        f"Gefeliciteerd met je 18e verjaardag! Je bent nu lid van {library_name} in de categorie "
+        f"{category_name}.\n{fee_text}\n\n"
+        "Met vriendelijke groet,\n"
+        f"{library_name}\n"
+    )
+
+    def send():
+        send_mail(f"Uw lidmaatschap van {library_name}", body, None, [email], fail_silently=False)
+
+    return send
+
+
+def members_expire(*, today):
+    """Daily: set the expiry block on members whose membership has lapsed (and lift
+    stale automatic blocks) as the library's rules say. Idempotent. Returns how many
+    members changed."""
+    return members_blocks_refresh_all(today=today)
+
+
+# --- categories and subscription types (library admin) -----------------------------
+
+def subscription_type_save(*, staff_user, subscription_id=None, code, name, annual_fee_cents, max_loans,
+                           includes="", for_youth=False, is_active=True):
+    """Create or change a subscription type. A youth subscription is free (the law);
+    a subscription that is the default of a category stays active and keeps the
+    youth/adult kind that category needs."""
+    code = (code or "").strip().lower()
+    name = (name or "").strip()
+    problems = []
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,29}", code):
+        problems.append("De code bestaat uit hoogstens 30 kleine letters, cijfers, - of _.")
+    if not name or len(name) > 100:
+        problems.append("Vul een naam in van hoogstens 100 tekens.")
+    if type(annual_fee_cents) is not int or not 0 <= annual_fee_cents <= MAX_AMOUNT_CENTS:  # noqa: E721
+        problems.append(f"De jaarbijdrage moet tussen € 0,00 en {euro(MAX_AMOUNT_CENTS)} liggen.")
+    elif for_youth and annual_fee_cents:
+        problems.append("Een jeugdabonnement is gratis: leden onder de 18 betalen geen jaarbijdrage.")
+    if type(max_loans) is not int or not 1 <= max_loans <= 999:  # noqa: E721
+        problems.append("Het maximale aantal leningen ligt tussen 1 en 999.")
+    with transaction.atomic():
+        subscription = None
+        if subscription_id is not None:
+            subscription = SubscriptionType.objects.select_for_update().filter(pk=subscription_id).first()
+            if subscription is None:
+                raise ValidationError("Dit abonnement bestaat niet.")
+        if SubscriptionType.objects.filter(code=code).exclude(pk=subscription_id).exists():
+            problems.append(f"Er is al een abonnement met code {code}.")
+        if subscription is not None:
+            defaults_of = list(MemberCategory.objects.filter(default_subscription=subscription))
+            if defaults_of and not is_active:
+                problems.append("Dit abonnement is het standaardabonnement van een categorie en blijft dus actief.")
+            for category in defaults_of:
+                if category.is_youth != bool(for_youth):
+                    problems.append(f"Dit abonnement is het standaardabonnement van categorie {category.name} "
+                                    f"en moet daarom {'een' if category.is_youth else 'geen'} jeugdabonnement zijn.")
+            if subscription.for_youth != bool(for_youth) and subscription.members.filter(
+                    erased_at__isnull=True, merged_into__isnull=True).exists():
+                problems.append("Er zijn leden met dit abonnement; het kan niet van jeugd- naar "
+                                "volwassenenabonnement (of omgekeerd) worden omgezet.")
+        if problems:
+            raise ValidationError(problems)
+        subscription = subscription or SubscriptionType()
+        subscription.code = code
+        subscription.name = name
+        subscription.annual_fee_cents = annual_fee_cents
+        subscription.max_loans = max_loans
+        subscription.includes = (includes or "").strip()
+        subscription.for_youth = bool(for_youth)
+        subscription.is_active = bool(is_active)
+        subscription.save()
+    return subscription
+
+
+def member_category_save(*, staff_user, category_id=None, code, name, min_age, max_age, default_subscription_id):
+    """Create or change a member category. Categories do not overlap in age, lie
+    wholly under or wholly from 18, and a youth category's default subscription is
+    a youth subscription (an adult category's is not). Members keep their category
+    until the daily age task or an edit moves them."""
+    code = (code or "").strip().lower()
+    name = (name or "").strip()
+    problems = []
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,29}", code):
+        problems.append("De code bestaat uit hoogstens 30 kleine letters, cijfers, - of _.")
+    if not name or len(name) > 100:
+        problems.append("Vul een naam in van hoogstens 100 tekens.")
+    if type(min_age) is not int or not 0 <= min_age <= 150:  # noqa: E721
+        problems.append("De beginleeftijd ligt tussen 0 en 150.")
+        min_age = None
+    if max_age is not None and (type(max_age) is not int or not 0 <= max_age <= 150):  # noqa: E721
+        problems.append("De eindleeftijd ligt tussen 0 en 150 (of laat hem leeg).")
+        max_age = None
+    if min_age is not None and max_age is not None and max_age < min_age:
+        problems.append("De eindleeftijd ligt voor de beginleeftijd.")
+    if min_age is not None and min_age < ADULT_AGE and (max_age is None or max_age >= ADULT_AGE):
+        problems.append("Een categorie ligt geheel onder de 18 of geheel vanaf 18 jaar "
+                        "(leden onder de 18 zijn gratis lid).")
+    with transaction.atomic():
+        # Serialise category changes (the overlap check reads all categories).
+        list(MemberCategory.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+        category = None
+        if category_id is not None:
+            category = MemberCategory.objects.filter(pk=category_id).first()
+            if category is None:
+                raise ValidationError("Deze categorie bestaat niet.")
+        if MemberCategory.objects.filter(code=code).exclude(pk=category_id).exists():
+            problems.append(f"Er is al een categorie met code {code}.")
+        subscription = SubscriptionType.objects.filter(pk=default_subscription_id).first()
+        if subscription is None:
+            problems.append("Kies het standaardabonnement.")
+        elif min_age is not None:
+            youth = min_age < ADULT_AGE
+            if not subscription.is_active:
+                problems.append(f"Het abonnement {subscription.name} wordt niet meer aangeboden.")
+            if youth and not subscription.for_youth:
+                problems.append("Een jeugdcategorie heeft een (gratis) jeugdabonnement als standaard.")
+            if not youth and subscription.for_youth:
+                problems.append("Een categorie vanaf 18 jaar kan geen jeugdabonnement als standaard hebben.")
+        if min_age is not None and not problems:
+            upper = max_age if max_age is not None else 10_000
+            for other in MemberCategory.objects.exclude(pk=category_id):
+                other_upper = other.max_age if other.max_age is not None else 10_000
+                if min_age <= other_upper and other.min_age <= upper:
+                    problems.append(f"De leeftijden overlappen met categorie {other.name} "
+                                    f"({other.min_age}{f'–{other.max_age}' if other.max_age is not None else '+'}).")
+        if problems:
+            raise ValidationError(problems)
+        category = category or MemberCategory()
+        category.code = code
+        category.name = name
+        category.min_age = min_age
+        category.max_age = max_age
+        category.default_subscription = subscription
+        category.save()
+    return category
