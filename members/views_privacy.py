@@ -217,10 +217,16 @@ def member_import(request):
         upload = form.cleaned_data["file"]
         if upload.size > import_services.SCREEN_MAX_BYTES:
             errors = [f"Het bestand is groter dan {import_services.SCREEN_MAX_BYTES // 1_000_000} MB; "
-                      "gebruik het beheercommando import_members."]
+                      "gebruik het beheercommando import_members (met voortgang)."]
         else:
             try:
                 rows = import_services.members_csv_rows(upload.read())
+                if len(rows) > import_services.SCREEN_MAX_ROWS:
+                    raise ValidationError(
+                        f"Het bestand heeft {len(rows)} regels; hier kunnen er hoogstens "
+                        f"{import_services.SCREEN_MAX_ROWS} tegelijk. Gebruik voor grotere bestanden het "
+                        "beheercommando import_members (met voortgang), of splits het bestand."
+                    )
                 result = import_services.members_import(
                     organisation=request.library, staff_user=request.user, rows=rows,
                 )
@@ -230,4 +236,5 @@ def member_import(request):
         errors = [message for messages_ in form.errors.values() for message in messages_]
     return render(request, "members/import.html", {
         "form": form, "result": result, "errors": errors, "columns": import_services.COLUMNS,
+        "max_rows": import_services.SCREEN_MAX_ROWS,
     })

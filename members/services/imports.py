@@ -27,12 +27,16 @@ creates no duplicates.
 
 import csv
 import io
+import itertools
+import os
 import re
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 
 from tenants.models import Branch
 
@@ -62,9 +66,11 @@ COLUMNS = [
 REQUIRED = [name for name, required, _ in COLUMNS if required]
 KNOWN = {name for name, _, _ in COLUMNS}
 
-# Files uploaded on the screen are imported while the admin waits; larger ones
-# go through the import_members management command.
-SCREEN_MAX_BYTES = 5_000_000
+# Files uploaded on the screen are imported while the admin waits (hashing a PIN
+# takes a good part of a second of CPU); larger ones go through the
+# import_members management command, which shows progress.
+SCREEN_MAX_BYTES = 2_000_000
+SCREEN_MAX_ROWS = 500
 
 _YES = {"ja", "j", "1", "true", "waar", "yes", "y", "x"}
 _NO = {"nee", "n", "0", "false", "onwaar", "no", ""}
@@ -197,13 +203,53 @@ def _register_kwargs(values, *, organisation, branches, subscriptions):
     }
 
 
-def members_import(*, organisation, staff_user, rows, progress=None, progress_every=100):
+def _pin_checked(pin):
+    """(hash, problems) for a PIN through registration's own check; ("", []) when empty.
+
+    Hashing is deliberately slow (PBKDF2); it runs in worker threads, since
+    hashlib releases the GIL while it hashes."""
+    from .registration import _clean_pin
+
+    problems = []
+    return _clean_pin(pin, problems), problems
+
+
+def _ahead(function, arguments, *, workers):
+    """function(argument) for each argument, in order, computed up to 4 x workers ahead in threads."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        window = deque()
+        arguments = iter(arguments)
+        for argument in itertools.islice(arguments, workers * 4):
+            window.append(pool.submit(function, argument))
+        for argument in arguments:
+            yield window.popleft().result()
+            window.append(pool.submit(function, argument))
+        while window:
+            yield window.popleft().result()
+
+
+def _cards_known_here(card_numbers):
+    """The (upper-case) card numbers this library already has, as member or former card."""
+    known = set()
+    card_numbers = sorted(card_numbers)
+    for start in range(0, len(card_numbers), 1000):
+        chunk = card_numbers[start:start + 1000]
+        known.update(Member.objects.filter(card_number__in=chunk).values_list("card_number", flat=True))
+        known.update(FormerCard.objects.filter(card_number__in=chunk).values_list("card_number", flat=True))
+    return {card.upper() for card in known}
+
+
+def members_import(*, organisation, staff_user, rows, progress=None, progress_every=100, workers=None):
     """Import parsed CSV rows (see members_csv_rows) into this library.
 
-    Each row is registered through member_register in its own transaction; rows
-    whose card number this library already has are skipped. `progress(done, total)`
-    is called every `progress_every` rows and at the end. One IMPORT entry in the
-    audit log records the counts and the new member ids."""
+    Each row is registered through member_register, in its own transaction, so it
+    passes the desk's checks; rows whose card number this library already has
+    are skipped, and a card number seen earlier in the same file is an error.
+    PINs are checked and hashed by registration's own function, ahead of the
+    rows, in `workers` threads (default: one per CPU), and stored in the same
+    transaction as the member. `progress(done, total)` is called every
+    `progress_every` rows and at the end. One IMPORT entry in the audit log
+    records the counts and the new member ids."""
     from .registration import member_register
 
     if connection.schema_name != organisation.schema_name:
@@ -215,21 +261,42 @@ def members_import(*, organisation, staff_user, rows, progress=None, progress_ev
     subscriptions = {
         subscription.code.lower(): subscription for subscription in SubscriptionType.objects.filter(is_active=True)
     }
+    known = _cards_known_here({values.get("pasnummer", "").strip().upper() for _, values in rows} - {""})
+
+    # First decide per row (cheap), so only rows to register get their PIN hashed.
     seen = {}
-    for done, (row_number, values) in enumerate(rows, start=1):
+    plan = []  # (row number, values, None) to register, or (row number, values, outcome)
+    for row_number, values in rows:
+        card = values.get("pasnummer", "").strip().upper()
+        if card and card in seen:
+            plan.append((row_number, values, RowError(row_number, values["pasnummer"],
+                                                      f"Pasnummer staat al op regel {seen[card]} van dit bestand.")))
+            continue
+        if card:
+            seen[card] = row_number
+        plan.append((row_number, values, "skip" if card in known else None))
+
+    to_register = [values for _, values, outcome in plan if outcome is None]
+    pins = _ahead(_pin_checked, [values.get("pincode", "") for values in to_register],
+                  workers=workers or os.cpu_count() or 1)
+    for done, (row_number, values, outcome) in enumerate(plan, start=1):
         card_number = values.get("pasnummer", "")
-        if card_number and card_number.upper() in seen:
-            result.errors.append(RowError(row_number, card_number,
-                                          f"Pasnummer staat al op regel {seen[card_number.upper()]} van dit bestand."))
-        elif card_number and _known_here(card_number):
+        if isinstance(outcome, RowError):
+            result.errors.append(outcome)
+        elif outcome == "skip":
             result.skipped.append((row_number, card_number))
         else:
-            if card_number:
-                seen[card_number.upper()] = row_number
+            pin_hash, pin_problems = next(pins)
             try:
                 kwargs = _register_kwargs(values, organisation=organisation, branches=branches,
                                           subscriptions=subscriptions)
-                member = member_register(organisation=organisation, staff_user=staff_user, **kwargs)
+                with transaction.atomic():
+                    # A bad PIN goes to member_register as it is, so the row's
+                    # error lists every problem at once (nothing is hashed then).
+                    member = member_register(organisation=organisation, staff_user=staff_user,
+                                             **{**kwargs, "pin": kwargs["pin"] if pin_problems else ""})
+                    if pin_hash:
+                        Member.objects.filter(pk=member.pk).update(pin_hash=pin_hash)
             except ValidationError as error:
                 result.errors.append(RowError(row_number, card_number, " ".join(error.messages)))
             else:
@@ -241,11 +308,3 @@ def members_import(*, organisation, staff_user, rows, progress=None, progress_ev
         "errors": len(result.errors), "member_ids": result.created,
     })
     return result
-
-
-def _known_here(card_number):
-    return (
-        Member.objects.filter(card_number__iexact=card_number).exists()
-        or FormerCard.objects.filter(card_number__iexact=card_number).exists()
-    )
-
