@@ -48,7 +48,9 @@ from catalogue.models import Title  # noqa: E402
 from catalogue.normalise import fold  # noqa: E402
 from catalogue.selectors import title_search  # noqa: E402
 
-SOURCE = "LSBBENCH"
+# The version of the generated data: rows of an earlier generator (another LSBBENCH...
+# source) are removed before loading.
+SOURCE = "LSBBENCH2"
 CHUNK = 50_000
 TARGET_P95_MS = 50.0
 SHARED_DATA = Path(os.environ.get("LSB_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -181,80 +183,111 @@ def sample_marc():
         return handle.read()
 
 
+# Syllables for the long tail of the vocabulary: pronounceable Dutch-looking words
+# ('verkamling', 'boszeter'), as most words of a real catalogue are rare ones.
+ONSETS = ["b", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "br", "dr", "gr", "kl",
+          "kr", "pl", "sch", "sl", "sp", "st", "str", "tr", "vl", "zw", "ge", "be", "ver", "ont"]
+NUCLEI = ["a", "e", "i", "o", "u", "aa", "ee", "oo", "ie", "oe", "ij", "ei", "ui", "au", "ou", "eu"]
+CODAS = ["", "", "k", "l", "m", "n", "r", "s", "t", "nd", "ng", "rk", "lt", "st", "cht", "rd", "ns"]
+ENDINGS = ["", "", "", "en", "er", "ing", "heid", "je", "te", "el", "aar", "ster", "schap"]
+
+
+def zipf_weights(count, offset):
+    """Cumulative Zipf-Mandelbrot weights 1 / (rank + offset) for random.choices: the
+    offset flattens the head, so the most frequent word is common, not half of all titles."""
+    cumulative, total = [], 0.0
+    for rank in range(count):
+        total += 1.0 / (rank + 1 + offset)
+        cumulative.append(total)
+    return cumulative
+
+
 class Generator:
-    """Deterministic rows: chunk k always gives the same titles."""
+    """Deterministic rows: chunk k always gives the same titles.
+
+    Like a real national catalogue: mostly distinct titles of one to four content
+    words drawn with Zipf-like frequencies from a vocabulary of ~170,000 words
+    (the base nouns are the most frequent, each in roughly 0.3-1 % of the titles;
+    most words are rare), 300,000 makers with a long tail, famous titles and the
+    real MARC titles only as often as a few dozen editions each, and 2,000 series."""
 
     def __init__(self):
         self.real = real_records()
         self.marc = sample_marc()
         self.checksum = hashlib.sha1(self.marc).hexdigest()
-        # A realistic vocabulary: base nouns most often, then tens of thousands of
-        # compounds ('zeeboek', 'drakenkasteel'...) in a long tail.
-        vocabulary_rng = random.Random(1)
-        compounds = [a + b for a in NOUNS for b in NOUNS if a != b]
-        vocabulary_rng.shuffle(compounds)
-        self.compounds = compounds
-        self.vocabulary = NOUNS + compounds
-        # 300,000 makers from ~3,000 surnames (with 'van', 'de'... variants) and first names;
-        # the most prolific writes ~0.2 % of the titles, most write one or two.
+        rng = random.Random(1)
+        compounds = sorted({a + b for a in NOUNS for b in NOUNS if a != b})
+        rng.shuffle(compounds)
+        invented = set()
+        while len(invented) < 110_000:
+            word = "".join(rng.choice(ONSETS) + rng.choice(NUCLEI) + rng.choice(CODAS)
+                           for _ in range(rng.choice((1, 2, 2, 3)))) + rng.choice(ENDINGS)
+            if 4 <= len(word) <= 16:
+                invented.add(word)
+        tail = compounds + sorted(invented - set(compounds) - set(NOUNS))
+        rng.shuffle(tail)
+        nouns = list(NOUNS)
+        rng.shuffle(nouns)
+        # Base nouns first (the head of the distribution), then the long tail.
+        self.vocabulary = nouns + tail
+        self.vocabulary_weights = zipf_weights(len(self.vocabulary), 40)
+        self.adjective_weights = zipf_weights(len(ADJECTIVES), 6)
         surnames = SURNAMES + [noun.capitalize() + suffix for noun in NOUNS
                                for suffix in ("ma", "stra", "inga", "sen", "man", "er", "s", "hof", "kamp", "veld",
                                               "berg", "dijk")]
-        self.makers = [
-            f"{vocabulary_rng.choice(PREFIXES)}{vocabulary_rng.choice(surnames)}, {vocabulary_rng.choice(FIRST_NAMES)}"
-            for _ in range(300_000)
-        ]
+        self.makers = [f"{rng.choice(PREFIXES)}{rng.choice(surnames)}, {rng.choice(FIRST_NAMES)}"
+                       for _ in range(300_000)]
+        # The most prolific maker has ~1,000 titles, most have one to three.
+        self.maker_weights = zipf_weights(len(self.makers), 100)
+        self.series = SERIES + [f"{rng.choice(nouns).capitalize()}reeks" if index % 2 else
+                                f"De {rng.choice(ADJECTIVES)} {rng.choice(tail)}" for index in range(2000)]
+        self.series_weights = zipf_weights(len(self.series), 20)
 
     @staticmethod
     def _weighted(rng, pairs):
         return rng.choices([value for value, _ in pairs], weights=[weight for _, weight in pairs])[0]
 
-    @staticmethod
-    def _skewed(rng, words, exponent):
-        # Rank N * u**exponent: a few very frequent words and a long tail (Zipf-like, s = 1 - 1/exponent).
-        return words[int(len(words) * rng.random() ** exponent)]
+    def _noun(self, rng):
+        return rng.choices(self.vocabulary, cum_weights=self.vocabulary_weights)[0]
+
+    def _adjective(self, rng):
+        return rng.choices(ADJECTIVES, cum_weights=self.adjective_weights)[0]
 
     def _person(self, rng):
-        return self._skewed(rng, self.makers, 2)
+        return rng.choices(self.makers, cum_weights=self.maker_weights)[0]
 
     def _title(self, rng):
-        noun = lambda: self._skewed(rng, self.vocabulary, 3)  # noqa: E731
-        adjective = lambda: rng.choice(ADJECTIVES)  # noqa: E731
-        pattern = rng.randrange(12)
+        noun, adjective = self._noun, self._adjective
+        pattern = rng.randrange(10)
         if pattern == 0:
-            return f"De {adjective()} {noun()}"
+            return f"De {adjective(rng)} {noun(rng)}"
         if pattern == 1:
-            return f"Het {noun()} van {rng.choice(PLACES).replace('-', ' ')}"
+            return f"Het {noun(rng)} van {rng.choice(PLACES).replace('-', ' ')}"
         if pattern == 2:
-            return f"{rng.choice(FIRST_NAMES)} en de {noun()}"
+            return f"{rng.choice(FIRST_NAMES)} en de {noun(rng)}"
         if pattern == 3:
-            return f"Het geheim van de {adjective()} {noun()}"
+            return noun(rng).capitalize()
         if pattern == 4:
-            return rng.choice(self.compounds).capitalize()
+            return f"{noun(rng).capitalize()} en {noun(rng)}"
         if pattern == 5:
-            return f"De {rng.choice(self.compounds)} van {rng.choice(FIRST_NAMES)} {self._skewed(rng, SURNAMES, 2)}"
+            return f"Een {adjective(rng)} {noun(rng)} in {rng.choice(PLACES).replace('-', ' ')}"
         if pattern == 6:
-            return f"{noun().capitalize()} en {noun()}"
+            return f"De {noun(rng)} van de {noun(rng)}"
         if pattern == 7:
-            return f"Een {adjective().rstrip('e')} {noun()} in {rng.choice(PLACES).replace('-', ' ')}"
+            return f"{noun(rng).capitalize()}, {noun(rng)} en {noun(rng)}"
         if pattern == 8:
-            title, _, _ = rng.choice(self.real)
-            return title
-        if pattern == 9:
-            title, _ = rng.choice(CLASSICS)
-            return title
-        if pattern == 10:
-            return f"De {noun()} en het {adjective()} {rng.choice(self.compounds)}"
-        return f"{adjective().capitalize()} {rng.choice(self.compounds)}"
+            return f"{noun(rng).capitalize()}: {adjective(rng)} {noun(rng)}"
+        return f"{adjective(rng).capitalize()} {noun(rng)}"
 
     def rows(self, chunk):
         rng = random.Random(chunk * 7919 + 17)
         for number in range(chunk * CHUNK, (chunk + 1) * CHUNK):
             kind = rng.random()
-            if kind < 0.04:
+            if kind < 0.002:
+                # 24 famous titles, ~80 editions each over a million titles.
                 title, author = rng.choice(CLASSICS)
                 subjects = rng.sample(SUBJECTS, 2)
-            elif kind < 0.08:
+            elif kind < 0.005:
                 title, author, subjects = rng.choice(self.real)
                 author = author or self._person(rng)
             else:
@@ -263,9 +296,9 @@ class Generator:
                 subjects = rng.sample(SUBJECTS, rng.randint(1, 3))
             makers = [author] + ([self._person(rng)] if rng.random() < 0.15 else [])
             material_type = self._weighted(rng, MATERIAL_TYPES)
-            subtitle = rng.choice(["", "", "", "roman", f"een verhaal over {self._skewed(rng, NOUNS, 2)}",
-                                   f"{rng.choice(ADJECTIVES)} verhalen"])
-            series = rng.choice(SERIES) if rng.random() < 0.1 else ""
+            subtitle = rng.choice(["", "", "", "", "", "roman", f"een verhaal over {self._noun(rng)}",
+                                   f"{self._adjective(rng)} verhalen"])
+            series = rng.choices(self.series, cum_weights=self.series_weights)[0] if rng.random() < 0.06 else ""
             contributors_text = " ; ".join(makers)
             yield (
                 SOURCE, f"B{number:08d}", self.marc, self.checksum, title, subtitle, "",
@@ -294,7 +327,25 @@ def existing_indexes():
         return {row[0] for row in cursor.fetchall()}
 
 
+def remove_stale():
+    """Remove the rows of an earlier version of the generator (and, when the catalogue
+    held nothing else, the typo dictionary built from them)."""
+    stale = Title.objects.filter(source__startswith="LSBBENCH").exclude(source=SOURCE)
+    if not stale.exists():
+        return
+    with connection.cursor() as cursor:
+        if not Title.objects.exclude(source__startswith="LSBBENCH").exists():
+            say("   removing the titles of an earlier benchmark generator (TRUNCATE)")
+            cursor.execute("TRUNCATE catalogue_title, catalogue_searchword CASCADE")
+        else:
+            say("   removing the titles of an earlier benchmark generator (DELETE)")
+            cursor.execute("DELETE FROM catalogue_holding WHERE title_id IN "
+                           "(SELECT id FROM catalogue_title WHERE source LIKE 'LSBBENCH%%' AND source <> %s)", [SOURCE])
+            cursor.execute("DELETE FROM catalogue_title WHERE source LIKE 'LSBBENCH%%' AND source <> %s", [SOURCE])
+
+
 def fill(target):
+    remove_stale()
     chunks = -(-target // CHUNK)
     have = Title.objects.filter(source=SOURCE).count()
     done = have // CHUNK

@@ -7,16 +7,20 @@ Search strategies, in order:
    `Title.isbns` / `Title.eans` (GIN, array contains). ISBN-10 and ISBN-13,
    with or without hyphens or spaces, all become the same ISBN-13.
 2. fulltext: PostgreSQL full-text search on `Title.search_vector` (config
-   `lsb_dutch`: Dutch stemming on accent-folded words). Every word must match,
-   the last one also as a prefix ('harry pot' finds 'Harry Potter'); websearch
-   syntax ("a phrase", -word, or) is honoured. Ranked with ts_rank_cd and
-   weights: a word in the title or a maker's name (A) counts more than one in
-   the subtitle or series (B) and far more than one in a subject (C); a whole
-   word counts more than a prefix.
-   At most COUNT_CAP + 1 matches are counted and RANK_CANDIDATES ranked, so a
-   query matching a large part of the catalogue costs little more than one
-   matching a few hundred titles; such a broad query ranks the first matches
-   in the title or makers (as Evergreen caps its "superpages").
+   `lsb_dutch`: Dutch stemming on accent-folded words). Every word must match;
+   when the whole words find fewer than PREFIX_WHEN_FEWER titles the last word
+   also counts as a prefix ('harry pot' finds 'Harry Potter'; 'rode' does not
+   read the index entries of every word starting with 'rod'). websearch syntax
+   ("a phrase", -word, or) is honoured. Filters are intersected with the words
+   in one GIN index (title_search_filters: words, material type, language,
+   audience, the year as a one-element array), except values most titles have.
+   One statement counts up to COUNT_CAP + 1 matches and ranks a shortlist of
+   them with ts_rank_cd and weights: a word in the title or a maker's name (A)
+   counts more than one in the subtitle or series (B) and far more than one in
+   a subject (C); a whole word counts more than a prefix. A query with more
+   matches also puts its best matches in title or makers first (as Evergreen
+   caps its "superpages"), so a broad query costs little more than a narrow one.
+   The statements run without JIT (it costs more than these queries take).
 3. trigram (typos): when full-text finds fewer than FULLTEXT_ENOUGH titles,
    each query word that no title or maker contains is replaced by the most
    similar words that do (pg_trgm similarity on SearchWord, the dictionary of
@@ -26,6 +30,7 @@ Search strategies, in order:
 """
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -38,18 +43,37 @@ from .normalise import ean_normalise, fold, isbn_normalise, looks_like_identifie
 FULLTEXT_ENOUGH = 10
 # Counting stops here: beyond it the screens say "more than N".
 COUNT_CAP = 1000
-# A broad query ranks only this many candidates (more when paging further):
-# ranking reads every candidate's row, and the first pages are what people read.
-RANK_CANDIDATES = 300
+# Of the (up to COUNT_CAP + 1) matches counted, this many (more when paging further)
+# are ranked with ts_rank_cd, chosen by cheap tests first (see _RANKED). A query with
+# more than COUNT_CAP matches also ranks this many of its matches in title or makers,
+# found among its first TITLE_EXAMINE matches.
+RANK_CANDIDATES = 100
+TITLE_EXAMINE = 2000
 # ts_rank_cd weights for D, C, B, A: title and makers (A) far above subjects (C).
 RANK_WEIGHTS = [0.05, 0.2, 0.5, 1.0]
 # A last word shorter than this is not used as a prefix (it would match too much).
 PREFIX_MIN_LENGTH = 3
+# The last word also counts as a prefix only when the whole words find fewer titles
+# than this: 'harry pot' finds 'Harry Potter', but 'rode' does not read the index
+# entries of every word starting with 'rod' when 'rode' itself finds plenty.
+PREFIX_WHEN_FEWER = 20
+# Filter values most of a Dutch public library catalogue has (adult books in Dutch):
+# checked on the candidate rows, which discards few, rather than intersected with the
+# index entries of most of the catalogue (see _filters_sql).
+COMMON_FILTER_VALUES = {("material_type", "book"), ("language", "dut"), ("audience", "adult")}
+# A year range of at most this many years is looked up in the search index (see _filters_sql).
+YEAR_LIST_MAX = 40
+# work_mem for a search's statements (the bitmap of a common word stays exact).
+SEARCH_WORK_MEM = "32MB"
 # Typo correction: words of at least this length, up to this many alternatives
 # per word, with at least this pg_trgm similarity ('tolkein'/'tolkien' is 0.33).
 CORRECT_MIN_LENGTH = 4
 CORRECTIONS_PER_WORD = 3
 CORRECTION_SIMILARITY = 0.3
+# Looked up first with this threshold (most typos are that close), then with the above.
+CORRECTION_SIMILARITY_FIRST = 0.5
+# ... and at least this share of the best alternative's similarity.
+CORRECTION_RELATIVE = 0.8
 _WEBSEARCH_SYNTAX = re.compile(r'"|(^|\s)-\S|\s(or|OR)\s')
 
 STRATEGY_NONE = "none"
@@ -137,25 +161,36 @@ def title_search(
     where, params = _filters_sql(conditions)
     websearch = bool(_WEBSEARCH_SYNTAX.search(query))
     words = [] if websearch else fold(query).replace("_", " ").split()
-    if websearch:
-        ids, count = _fulltext_ids(("websearch_to_tsquery", query), None, None, where, params, offset + limit + 1)
-    elif words:
-        ids, count = _fulltext_ids(*_tsqueries([[word] for word in words]), where, params, offset + limit + 1)
-    else:
+    if not websearch and not words:
         return TitleSearchResult([], 0, False, False, STRATEGY_NONE, **page)
+    page_end = offset + limit + 1
+    with _search_transaction():
+        if websearch:
+            search = ("websearch_to_tsquery", query)
+            ids, count = _fulltext_ids(search, search, None, where, params, page_end)
+        else:
+            exact, prefixed, title_only = _tsqueries([[word] for word in words])
+            ids, count = _fulltext_ids(exact, exact, title_only, where, params, page_end)
+            if count < PREFIX_WHEN_FEWER and prefixed != exact:
+                # Few whole-word matches: the last word may be unfinished ('harry pot').
+                ids, count = _fulltext_ids(prefixed, exact, title_only, where, params, page_end)
 
-    similar_ids = []
-    if count < FULLTEXT_ENOUGH and words:
-        alternatives = _corrections(words)
-        if any(len(options) > 1 for options in alternatives):
-            fuzzy_ids, _ = _fulltext_ids(*_tsqueries(alternatives), where, params, COUNT_CAP + 1)
-            known = set(ids)
-            similar_ids = [pk for pk in fuzzy_ids if pk not in known]
-            ids = ids + similar_ids
-            count = min(count + len(similar_ids), COUNT_CAP + 1)
+        similar_ids = []
+        if count < FULLTEXT_ENOUGH and words:
+            alternatives = _corrections(words)
+            if any(len(options) > 1 for options in alternatives):
+                exact, prefixed, title_only = _tsqueries(alternatives)
+                # The corrected query includes the words as typed: its matches are a
+                # superset of the ones found so far, which stay first.
+                fuzzy_ids, fuzzy_count = _fulltext_ids(prefixed, exact, title_only, where, params,
+                                                       page_end + len(ids))
+                known = set(ids)
+                similar_ids = [pk for pk in fuzzy_ids if pk not in known]
+                ids = ids + similar_ids
+                count = max(count, fuzzy_count)
 
     if similar_ids:
-        strategy = STRATEGY_FULLTEXT_TRIGRAM if count > len(similar_ids) else STRATEGY_TRIGRAM
+        strategy = STRATEGY_FULLTEXT_TRIGRAM if len(ids) > len(similar_ids) else STRATEGY_TRIGRAM
     else:
         strategy = STRATEGY_FULLTEXT if ids else STRATEGY_NONE
     page_ids = ids[offset:offset + limit]
@@ -166,9 +201,20 @@ def title_search(
     )
 
 
+@contextmanager
+def _search_transaction():
+    """One transaction for a search's statements, with settings for short queries on
+    a large table: no JIT compilation (it costs tens of milliseconds and these queries
+    run for a few), and enough work_mem that the bitmap of a common word stays exact."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL jit = off; SET LOCAL work_mem = '{SEARCH_WORK_MEM}'")
+        yield
+
+
 def _tsqueries(alternatives):
-    """(match, exact, title-only) to_tsquery texts for words, each given as
-    [word, its alternatives...]: every word must match, the last also as a prefix."""
+    """(exact, prefixed, title-only) to_tsquery texts for words, each given as
+    [word, its alternatives...]: every word must match; in `prefixed` the last one
+    also as a prefix; `title_only` as prefixed, but in the title or makers (weight A)."""
     def term(options, prefix, weight=""):
         # Folded words hold only letters and digits: quoted they are plain lexemes.
         parts = [f"'{option}':{'*' if prefix and index == 0 else ''}{weight}".rstrip(":")
@@ -177,55 +223,83 @@ def _tsqueries(alternatives):
 
     last = len(alternatives) - 1
     prefix_last = len(alternatives[last][0]) >= PREFIX_MIN_LENGTH
-    match = " & ".join(term(options, prefix_last and index == last) for index, options in enumerate(alternatives))
     exact = " & ".join(term(options, False) for options in alternatives)
+    prefixed = " & ".join(term(options, prefix_last and index == last) for index, options in enumerate(alternatives))
     title_only = " & ".join(term(options, prefix_last and index == last, "A")
                             for index, options in enumerate(alternatives))
-    return ("to_tsquery", match), ("to_tsquery", exact), ("to_tsquery", title_only)
+    return ("to_tsquery", exact), ("to_tsquery", prefixed), ("to_tsquery", title_only)
 
 
+# One statement counts the first COUNT_CAP + 1 matches (or up to the page end) and
+# ranks them: the index gives them (words and filters intersected in
+# title_search_filters) and their rows are read once. ts_rank_cd costs ~10 µs a row,
+# so a cheap shortlist comes first: matches with every word in title or makers
+# (weight A), then those with whole words, newest first; only the shortlist's
+# RANK_CANDIDATES (or up to the page end) are ranked, title and makers above
+# subtitle and series far above subjects, a whole word once more than a prefix.
+# The last column says whether a hit has every word in its title or makers.
 _RANKED = """
     WITH candidates AS MATERIALIZED (
         SELECT id, year, search_vector FROM catalogue_title
          WHERE search_vector @@ {function}(%(config)s::regconfig, %(match)s) {where}
          LIMIT %(cap)s
+    ), shortlist AS (
+        SELECT id, year, search_vector, title_hit FROM (
+            SELECT id, year, search_vector, {title_hit} AS title_hit,
+                   search_vector @@ {exact_function}(%(config)s::regconfig, %(exact)s) AS exact_hit
+              FROM candidates
+        ) AS hits
+         ORDER BY title_hit DESC, exact_hit DESC, year DESC NULLS LAST, id
+         LIMIT %(rank_cap)s
     )
-    SELECT id, (SELECT count(*) FROM candidates) FROM candidates
-     ORDER BY ts_rank_cd(%(weights)s::real[], search_vector, {function}(%(config)s::regconfig, %(match)s))
-              + ts_rank_cd(%(weights)s::real[], search_vector, {exact_function}(%(config)s::regconfig, %(exact)s)) DESC,
-              year DESC NULLS LAST, id
+    SELECT id, (SELECT count(*) FROM candidates), title_hit FROM shortlist
+     ORDER BY {rank} DESC, year DESC NULLS LAST, id
+     LIMIT %(page_end)s
+"""
+_RANK = "ts_rank_cd(%(weights)s::real[], search_vector, {function}(%(config)s::regconfig, %(match)s))"
+_RANK_EXACT = " + ts_rank_cd(%(weights)s::real[], search_vector, {exact_function}(%(config)s::regconfig, %(exact)s))"
+# The best matches in title or makers among the first TITLE_EXAMINE matches of a broad
+# query (a bounded number of rows read, however rare title matches are).
+_RANKED_IN_TITLE = """
+    WITH candidates AS MATERIALIZED (
+        SELECT id, year, search_vector FROM (
+            SELECT id, year, search_vector FROM catalogue_title
+             WHERE search_vector @@ {function}(%(config)s::regconfig, %(match)s) {where}
+             LIMIT %(examine)s
+        ) AS examined
+         WHERE search_vector @@ {title_function}(%(config)s::regconfig, %(title_only)s)
+         LIMIT %(rank_cap)s
+    )
+    SELECT id FROM candidates
+     ORDER BY {rank} DESC, year DESC NULLS LAST, id
      LIMIT %(page_end)s
 """
 
 
 def _fulltext_ids(match, exact, title_only, where, params, page_end):
-    """(ranked ids up to page_end, number of matches up to COUNT_CAP + 1)."""
-    exact = exact or match
-    cap = max(RANK_CANDIDATES, page_end)
+    """(ranked ids up to page_end, number of matches up to COUNT_CAP + 1).
 
-    def ranked(query):
-        sql = _RANKED.format(function=query[0], exact_function=exact[0], where=where)
-        arguments = {"config": SEARCH_CONFIG, "match": query[1], "exact": exact[1], "weights": RANK_WEIGHTS,
-                     "cap": cap + 1, "page_end": page_end, **params}
-        with connection.cursor() as cursor:
-            cursor.execute(sql, arguments)
-            rows = cursor.fetchall()
-        return [row[0] for row in rows], (rows[0][1] if rows else 0)
-
-    ids, count = ranked(match)
-    if count > cap:
-        # A broad query: count on (the index and visibility map mostly), and rank
-        # the first matches in title or makers rather than the first matches anywhere.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""SELECT count(*) FROM (SELECT 1 FROM catalogue_title
-                     WHERE search_vector @@ {match[0]}(%(config)s::regconfig, %(match)s) {where}
-                     LIMIT %(cap)s) AS matches""",
-                {"config": SEARCH_CONFIG, "match": match[1], "cap": COUNT_CAP + 1, **params},
-            )
-            count = max(count, cursor.fetchone()[0])
-        if title_only:
-            title_ids, _ = ranked(title_only)
+    Counts the first COUNT_CAP + 1 matches (more when paging further) and ranks a
+    shortlist of them (see _RANKED). When there are more (a broad query) and the
+    page does not hold only matches in title or makers, the best such matches among
+    its first TITLE_EXAMINE come first."""
+    cap = max(COUNT_CAP, page_end)
+    arguments = {"config": SEARCH_CONFIG, "match": match[1], "exact": exact[1], "weights": RANK_WEIGHTS,
+                 "title_only": title_only[1] if title_only else "", "cap": cap + 1, "page_end": page_end,
+                 "examine": TITLE_EXAMINE, "rank_cap": max(RANK_CANDIDATES, page_end), **params}
+    functions = {"function": match[0], "exact_function": exact[0], "where": where,
+                 "title_function": title_only[0] if title_only else ""}
+    title_hit = "search_vector @@ {title_function}(%(config)s::regconfig, %(title_only)s)" if title_only else "true"
+    # A whole-word query is its own exact query: its rank need not be added twice.
+    rank = (_RANK if exact == match else _RANK + _RANK_EXACT).format(**functions)
+    functions.update(title_hit=title_hit.format(**functions), rank=rank)
+    with connection.cursor() as cursor:
+        cursor.execute(_RANKED.format(**functions), arguments)
+        rows = cursor.fetchall()
+        ids, count = [row[0] for row in rows], (rows[0][1] if rows else 0)
+        if count > cap and title_only and not all(row[2] for row in rows):
+            cursor.execute(_RANKED_IN_TITLE.format(**functions), arguments)
+            title_ids = [row[0] for row in cursor.fetchall()]
             in_title = set(title_ids)
             ids = (title_ids + [pk for pk in ids if pk not in in_title])[:page_end]
     return ids, count
@@ -237,28 +311,44 @@ def _corrections(words):
     candidates = sorted({word for word in words if len(word) >= CORRECT_MIN_LENGTH and not word.isdigit()})
     similar = {}
     if candidates:
-        with transaction.atomic(), connection.cursor() as cursor:
+        # In the search's transaction: the similarity threshold is set for it only.
+        with connection.cursor() as cursor:
             cursor.execute("SELECT word FROM catalogue_searchword WHERE word = ANY(%s)", [candidates])
             unknown = sorted(set(candidates) - {row[0] for row in cursor.fetchall()})
             if unknown:
-                cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
-                               [str(CORRECTION_SIMILARITY)])
-                cursor.execute(
-                    """
-                    SELECT query.word, alternative.word
-                      FROM unnest(%s::text[]) AS query (word)
-                     CROSS JOIN LATERAL (
-                           SELECT word FROM catalogue_searchword
-                            WHERE word %% query.word
-                            ORDER BY similarity(word, query.word) DESC, word
-                            LIMIT %s
-                     ) AS alternative
-                    """,
-                    [unknown, CORRECTIONS_PER_WORD],
-                )
-                for word, alternative in cursor.fetchall():
-                    similar.setdefault(word, []).append(alternative)
+                # A close match first (a higher threshold lets the trigram index skip more
+                # words); only words without one are looked up again at the lower threshold.
+                for threshold in (CORRECTION_SIMILARITY_FIRST, CORRECTION_SIMILARITY):
+                    similar.update(_similar_words(cursor, unknown, threshold))
+                    unknown = [word for word in unknown if word not in similar]
+                    if not unknown:
+                        break
     return [[word] + similar.get(word, []) for word in words]
+
+
+def _similar_words(cursor, words, threshold):
+    """{word: [the most similar dictionary words]} at this pg_trgm similarity threshold
+    (set for the transaction only), each alternative nearly as close as the closest:
+    'schoolmma' becomes 'schoolma', not also 'school' (a tenth of the catalogue)."""
+    cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(threshold)])
+    cursor.execute(
+        """
+        SELECT query.word, alternative.word, alternative.similarity
+          FROM unnest(%s::text[]) AS query (word)
+         CROSS JOIN LATERAL (
+               SELECT word, similarity(word, query.word) AS similarity FROM catalogue_searchword
+                WHERE word %% query.word
+                ORDER BY similarity DESC, word
+                LIMIT %s
+         ) AS alternative
+        """,
+        [words, CORRECTIONS_PER_WORD],
+    )
+    similar, best = {}, {}
+    for word, alternative, similarity in cursor.fetchall():
+        if similarity >= best.setdefault(word, similarity) * CORRECTION_RELATIVE:
+            similar.setdefault(word, []).append(alternative)
+    return similar
 
 
 def _filter_conditions(*, material_type, language, year_from, year_to, audience):
@@ -285,9 +375,31 @@ def _filters_q(conditions):
 
 
 def _filters_sql(conditions):
-    """The filters as SQL for the raw trigram query: ' AND col op %(fN)s ...', params."""
-    sql = "".join(f" AND {column} {operator} %(f{index})s" for index, (column, operator, _) in enumerate(conditions))
-    return sql, {f"f{index}": value for index, (_, _, value) in enumerate(conditions)}
+    """The filters as SQL for the full-text queries: ' AND ...', params.
+
+    Material type, language and audience are intersected with the words in
+    title_search_filters, except the COMMON_FILTER_VALUES (`column || ''` keeps
+    them out of the index condition). A year range of at most YEAR_LIST_MAX years is too, as
+    `ARRAY[year] && ARRAY[its years]` (one index key; a btree_gin range on the
+    year would collect the index entries of a whole decade first); a longer or
+    open range is checked on the candidate rows (`year + 0`: not through the year
+    index, whose bitmap of such a range costs more than the few rows it discards)."""
+    parts, params = [], {}
+    years = {operator: value for column, operator, value in conditions if column == "year"}
+    if len(years) == 2 and 0 <= years["<="] - years[">="] < YEAR_LIST_MAX:
+        parts.append(" AND ARRAY[year] && %(years)s::smallint[]")
+        params["years"] = list(range(years[">="], years["<="] + 1))
+        conditions = [condition for condition in conditions if condition[0] != "year"]
+    for index, (column, operator, value) in enumerate(conditions):
+        if column == "year":
+            expression = "(year + 0)"
+        elif (column, value) in COMMON_FILTER_VALUES:
+            expression = f"({column} || '')"
+        else:
+            expression = column
+        parts.append(f" AND {expression} {operator} %(f{index})s")
+        params[f"f{index}"] = value
+    return "".join(parts), params
 
 
 @dataclass(frozen=True)

@@ -449,3 +449,46 @@ def test_broad_query_ranks_title_matches_first(monkeypatch):
     result = title_search(query="walvissen", limit=2)
     assert found(result)[0] == "Walvissen"
     assert result.total == 7 and result.has_more
+
+
+# --- Speed measures that must not change what is found ---------------------------------------
+
+
+def test_last_word_is_a_prefix_only_while_whole_words_find_few(monkeypatch):
+    monkeypatch.setattr("catalogue.selectors.PREFIX_WHEN_FEWER", 2)
+    TitleFactory(title="Rode kat")
+    TitleFactory(title="Rodeo in Texas")
+    # One whole-word match: the word may be unfinished, so 'rodeo' counts too.
+    assert sorted(search(query="rode")) == ["Rode kat", "Rodeo in Texas"]
+    TitleFactory(title="De rode hond")
+    # Enough whole-word matches: 'rode' is taken as typed.
+    assert sorted(search(query="rode")) == ["De rode hond", "Rode kat"]
+
+
+def test_common_filter_values_and_a_long_year_range_are_checked_on_the_rows(mixed):
+    assert search(query="zee", material_type=MaterialType.BOOK, language="dut", audience=Audience.ADULT) == [
+        "Zee boek"]
+    assert sorted(search(query="zee", year_from=1000, year_to=2999)) == ["Zee boek", "Zee film", "Zee luisterboek"]
+    assert search(query="zee", year_from=1900, year_to=1999) == ["Zee boek"]
+
+
+def test_filtered_search_intersects_words_and_filters_in_one_index(mixed):
+    with CaptureQueriesContext(connection) as queries:
+        assert search(query="zee", material_type=MaterialType.DVD, year_from=2005, year_to=2015) == ["Zee film"]
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert any("SET LOCAL jit = off" in sql for sql in statements)
+    ranked = next(sql for sql in statements if "WITH candidates" in sql)
+    assert "ARRAY[year] &&" in ranked
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + ranked)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "title_search_filters" in plan and "ARRAY[year] &&" in plan.split("title_search_filters", 1)[1]
+
+
+def test_typo_correction_keeps_only_alternatives_nearly_as_close_as_the_best():
+    TitleFactory(title="Het verhaal", contributors_text="Schoolma, Anna")
+    TitleFactory(title="School", contributors_text="Jansen, Piet")
+    result = title_search(query="schoolmma")
+    assert found(result) == ["Het verhaal"]
+    assert result.strategy == "trigram"
