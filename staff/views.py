@@ -38,6 +38,7 @@ def desk_home(request):
             "roles": [Role(role) for role in Role.values if role in roles],
             "may_administer": has_role(request.user, library, Role.LIBRARY_ADMIN),
             "may_manage_collection": has_role(request.user, library, Role.COLLECTION),
+            "may_handle_members": has_role(request.user, library, Role.DESK),
         },
     )
 

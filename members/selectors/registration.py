@@ -134,8 +134,10 @@ def member_search(*, query="", card_number=None, name=None, date_of_birth=None, 
 
 
 def _card_condition(card_number):
-    former = FormerCard.objects.filter(card_number__iexact=card_number).values("member_id")
-    return Q(card_number__iexact=card_number) | Q(pk__in=former)
+    # Card numbers are stored in capitals (members.services.registration.card_number_clean).
+    card_number = card_number.strip().upper()
+    former = FormerCard.objects.filter(card_number=card_number).values("member_id")
+    return Q(card_number=card_number) | Q(pk__in=former)
 
 
 def member_get(member_id):
@@ -162,13 +164,13 @@ def member_by_card(card_number):
 
     A former (lost, replaced or merged-away) card finds the member it belonged to
     with `former_card` set: the desk must refuse the card itself."""
-    card_number = (card_number or "").strip()
+    card_number = (card_number or "").strip().upper()
     if not card_number:
         return None
-    member = _live().select_related("category", "subscription").filter(card_number__iexact=card_number).first()
+    member = _live().select_related("category", "subscription").filter(card_number=card_number).first()
     if member is not None:
         return CardLookup(member=member, former_card=None)
-    former = FormerCard.objects.select_related("member").filter(card_number__iexact=card_number).first()
+    former = FormerCard.objects.select_related("member").filter(card_number=card_number).first()
     if former is None:
         return None
     member = former.member

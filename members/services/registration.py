@@ -42,6 +42,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from tenants.models import Branch, CardIndex, LibraryOrganisation, normalise_postcode
@@ -58,13 +59,14 @@ from ..models import (
     SubscriptionType,
 )
 from ..money import MAX_AMOUNT_CENTS, euro
+from ..selectors.ledger import automatic_blocks_due, member_rules_get
 from ..selectors.registration import (
     ADULT_AGE,
     age_on,
     member_category_for_age,
     members_turned_adult,
 )
-from .ledger import ledger_charge, member_blocks_refresh, members_blocks_refresh_all
+from .ledger import ledger_charge, member_blocks_refresh
 from .privacy import audit_record
 
 logger = logging.getLogger(__name__)
@@ -130,14 +132,14 @@ def card_number_clean(card_number):
 
 def _card_number_free(value):
     """Refuse a card number already issued anywhere (any library, also replaced cards)."""
-    holder = CardIndex.objects.filter(card_number__iexact=value).select_related("organisation").first()
+    holder = CardIndex.objects.filter(card_number=value).select_related("organisation").first()
     if holder is not None:
         if holder.organisation.schema_name == connection.schema_name:
             raise ValidationError(f"Pasnummer {value} is al uitgegeven door deze bibliotheek.")
         raise ValidationError(f"Pasnummer {value} is al uitgegeven door een andere bibliotheek.")
     if (
-        Member.objects.filter(card_number__iexact=value).exists()
-        or FormerCard.objects.filter(card_number__iexact=value).exists()
+        Member.objects.filter(card_number=value).exists()
+        or FormerCard.objects.filter(card_number=value).exists()
     ):
         raise ValidationError(f"Pasnummer {value} is al uitgegeven door deze bibliotheek.")
 
@@ -673,10 +675,43 @@ def _adult_mail(library_name, email, first_name, category_name, subscription, ex
 
 
 def members_expire(*, today):
-    """Daily: set the expiry block on members whose membership has lapsed (and lift
-    stale automatic blocks) as the library's rules say. Idempotent. Returns how many
-    members changed."""
-    return members_blocks_refresh_all(today=today)
+    """Daily: set the expiry block on members whose membership has lapsed, and lift it
+    from members who were renewed (or when the library no longer blocks on expiry),
+    as the library's rules say. Only EXPIRED blocks: the balance blocks follow the
+    ledger. Idempotent; one short transaction per member. Returns how many members
+    changed."""
+    rules = member_rules_get()
+    active_block = Block.objects.filter(member_id=OuterRef("pk"), kind=Block.Kind.EXPIRED, lifted_at__isnull=True)
+    members = Member.objects.annotate(blocked=Exists(active_block))
+    live = Q(erased_at__isnull=True, merged_into__isnull=True)
+    if rules.block_when_expired:
+        due = live & Q(expires_on__lt=today)
+    else:
+        due = Q(pk__in=[])
+    ids = set(members.filter(due, blocked=False).values_list("pk", flat=True))
+    ids.update(members.filter(~due, blocked=True).values_list("pk", flat=True))
+    changed = 0
+    for member_id in sorted(ids):
+        with transaction.atomic():
+            member = Member.objects.select_for_update().get(pk=member_id)
+            reason = None
+            if member.erased_at is None and member.merged_into_id is None:
+                reason = automatic_blocks_due(member, rules=rules, balance_cents=0, today=today).get(
+                    Block.Kind.EXPIRED)
+            block = Block.objects.select_for_update().filter(
+                member=member, kind=Block.Kind.EXPIRED, lifted_at__isnull=True).first()
+            if reason and block is None:
+                block = Block.objects.create(member=member, kind=Block.Kind.EXPIRED, reason=reason)
+                audit_record(staff_user=None, member=member, action=AuditEntry.Action.BLOCK,
+                             detail={"block": block.pk, "kind": block.kind, "set": True})
+                changed += 1
+            elif not reason and block is not None:
+                block.lifted_at = timezone.now()
+                block.save(update_fields=["lifted_at"])
+                audit_record(staff_user=None, member=member, action=AuditEntry.Action.BLOCK,
+                             detail={"block": block.pk, "kind": block.kind, "lifted": True})
+                changed += 1
+    return changed
 
 
 # --- categories and subscription types (library admin) -----------------------------
