@@ -91,3 +91,27 @@ STAFF = [
     ("middenbrabant.balie", "Sem", "Bos", {"middenbrabant": ["desk"]}, [], False),
     ("middenbrabant.beheer", "Tess", "Vos", {"middenbrabant": ["library_admin"]}, [], False),
 ]
+
+# Members of every demo library: (code, name, annual fee in cents, max loans, youth, includes)
+SUBSCRIPTIONS = [
+    ("jeugd", "Jeugd", 0, 20, True, "Boeken, tijdschriften en luisterboeken"),
+    ("basis", "Basis", 2500, 5, False, "Vijf boeken tegelijk"),
+    ("standaard", "Standaard", 4800, 20, False, "Boeken, tijdschriften, luisterboeken en e-books"),
+]
+# (code, name, min age, max age, default subscription)
+CATEGORIES = [
+    ("jeugd", "Jeugd", 0, 17, "jeugd"),
+    ("volwassene", "Volwassene", 18, None, "standaard"),
+]
+MEMBERS = [
+    {"first_name": "Anna", "last_name": "Jansen", "date_of_birth": datetime.date(1985, 3, 14),
+     "street": "Lange Nieuwstraat", "house_number": "12", "postcode": "3512 PH", "city": "Utrecht",
+     "email": "anna.jansen@example.nl", "consents": {"loan_history": True, "newsletter": True}},
+    {"first_name": "Bram", "name_prefix": "van der", "last_name": "Berg", "date_of_birth": datetime.date(1962, 11, 2),
+     "street": "Oudegracht", "house_number": "200", "postcode": "3511 NR", "city": "Utrecht"},
+    {"first_name": "Sara", "last_name": "El Idrissi", "date_of_birth": datetime.date(2014, 6, 30),
+     "street": "Kanaalweg", "house_number": "5", "postcode": "3526 KL", "city": "Utrecht"},
+    {"first_name": "Mees", "last_name": "de Wit", "date_of_birth": datetime.date(2009, 1, 9),
+     "street": "Biltstraat", "house_number": "88", "postcode": "3572 BG", "city": "Utrecht",
+     "email": "mees.dewit@example.nl"},
+]

@@ -5,6 +5,7 @@ from django_tenants.utils import tenant_context
 
 from catalogue.models import Holding, Title
 from collection.models import Item
+from members.models import LedgerEntry, Member
 from staff.models import LibraryRole, PoiAdministrator, Role, StaffUser
 from tenants import demo
 from tenants.models import Branch, LibraryOrganisation, Poi, PoiHub, Province
@@ -16,7 +17,7 @@ def snapshot():
                Holding)]
     for organisation in LibraryOrganisation.objects.filter(slug__in=[lib["slug"] for lib in demo.LIBRARIES]):
         with tenant_context(organisation):
-            counts.append(Item.objects.count())
+            counts.extend([Item.objects.count(), Member.objects.count(), LedgerEntry.objects.count()])
     return counts
 
 
@@ -38,6 +39,12 @@ def test_seed_demo_creates_the_demo_and_is_idempotent(db, capsys):
     assert StaffUser.objects.get(username="utrecht.balie").check_password(demo.DEMO_PASSWORD)
     assert Title.objects.filter(source="LSBDEMO").count() == 18
     assert Holding.objects.filter(organisation__slug="utrecht").exists()
+    with tenant_context(demo_libraries.get(slug="utrecht")):
+        assert Member.objects.count() == len(demo.MEMBERS)
+        youth = Member.objects.get(first_name="Sara")
+        assert youth.category.is_youth and youth.subscription.annual_fee_cents == 0
+        assert not LedgerEntry.objects.filter(member=youth).exists()  # free under 18
+        assert LedgerEntry.objects.filter(member__first_name="Anna", charge_type="subscription").exists()
 
     call_command("seed_demo")
     assert snapshot() == first

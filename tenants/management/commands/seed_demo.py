@@ -12,6 +12,8 @@ from catalogue import services as catalogue_services
 from catalogue.models import MarcImport, MarcImportStatus, Title
 from collection import services as collection_services
 from collection.models import CollectionKind, Item
+from members.models import Member
+from members.services import registration
 
 from staff import services as staff_services
 from staff.models import StaffUser
@@ -66,6 +68,7 @@ class Command(BaseCommand):
                     staff_services.poi_administrator_grant(user=user, poi=Poi.objects.get(code=code))
         self.seed_catalogue(say)
         self.seed_items(say, organisations)
+        self.seed_members(say, organisations)
         say(self.style.SUCCESS(f"Demo klaar: {len(organisations)} bibliotheekorganisaties, {len(demo.STAFF)} medewerkers."))
 
     def seed_catalogue(self, say):
@@ -85,6 +88,35 @@ class Command(BaseCommand):
                 )
                 say(f"Catalogus: {name}: {result.created} nieuw, {result.updated} bijgewerkt, "
                     f"{result.skipped} overgeslagen")
+
+    def seed_members(self, say, organisations):
+        """Each demo library's subscriptions and categories, and a few members to find at the desk."""
+        for number, library in enumerate(demo.LIBRARIES, start=1):
+            organisation = organisations[library["slug"]]
+            with tenant_context(organisation):
+                if Member.objects.exists():
+                    say(f"Leden {organisation.name}: zijn er al")
+                    continue
+                admin = StaffUser.objects.get(username=f"{library['slug']}.beheer")
+                subscriptions = {}
+                for code, name, fee, max_loans, youth, includes in demo.SUBSCRIPTIONS:
+                    subscriptions[code] = registration.subscription_type_save(
+                        staff_user=admin, code=code, name=name, annual_fee_cents=fee, max_loans=max_loans,
+                        includes=includes, for_youth=youth,
+                    )
+                for code, name, min_age, max_age, subscription_code in demo.CATEGORIES:
+                    registration.member_category_save(
+                        staff_user=admin, code=code, name=name, min_age=min_age, max_age=max_age,
+                        default_subscription_id=subscriptions[subscription_code].pk,
+                    )
+                branch = organisation.branches.order_by("code").first()
+                for index, person in enumerate(demo.MEMBERS, start=1):
+                    registration.member_register(
+                        organisation=organisation, staff_user=admin, card_number=f"2{number:02d}{index:07d}",
+                        preferred_branch_id=branch.pk, pin="1234", **person,
+                    )
+                say(f"Leden {organisation.name}: {Member.objects.count()} ingeschreven "
+                    f"(passen 2{number:02d}0000001 t/m 2{number:02d}{len(demo.MEMBERS):07d}, pincode 1234)")
 
     def seed_items(self, say, organisations):
         """A copy or two of every demo title in each demo library, spread over its branches."""
