@@ -9,10 +9,9 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 from playwright.sync_api import expect
 
-from members.models import AuditEntry, Member
-from tenants.models import CardIndex, LibraryOrganisation
+from tenants.models import LibraryOrganisation
 from tests.factories import PASSWORD
-from tests.members.test_privacy import privacy_member
+from tests.members.test_privacy import privacy_cleanup, privacy_member
 
 pytestmark = pytest.mark.django_db
 
@@ -28,9 +27,7 @@ def committed_member(django_db_setup, django_db_blocker):
     yield member
     with django_db_blocker.unblock():
         with tenant_context(alpha):
-            AuditEntry.objects.filter(member_id_ref=member.pk).delete()
-            Member.objects.filter(pk=member.pk).delete()
-        CardIndex.objects.filter(card_number="BRWPRIV01").delete()
+            privacy_cleanup(member)
         connection.set_schema_to_public()
 
 

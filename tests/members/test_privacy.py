@@ -22,10 +22,10 @@ from tests.factories import staff_with_role
 def privacy_member(organisation, card_number, *, first_name="Anna", last_name="Jansen", pk=None, **fields):
     """A member of `organisation` written straight to its schema (call inside tenant_context)."""
     subscription, _ = SubscriptionType.objects.get_or_create(
-        code="standaard", defaults={"name": "Standaard", "annual_fee_cents": 2500}
+        code="privacy-test", defaults={"name": "Standaard", "annual_fee_cents": 2500}
     )
     category, _ = MemberCategory.objects.get_or_create(
-        code="volwassene", defaults={"name": "Volwassene", "min_age": 18, "default_subscription": subscription}
+        code="privacy-test", defaults={"name": "Volwassene", "min_age": 18, "default_subscription": subscription}
     )
     values = {
         "date_of_birth": date(1983, 5, 2), "street": "Oudegracht", "house_number": "12a", "postcode": "3511 AB",
@@ -39,6 +39,20 @@ def privacy_member(organisation, card_number, *, first_name="Anna", last_name="J
                                    category=category, subscription=subscription, **values)
     CardIndex.objects.create(card_number=card_number, organisation=organisation)
     return member
+
+
+def privacy_cleanup(member):
+    """Remove a committed test member with everything about it (in its library's schema)."""
+    LedgerEntry.objects.filter(member_id=member.pk, kind=LedgerEntry.Kind.WAIVER).delete()
+    LedgerEntry.objects.filter(member_id=member.pk).delete()
+    Block.objects.filter(member_id=member.pk).delete()
+    FormerCard.objects.filter(member_id=member.pk).delete()
+    AuditEntry.objects.filter(member_id_ref=member.pk).delete()
+    Member.objects.filter(pk=member.pk).delete()
+    CardIndex.objects.filter(card_number=member.card_number).delete()
+    if not Member.objects.filter(category__code="privacy-test").exists():
+        MemberCategory.objects.filter(code="privacy-test").delete()
+        SubscriptionType.objects.filter(code="privacy-test").delete()
 
 
 @pytest.fixture
@@ -213,7 +227,7 @@ def test_erasure_removes_personal_data_and_keeps_anonymous_statistics(alpha, sta
     assert (erased.consent_loan_history_at, erased.consent_newsletter_at, erased.consent_suggestions_at) == (
         None, None, None
     )
-    assert erased.category.code == "volwassene"
+    assert erased.category.code == "privacy-test"
     assert erased.card_number == f"gewist-{guardian.pk}"
     assert erased.version == version + 1
     assert not CardIndex.objects.filter(card_number__in=["A100009", "A0OLD02"]).exists()

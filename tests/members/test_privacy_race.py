@@ -11,12 +11,12 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 
-from members.models import AuditEntry, LedgerEntry, Member
+from members.models import LedgerEntry, Member
 from members.services.ledger import ledger_charge
 from members.services.privacy import member_erase
 from tenants.models import CardIndex, LibraryOrganisation
 
-from .test_privacy import privacy_member
+from .test_privacy import privacy_cleanup, privacy_member
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -31,10 +31,7 @@ def committed(django_db_setup, django_db_blocker):
     yield alpha, member
     with django_db_blocker.unblock():
         with tenant_context(alpha):
-            LedgerEntry.objects.filter(member_id=member.pk).delete()
-            AuditEntry.objects.filter(member_id_ref=member.pk).delete()
-            Member.objects.filter(pk=member.pk).delete()
-        CardIndex.objects.filter(card_number="RACE0001").delete()
+            privacy_cleanup(member)
         connection.set_schema_to_public()
 
 
