@@ -101,6 +101,7 @@ def audit_log(request):
 _DETAIL_LABELS = {
     "format": "formaat", "screen": "scherm", "fields": "velden", "checked": "gecontroleerd", "rows": "regels",
     "created": "geïmporteerd", "skipped": "overgeslagen", "errors": "fouten", "kind": "soort",
+    "merged_records": "samengevoegde records",
 }
 
 

@@ -16,7 +16,7 @@ from typing import Callable
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from tenants.models import CardIndex
@@ -97,6 +97,40 @@ def postcode_digits(postcode):
     return digits if len(digits) == 4 and digits.isdigit() else ""
 
 
+def _any_member_shown(member_ids):
+    condition = Q(pk__in=[])
+    for member_id in member_ids:
+        condition |= Q(detail__member_ids__contains=[member_id])
+    return condition
+
+
+def _blank(record, erased_at):
+    """Remove a (locked) member record's personal data, keeping the anonymous statistics."""
+    record.birth_year_bucket = birth_year_bucket(record.date_of_birth)
+    record.postcode = postcode_digits(record.postcode)
+    record.card_number = f"gewist-{record.pk}"  # never a valid card number
+    record.first_name = ""
+    record.name_prefix = ""
+    record.last_name = ERASED_LAST_NAME
+    record.date_of_birth = None
+    record.street = ""
+    record.house_number = ""
+    record.city = ""
+    record.email = ""
+    record.phone = ""
+    record.preferred_branch_id = None
+    record.expires_on = None
+    record.pin_hash = ""
+    record.guardian = None
+    record.notes = ""
+    record.consent_loan_history_at = None
+    record.consent_newsletter_at = None
+    record.consent_suggestions_at = None
+    record.erased_at = erased_at
+    record.version = record.version + 1
+    record.save(update_fields=ERASED_FIELDS)
+
+
 def member_erase(*, organisation, member_id, staff_user):
     """Erase a member's personal data on their request.
 
@@ -108,8 +142,9 @@ def member_erase(*, organisation, member_id, staff_user):
     the national card index; ledger entries keep their amounts and dates but lose
     their descriptions; block reasons are blanked; searches that showed the
     member lose their query text. Kept as anonymous statistics: the five-year
-    birth bucket, the postcode digits and the category. erased_at is set and an
-    ERASE entry is written to the audit log (which keeps its earlier entries)."""
+    birth bucket, the postcode digits and the category. Records merged into this
+    member (the same person's duplicates) are erased with it. erased_at is set and
+    an ERASE entry is written to the audit log (which keeps its earlier entries)."""
     _in_library_schema(organisation)
     with transaction.atomic():
         member = Member.objects.select_for_update().filter(pk=member_id).first()
@@ -121,45 +156,37 @@ def member_erase(*, organisation, member_id, staff_user):
         if reasons:
             raise ValidationError(reasons)
 
-        cards = [member.card_number] + list(
-            FormerCard.objects.filter(member=member).values_list("card_number", flat=True)
+        # Records merged into this one (and into those) are the same person's old
+        # records, kept for their history: they are erased with it.
+        duplicates = []
+        frontier = [member.pk]
+        while frontier:
+            found = list(Member.objects.select_for_update().filter(merged_into_id__in=frontier).order_by("pk"))
+            duplicates.extend(found)
+            frontier = [duplicate.pk for duplicate in found]
+        records = [member] + duplicates
+        record_ids = [record.pk for record in records]
+
+        cards = [record.card_number for record in records] + list(
+            FormerCard.objects.filter(member_id__in=record_ids).values_list("card_number", flat=True)
         )
         CardIndex.objects.filter(card_number__in=cards, organisation_id=organisation.pk).delete()
-        FormerCard.objects.filter(member=member).delete()
-        LedgerEntry.objects.filter(member=member).exclude(description="").update(description="")
-        Block.objects.filter(member=member).update(reason="")
-        Member.objects.filter(guardian=member).update(guardian=None, version=F("version") + 1)
-        for entry in AuditEntry.objects.filter(
-            action=AuditEntry.Action.SEARCH, detail__member_ids__contains=[member.pk]
+        FormerCard.objects.filter(member_id__in=record_ids).delete()
+        LedgerEntry.objects.filter(member_id__in=record_ids).exclude(description="").update(description="")
+        Block.objects.filter(member_id__in=record_ids).update(reason="")
+        Member.objects.filter(guardian_id__in=record_ids).exclude(pk__in=record_ids).update(
+            guardian=None, version=F("version") + 1
+        )
+        for entry in AuditEntry.objects.filter(action=AuditEntry.Action.SEARCH).filter(
+            _any_member_shown(record_ids)
         ).select_for_update():
             entry.detail = {**entry.detail, "query": "(gewist)"}
             entry.save(update_fields=["detail"])
-
-        member.birth_year_bucket = birth_year_bucket(member.date_of_birth)
-        member.postcode = postcode_digits(member.postcode)
-        member.card_number = f"gewist-{member.pk}"  # never a valid card number
-        member.first_name = ""
-        member.name_prefix = ""
-        member.last_name = ERASED_LAST_NAME
-        member.date_of_birth = None
-        member.street = ""
-        member.house_number = ""
-        member.city = ""
-        member.email = ""
-        member.phone = ""
-        member.preferred_branch_id = None
-        member.expires_on = None
-        member.pin_hash = ""
-        member.guardian = None
-        member.notes = ""
-        member.consent_loan_history_at = None
-        member.consent_newsletter_at = None
-        member.consent_suggestions_at = None
-        member.erased_at = timezone.now()
-        member.version = member.version + 1
-        member.save(update_fields=ERASED_FIELDS)
+        erased_at = timezone.now()
+        for record in records:
+            _blank(record, erased_at)
         audit_record(staff_user=staff_user, member=member, action=AuditEntry.Action.ERASE,
-                     detail={"checked": erasure_obstacles_keys()})
+                     detail={"checked": erasure_obstacles_keys(), "merged_records": record_ids[1:]})
     return member
 
 

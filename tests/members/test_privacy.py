@@ -252,6 +252,26 @@ def test_erasure_removes_personal_data_and_keeps_anonymous_statistics(alpha, sta
         privacy.member_export(organisation=alpha, member=erased, staff_user=None, export_format="json")
 
 
+def test_erasure_also_erases_the_duplicate_records_merged_into_the_member(alpha, staff):
+    member = privacy_member(alpha, "A100017")
+    duplicate = privacy_member(alpha, "A100018", street="Vorige straat", merged_into=member)
+    older = privacy_member(alpha, "A100019", city="Amersfoort", merged_into=duplicate)
+    FormerCard.objects.create(member=member, card_number="A100018X", reason="samengevoegd")
+    other = privacy_member(alpha, "A100020", first_name="Ander")
+    privacy.member_erase(organisation=alpha, member_id=member.pk, staff_user=staff.alpha_desk)
+    for record in Member.objects.filter(pk__in=[member.pk, duplicate.pk, older.pk]):
+        assert record.erased_at is not None
+        assert (record.last_name, record.street, record.city, record.card_number) == (
+            "(gewist)", "", "", f"gewist-{record.pk}"
+        )
+    other.refresh_from_db()
+    assert other.erased_at is None and other.first_name == "Ander"
+    assert not CardIndex.objects.filter(card_number__in=["A100017", "A100018", "A100019", "A100018X"]).exists()
+    assert CardIndex.objects.filter(card_number="A100020").exists()
+    erase = AuditEntry.objects.get(member_id_ref=member.pk, action="erase")
+    assert erase.detail == {"checked": ["balance"], "merged_records": [duplicate.pk, older.pk]}
+
+
 def test_erasure_refused_by_a_registered_open_obligation(alpha, staff):
     member = privacy_member(alpha, "A100011")
     privacy_selectors.erasure_obstacle_register(
