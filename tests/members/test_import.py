@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django_tenants.utils import tenant_context
 
 from members.models import AuditEntry, Member
 from members.services.imports import members_csv_rows, members_import
