@@ -6,6 +6,7 @@ referenced without a database constraint (see collection.models).
 """
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -275,4 +276,7 @@ class AuditEntry(models.Model):
         indexes = [
             models.Index(fields=["member_id_ref", "-at"], name="audit_member"),
             models.Index(fields=["staff_user", "-at"], name="audit_staff"),
+            # Finds the searches whose results showed a member (detail @> {"member_ids": [id]}).
+            GinIndex(fields=["detail"], opclasses=["jsonb_path_ops"], name="audit_search_members",
+                     condition=Q(action="search")),
         ]

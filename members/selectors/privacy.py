@@ -276,7 +276,10 @@ def audit_log_search(*, member_id=None, staff_user_id=None, action=None, date_fr
     Filtering on a member also finds the searches whose results showed that member."""
     entries = AuditEntry.objects.all()
     if member_id is not None:
-        entries = entries.filter(Q(member_id_ref=member_id) | Q(detail__member_ids__contains=[member_id]))
+        entries = entries.filter(
+            Q(member_id_ref=member_id)
+            | Q(action=AuditEntry.Action.SEARCH, detail__contains={"member_ids": [member_id]})
+        )
     if staff_user_id is not None:
         entries = entries.filter(staff_user_id=staff_user_id)
     if action:

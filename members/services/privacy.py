@@ -100,7 +100,7 @@ def postcode_digits(postcode):
 def _any_member_shown(member_ids):
     condition = Q(pk__in=[])
     for member_id in member_ids:
-        condition |= Q(detail__member_ids__contains=[member_id])
+        condition |= Q(detail__contains={"member_ids": [member_id]})
     return condition
 
 
