@@ -27,4 +27,8 @@ app.conf.beat_schedule = {
         "task": "members.tasks.members_expire_all_libraries",
         "schedule": crontab(hour=2, minute=30),
     },
+    "members-loan-history-anonymise": {
+        "task": "members.tasks.loan_history_anonymise_all_libraries",
+        "schedule": crontab(hour=2, minute=45),
+    },
 }

@@ -86,3 +86,18 @@ def member_blocks_refresh_library(today=None):
     if _in_active_library() is None:
         return None
     return members_blocks_refresh_all(today=datetime.date.fromisoformat(today) if today else None)
+
+
+@shared_task(name="members.tasks.loan_history_anonymise_all_libraries")
+def loan_history_anonymise_all_libraries(today=None):
+    """Beat: anonymise loan history past each library's retention period (members without consent)."""
+    return _fan_out(loan_history_anonymise_library, today)
+
+
+@shared_task(name="members.tasks.loan_history_anonymise_library", **_RETRY)
+def loan_history_anonymise_library(today):
+    from members.services.privacy import loan_history_anonymise
+
+    if _in_active_library() is None:
+        return None
+    return loan_history_anonymise(today=datetime.date.fromisoformat(today))

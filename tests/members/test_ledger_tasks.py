@@ -26,12 +26,14 @@ def test_beat_tasks_are_scheduled_daily():
     from lsb.celery import app
 
     scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
-    assert {"members.tasks.members_age_transition_all_libraries", "members.tasks.members_expire_all_libraries"} <= scheduled
+    assert {"members.tasks.members_age_transition_all_libraries", "members.tasks.members_expire_all_libraries",
+            "members.tasks.loan_history_anonymise_all_libraries"} <= scheduled
 
 
 @pytest.mark.parametrize("beat, per_library", [
     (tasks.members_expire_all_libraries, tasks.members_expire_library),
     (tasks.members_age_transition_all_libraries, tasks.members_age_transition_library),
+    (tasks.loan_history_anonymise_all_libraries, tasks.loan_history_anonymise_library),
 ])
 def test_beat_task_sends_one_task_per_active_library_with_the_day(libraries, beat, per_library):
     with mock.patch.object(per_library, "apply_async") as send:
