@@ -13,7 +13,8 @@ from catalogue.models import MarcImport, MarcImportStatus, Title
 from collection import services as collection_services
 from collection.models import CollectionKind, Item
 from members.models import Member
-from members.services import registration
+from members.selectors.ledger import member_balance_cents
+from members.services import ledger, registration
 
 from staff import services as staff_services
 from staff.models import StaffUser
@@ -111,10 +112,14 @@ class Command(BaseCommand):
                     )
                 branch = organisation.branches.order_by("code").first()
                 for index, person in enumerate(demo.MEMBERS, start=1):
-                    registration.member_register(
+                    member = registration.member_register(
                         organisation=organisation, staff_user=admin, card_number=f"2{number:02d}{index:07d}",
                         preferred_branch_id=branch.pk, pin="1234", **person,
                     )
+                    # Most paid their subscription at the desk; the second still owes it (and is blocked).
+                    owed = member_balance_cents(member)
+                    if owed > 0 and index != 2:
+                        ledger.ledger_payment(member=member, amount_cents=owed, method="pin", staff_user=admin)
                 say(f"Leden {organisation.name}: {Member.objects.count()} ingeschreven "
                     f"(passen 2{number:02d}0000001 t/m 2{number:02d}{len(demo.MEMBERS):07d}, pincode 1234)")
 
