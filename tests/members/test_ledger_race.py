@@ -19,6 +19,8 @@ from tenants.models import LibraryOrganisation
 
 from .ledger_helpers import money_cleanup, money_member
 
+from tests.concurrency import in_thread
+
 pytestmark = pytest.mark.django_db(transaction=False)
 
 
@@ -40,22 +42,6 @@ def committed(django_db_setup, django_db_blocker):
             if not rules_existed:
                 MemberRules.objects.filter(pk=1).delete()
         connection.set_schema_to_public()
-
-
-def in_thread(target):
-    outcome = {}
-
-    def run():
-        try:
-            outcome["result"] = target()
-        except Exception as error:  # noqa: BLE001 - reported to the test
-            outcome["error"] = error
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
 
 
 def test_a_second_waiver_waits_for_the_first_and_sees_it(committed, django_db_blocker):

@@ -18,6 +18,8 @@ from tenants.models import CardIndex, LibraryOrganisation
 
 from .test_privacy import privacy_cleanup, privacy_member
 
+from tests.concurrency import in_thread
+
 pytestmark = pytest.mark.django_db(transaction=False)
 
 
@@ -33,22 +35,6 @@ def committed(django_db_setup, django_db_blocker):
         with tenant_context(alpha):
             privacy_cleanup(member)
         connection.set_schema_to_public()
-
-
-def in_thread(target):
-    outcome = {}
-
-    def run():
-        try:
-            outcome["result"] = target()
-        except Exception as error:  # noqa: BLE001 - reported to the test
-            outcome["error"] = error
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
 
 
 def test_erasure_waits_for_a_charge_in_progress_and_then_refuses(committed, django_db_blocker):

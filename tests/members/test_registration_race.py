@@ -17,6 +17,8 @@ from tenants.models import CardIndex, LibraryOrganisation
 
 from .factories import default_categories
 
+from tests.concurrency import in_thread
+
 pytestmark = pytest.mark.django_db(transaction=False)
 
 CARDS = ["RACEREG01", "RACEREG02"]
@@ -47,22 +49,6 @@ def committed(django_db_setup, django_db_blocker):
                 SubscriptionType.objects.all().delete()
         CardIndex.objects.filter(card_number__in=CARDS).delete()
         connection.set_schema_to_public()
-
-
-def in_thread(target):
-    outcome = {}
-
-    def run():
-        try:
-            outcome["result"] = target()
-        except Exception as error:  # noqa: BLE001 - reported to the test
-            outcome["error"] = error
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
 
 
 def test_same_new_card_at_two_desks_one_wins_the_other_gets_a_message(committed, django_db_blocker):

@@ -1,0 +1,24 @@
+"""Helpers for race tests: work on a thread with its own database connection
+(as a second desk would have), reporting its result or error to the test."""
+
+import threading
+
+from django.db import connection
+
+
+def in_thread(target):
+    """Start `target` on a new thread; returns (thread, outcome) where outcome gets
+    'result' or 'error' once the thread is joined."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = target()
+        except Exception as error:  # noqa: BLE001 - reported to the test
+            outcome["error"] = error
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
