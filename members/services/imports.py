@@ -16,6 +16,9 @@ ignored; separator ';' or ','; UTF-8, with or without BOM):
   toestemming_leenhistorie, toestemming_nieuwsbrief, toestemming_leestips
                     ja/nee (also j/n, 1/0, true/false; empty: nee)
   notities          free text
+  lid_tot_en_met    the date the member paid their subscription until in the
+                    previous system: the membership runs until then and no fee
+                    is charged (empty: a new membership year, fee charged)
 
 (* required). Every row is registered through members-core's member_register,
 so it passes exactly the same checks as a member registered at the desk, in its
@@ -62,6 +65,7 @@ COLUMNS = [
     ("toestemming_nieuwsbrief", False, "ja/nee"),
     ("toestemming_leestips", False, "ja/nee"),
     ("notities", False, "notities"),
+    ("lid_tot_en_met", False, "betaald lidmaatschap tot en met (dd-mm-jjjj); ingevuld: geen abonnementskosten"),
 ]
 REQUIRED = [name for name, required, _ in COLUMNS if required]
 KNOWN = {name for name, _, _ in COLUMNS}
@@ -165,6 +169,7 @@ def _register_kwargs(values, *, organisation, branches, subscriptions):
     if problems:
         raise ValidationError(problems)
     date_of_birth = _date(values["geboortedatum"], "Geboortedatum")
+    paid_until = _date(values["lid_tot_en_met"], "Lid tot en met") if values.get("lid_tot_en_met") else None
     subscription = None
     if values.get("abonnement"):
         subscription = subscriptions.get(values["abonnement"].lower())
@@ -200,6 +205,7 @@ def _register_kwargs(values, *, organisation, branches, subscriptions):
         "pin": values.get("pincode", ""),
         "subscription": subscription,
         "consents": consents,
+        "paid_until": paid_until,
     }
 
 

@@ -310,12 +310,16 @@ def _lock_live(member_id):
 def member_register(*, organisation, staff_user, card_number, first_name, last_name, date_of_birth,
                     name_prefix="", street="", house_number="", postcode="", city="", email="", phone="",
                     preferred_branch_id=None, notes="", pin="", subscription=None, guardian_id=None,
-                    consents=None, today=None):
+                    consents=None, paid_until=None, today=None):
     """Register a new member of `organisation` (the connection must be in its schema).
 
     Validates everything first and reports every problem at once; then, in one
     transaction: the member, the national card index entry, the subscription fee
-    on the account (when > 0) and a CREATE entry in the audit log."""
+    on the account (when > 0) and a CREATE entry in the audit log.
+
+    `paid_until`: a member migrated from a previous system who already paid their
+    subscription there until that date; the membership runs until then and no fee
+    is posted (the next renewal charges as usual)."""
     _in_library_schema(organisation)
     today = today or timezone.localdate()
     problems = []
@@ -353,13 +357,14 @@ def member_register(*, organisation, staff_user, card_number, first_name, last_n
         _card_index_add(card, organisation)
         member = Member.objects.create(
             card_number=card, date_of_birth=date_of_birth, preferred_branch_id=branch_id, category=category,
-            subscription=subscription, expires_on=membership_end(today), pin_hash=pin_hash,
+            subscription=subscription, expires_on=paid_until or membership_end(today), pin_hash=pin_hash,
             guardian_id=guardian_pk, **values, **_consents(consents, now),
         )
         audit_record(staff_user=staff_user, member=member, action=AuditEntry.Action.CREATE, detail={
             "category": category.code, "subscription": subscription.code,
         })
-        _post_subscription_fee(member, staff_user, today, member.expires_on)
+        if paid_until is None:
+            _post_subscription_fee(member, staff_user, today, member.expires_on)
     return member
 
 

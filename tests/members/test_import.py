@@ -166,3 +166,25 @@ def test_import_screen_refuses_a_file_with_too_many_rows(client, alpha, staff, m
     response = client.post("/leden/privacy/import/", {"file": upload}, HTTP_HOST="alpha.localhost")
     assert "Het bestand heeft 11 regels; hier kunnen er hoogstens 3 tegelijk." in response.content.decode()
     assert not Member.objects.filter(card_number__startswith="IMP").exists()
+
+
+def test_a_member_who_paid_in_the_previous_system_is_not_charged_again(alpha, staff):
+    from members.models import LedgerEntry
+
+    rows = members_csv_rows("\n".join([
+        HEADER + ";lid_tot_en_met",
+        "IMP0000020;Joke;;Meer;01-01-1970;;;;;;;;;;;;;;31-03-2027",  # paid until 31 March 2027
+        "IMP0000021;Kees;;Veen;01-01-1970;;;;;;;;;;;;;;",  # no date: a new year, fee charged
+        "IMP0000022;Lies;;Dam;01-01-1970;;;;;;;;;;;;;;eind maart",  # not a date
+    ]))
+    result = members_import(organisation=alpha, staff_user=None, rows=rows)
+
+    assert {error.row: error.message for error in result.errors} == {
+        4: "Lid tot en met 'eind maart' is geen datum (dd-mm-jjjj)."
+    }
+    paid = Member.objects.get(card_number="IMP0000020")
+    assert str(paid.expires_on) == "2027-03-31"
+    assert not LedgerEntry.objects.filter(member=paid).exists()
+    assert LedgerEntry.objects.filter(
+        member__card_number="IMP0000021", charge_type=LedgerEntry.ChargeType.SUBSCRIPTION
+    ).exists()
