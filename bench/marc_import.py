@@ -46,9 +46,10 @@ def shared_marc_dir():
 
 
 def isbn13(number):
+    from catalogue.normalise import ean13_check_digit
+
     first12 = f"978{number % 10**9:09d}"
-    total = sum(int(char) * (1 if index % 2 == 0 else 3) for index, char in enumerate(first12))
-    return first12 + str((10 - total % 10) % 10)
+    return first12 + ean13_check_digit(first12)
 
 
 def seed_records():

@@ -12,13 +12,14 @@ def _isbn10_valid(digits):
     return total % 11 == 0
 
 
-def _ean13_check_digit(first12):
+def ean13_check_digit(first12):
+    """The check digit of an EAN-13 / ISBN-13 from its first 12 digits."""
     total = sum(int(char) * (1 if index % 2 == 0 else 3) for index, char in enumerate(first12))
     return str((10 - total % 10) % 10)
 
 
 def ean13_valid(digits):
-    return len(digits) == 13 and digits.isdigit() and _ean13_check_digit(digits[:12]) == digits[12]
+    return len(digits) == 13 and digits.isdigit() and ean13_check_digit(digits[:12]) == digits[12]
 
 
 def isbn_normalise(value):
@@ -32,7 +33,7 @@ def isbn_normalise(value):
     compact = re.sub(r"[\- ]", "", match.group(0)).upper()
     if len(compact) == 10 and compact[:9].isdigit() and _isbn10_valid(compact):
         first12 = "978" + compact[:9]
-        return first12 + _ean13_check_digit(first12)
+        return first12 + ean13_check_digit(first12)
     if len(compact) == 13 and compact.startswith(("978", "979")) and ean13_valid(compact):
         return compact
     return None
