@@ -471,6 +471,43 @@ def item_status_change(*, organisation, staff_user, barcode, to_status, detail="
     return item
 
 
+def item_lock(barcode):
+    """Lock one item by barcode for a circulation write; None when unknown."""
+    return Item.objects.select_for_update().filter(barcode=barcode).first()
+
+
+def item_circulation_update(*, organisation, item, staff_user, to_status=None, current_branch_id=None,
+                            loaned_at=None, detail=""):
+    """Circulation's change of an item it has locked (item_lock) in its own
+    transaction: status (through the same transition table as every status
+    change), where it is now, and the loan statistics the weeding list reads.
+
+    The national holdings row is recomputed only when the item's availability
+    changed: most circulation moves (on loan -> in transit) leave it as it is."""
+    _in_library_schema(organisation)
+    fields = ["updated_at"]
+    event = None
+    was_available = item.is_available
+    if to_status is not None and to_status != item.status:
+        event = _status_set(item, to_status, staff_user=staff_user, detail=detail)
+        fields.append("status")
+    if current_branch_id is not None and current_branch_id != item.current_branch_id:
+        item.current_branch_id = current_branch_id
+        fields.append("current_branch")
+    if loaned_at is not None:
+        item.last_loaned_at = loaned_at
+        item.loan_count += 1
+        fields += ["last_loaned_at", "loan_count"]
+    if len(fields) == 1:
+        return item
+    item.save(update_fields=fields)
+    if event is not None:
+        event.save()
+    if was_available != item.is_available:
+        holding_refresh(organisation=organisation, title_id=item.title_id, branch_id=item.owning_branch_id)
+    return item
+
+
 def item_withdraw(*, organisation, staff_user, barcodes, reason, detail=""):
     """Withdraw (afschrijven) one item or a scanned batch with a reason.
 

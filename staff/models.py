@@ -22,6 +22,9 @@ class StaffUser(AbstractUser):
 
 class Role(models.TextChoices):
     DESK = "desk", _("Balie")
+    # May allow a checkout the rules refuse (blocked member, limit reached, not for
+    # loan), with a logged reason.
+    DESK_SUPERVISOR = "desk_supervisor", _("Baliecoördinator")
     COLLECTION = "collection", _("Collectie")
     ACQUISITIONS = "acquisitions", _("Inkoop")
     LIBRARY_ADMIN = "library_admin", _("Bibliotheekbeheer")

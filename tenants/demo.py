@@ -79,6 +79,7 @@ STAFF = [
     ("bisc.beheer", "Bram", "van BiSC", {}, ["bisc"], False),
     ("probiblio.beheer", "Priya", "Probiblio", {}, ["probiblio"], False),
     ("utrecht.balie", "Daan", "de Vries", {"utrecht": ["desk"]}, [], False),
+    ("utrecht.coordinator", "Iris", "Hendriks", {"utrecht": ["desk", "desk_supervisor"]}, [], False),
     ("utrecht.collectie", "Sanne", "Jansen", {"utrecht": ["collection"]}, [], False),
     ("utrecht.inkoop", "Ahmed", "El Amrani", {"utrecht": ["acquisitions"]}, [], False),
     ("utrecht.beheer", "Femke", "Bakker", {"utrecht": ["library_admin"]}, [], False),

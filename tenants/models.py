@@ -221,3 +221,27 @@ class CardIndex(models.Model):
 
     def __str__(self):
         return self.card_number
+
+
+class GuestLoan(models.Model):
+    """The national index of open guest loans: a card of one library organisation
+    borrowing at another (gastlenen). It lets the home library show the loan among
+    the member's loans without the lending library holding personal data; the row
+    is removed when the loan ends."""
+
+    card_number = models.CharField(max_length=20)
+    home_organisation = models.ForeignKey(LibraryOrganisation, on_delete=models.PROTECT, related_name="+")
+    lending_organisation = models.ForeignKey(LibraryOrganisation, on_delete=models.PROTECT, related_name="+")
+    loan_id = models.BigIntegerField(help_text="The loan in the lending library's schema")
+    title_id = models.BigIntegerField()
+    item_barcode = models.CharField(max_length=20)
+    loaned_at = models.DateTimeField()
+    due_on = models.DateField()
+
+    class Meta:
+        verbose_name = _("gastlening")
+        verbose_name_plural = _("gastleningen")
+        constraints = [
+            models.UniqueConstraint(fields=["lending_organisation", "loan_id"], name="guestloan_unique_loan"),
+        ]
+        indexes = [models.Index(fields=["home_organisation", "card_number"], name="guestloan_home_card")]

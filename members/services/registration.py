@@ -535,6 +535,16 @@ MERGE_FILL_FIELDS = ["name_prefix", "date_of_birth", "street", "house_number", "
                      "phone", "preferred_branch_id", "notes", "pin_hash"]
 
 
+_MERGE_MOVERS = {}
+
+
+def merge_mover_register(*, key, move):
+    """Register what moves another app's records of a duplicate member to the kept
+    one when two records are merged (circulation: loans, holds). ``move(*, duplicate_id,
+    kept_id)`` runs inside the merge's transaction and returns how many rows moved."""
+    _MERGE_MOVERS[key] = move
+
+
 def member_merge(*, keep, duplicate, staff_user, today=None):
     """Merge `duplicate` into `keep` (two records of the same person). See the module
     docstring for what moves. Returns the kept member."""
@@ -566,6 +576,8 @@ def member_merge(*, keep, duplicate, staff_user, today=None):
             "wards": Member.objects.filter(guardian=dup).exclude(pk=kept.pk).update(guardian=kept),
             "audit": AuditEntry.objects.filter(member_id_ref=dup.pk).update(member_id_ref=kept.pk),
         }
+        for key, move in list(_MERGE_MOVERS.items()):
+            moved[key] = move(duplicate_id=dup.pk, kept_id=kept.pk)
         FormerCard.objects.create(member=kept, card_number=dup.card_number,
                                   reason=f"Dubbele inschrijving, samengevoegd met pas {kept.card_number}",
                                   replaced_by_id=staff_user.pk if staff_user is not None else None)

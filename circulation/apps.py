@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class CirculationConfig(AppConfig):
+    name = "circulation"
+    verbose_name = "Uitlening"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Loans and holds plug into the member privacy registries (export, erasure, anonymising, merge).
+        from . import privacy  # noqa: F401

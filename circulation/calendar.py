@@ -1,0 +1,93 @@
+"""When a branch is open: due dates fall on an open day, and fines count only
+open days.
+
+A day is open when the branch has opening hours on that weekday, the day is not
+one of the branch's closed dates, and it is not a Dutch public holiday. A branch
+without any opening hours entered yet counts every weekday as open (so a new
+branch lends before its hours are filled in); closed dates and holidays still
+count.
+"""
+
+import datetime
+from functools import lru_cache
+
+import holidays
+
+from tenants.models import ClosedDate, OpeningPeriod
+
+# Searching for an open day stops after this many days: a branch closed for
+# longer than that (renovation) gets the due date the loan period gives.
+MAX_SEARCH_DAYS = 90
+
+# Good Friday is in the holidays package's list but is no general day off in the
+# Netherlands; libraries are usually open.
+_NOT_CLOSING = {"Good Friday"}
+
+
+@lru_cache(maxsize=64)
+def _dutch_holidays(year):
+    return frozenset(
+        day for day, name in holidays.country_holidays("NL", years=year).items() if name not in _NOT_CLOSING
+    )
+
+
+def is_public_holiday(day):
+    return day in _dutch_holidays(day.year)
+
+
+class BranchCalendar:
+    """The open days of one branch, loaded once for a range of dates."""
+
+    def __init__(self, branch_id, *, start, end):
+        self.branch_id = branch_id
+        self.start = start
+        self.end = end
+        weekdays = set(OpeningPeriod.objects.filter(branch_id=branch_id).values_list("weekday", flat=True))
+        self.open_weekdays = weekdays or set(range(7))
+        self.closed_dates = set(
+            ClosedDate.objects.filter(branch_id=branch_id, date__gte=start, date__lte=end).values_list("date", flat=True)
+        )
+
+    def is_open(self, day):
+        if not self.start <= day <= self.end:
+            raise ValueError(f"{day} is outside the loaded range {self.start}..{self.end}")
+        return day.weekday() in self.open_weekdays and day not in self.closed_dates and not is_public_holiday(day)
+
+    def first_open_day_from(self, day):
+        """`day` itself when open, else the next open day (or `day` after MAX_SEARCH_DAYS)."""
+        for offset in range(MAX_SEARCH_DAYS + 1):
+            candidate = day + datetime.timedelta(days=offset)
+            if candidate > self.end:
+                break
+            if self.is_open(candidate):
+                return candidate
+        return day
+
+    def open_days_after(self, after, upto):
+        """The number of open days d with after < d <= upto."""
+        count = 0
+        day = after + datetime.timedelta(days=1)
+        while day <= upto:
+            if self.is_open(day):
+                count += 1
+            day += datetime.timedelta(days=1)
+        return count
+
+
+def due_date(branch_id, *, start, loan_days):
+    """The due date of a loan (or renewal) from `start` at this branch: the loan
+    period, moved forward to the first day the branch is open."""
+    nominal = start + datetime.timedelta(days=loan_days)
+    calendar = BranchCalendar(
+        branch_id, start=nominal, end=nominal + datetime.timedelta(days=MAX_SEARCH_DAYS)
+    )
+    return calendar.first_open_day_from(nominal)
+
+
+def overdue_open_days(branch_id, *, due_on, returned_on):
+    """How many days the branch was open after the due date up to and including
+    the day of return: the days a fine counts."""
+    if returned_on <= due_on:
+        return 0
+    calendar = BranchCalendar(branch_id, start=due_on, end=returned_on)
+    return calendar.open_days_after(due_on, returned_on)

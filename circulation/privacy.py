@@ -1,0 +1,126 @@
+"""Circulation's part of member privacy and merging, registered with the members
+app's registries (members.selectors.privacy, members.services.privacy,
+members.services.registration): what a member's data export shows of their
+loans and holds, why a member with open loans or holds cannot be erased, how
+loan history is unlinked after the retention period, and what moves when two
+member records are merged."""
+
+from django.db.models import Q
+from django.utils import timezone
+
+from catalogue.models import Title
+from members.selectors.privacy import erasure_obstacle_register, export_section_register
+from members.services.privacy import loan_history_anonymiser_register
+from members.services.registration import merge_mover_register
+
+from .models import ACTIVE_HOLD_STATUSES, Hold, HoldStatus, Loan
+
+
+def _when(value):
+    if value is None:
+        return ""
+    if hasattr(value, "hour"):
+        value = timezone.localtime(value)
+        return value.strftime("%d-%m-%Y %H:%M")
+    return value.strftime("%d-%m-%Y")
+
+
+def _titles(title_ids):
+    return dict(Title.objects.filter(pk__in=set(title_ids)).values_list("pk", "title"))
+
+
+def _section_loans(member):
+    loans = list(Loan.objects.filter(member=member).select_related("item").order_by("loaned_at", "pk"))
+    titles = _titles(loan.title_id for loan in loans)
+    return [
+        {
+            "Titel": titles.get(loan.title_id, ""),
+            "Exemplaar": loan.item.barcode,
+            "Geleend op": _when(loan.loaned_at),
+            "Inleveren uiterlijk": _when(loan.due_on),
+            "Verlengd": loan.renewals,
+            "Beëindigd": _when(loan.ended_at),
+            "Hoe": loan.get_ending_display() if loan.ending else "Nog geleend",
+        }
+        for loan in loans
+    ]
+
+
+def _section_holds(member):
+    holds = list(Hold.objects.filter(member=member).order_by("placed_at", "pk"))
+    titles = _titles(hold.title_id for hold in holds)
+    return [
+        {
+            "Titel": titles.get(hold.title_id, ""),
+            "Geplaatst": _when(hold.placed_at),
+            "Status": hold.get_status_display(),
+            "Verwacht": _when(hold.expected_on),
+            "Afgesloten": _when(hold.ended_at),
+        }
+        for hold in holds
+    ]
+
+
+def _open_loans(member):
+    count = Loan.objects.filter(member=member, ended_at__isnull=True).count()
+    if count:
+        return [f"Het lid heeft nog {count} exemplaar/exemplaren geleend; neem die eerst in."]
+    return []
+
+
+def _active_holds(member):
+    count = Hold.objects.filter(member=member, status__in=ACTIVE_HOLD_STATUSES).count()
+    if count:
+        return [f"Het lid heeft nog {count} lopende reservering(en); annuleer die eerst."]
+    return []
+
+
+def anonymise_loan_history(*, returned_before, keep_member_ids):
+    """Unlink ended loans from their borrower once older than the retention period
+    (members who consented keep theirs; guests' card numbers always go)."""
+    now = timezone.now()
+    ended = Loan.objects.filter(ended_at__date__lt=returned_before, anonymised_at__isnull=True)
+    count = ended.filter(member__isnull=False).exclude(member_id__in=keep_member_ids).update(
+        member=None, anonymised_at=now
+    )
+    count += ended.filter(member__isnull=True).exclude(guest_card_number="").update(
+        guest_card_number="", anonymised_at=now
+    )
+    return count
+
+
+def delete_hold_history(*, returned_before, keep_member_ids):
+    """Ended holds say what a member wanted to read: gone after the retention period."""
+    deleted, _ = (
+        Hold.objects.filter(ended_at__date__lt=returned_before)
+        .exclude(status__in=ACTIVE_HOLD_STATUSES)
+        .exclude(member_id__in=keep_member_ids)
+        .delete()
+    )
+    return deleted
+
+
+def move_loans(*, duplicate_id, kept_id):
+    return Loan.objects.filter(member_id=duplicate_id).update(member_id=kept_id)
+
+
+def move_holds(*, duplicate_id, kept_id):
+    """Both records may hold the same title: the kept member's hold stays, the
+    duplicate's (later) one is cancelled."""
+    kept_titles = Hold.objects.filter(member_id=kept_id, status__in=ACTIVE_HOLD_STATUSES).values("title_id")
+    Hold.objects.filter(member_id=duplicate_id, status=HoldStatus.WAITING, title_id__in=kept_titles).update(
+        status=HoldStatus.CANCELLED, ended_at=timezone.now(), cancel_reason="Dubbel na samenvoegen van leden"
+    )
+    return Hold.objects.filter(member_id=duplicate_id).exclude(
+        Q(status__in=ACTIVE_HOLD_STATUSES) & Q(title_id__in=kept_titles)
+    ).update(member_id=kept_id)
+
+
+export_section_register(key="loans", title="Uitleningen", build=_section_loans)
+export_section_register(key="holds", title="Reserveringen", build=_section_holds)
+erasure_obstacle_register(key="loans", check=_open_loans)
+erasure_obstacle_register(key="holds", check=_active_holds)
+loan_history_anonymiser_register(key="loans", anonymise=anonymise_loan_history)
+loan_history_anonymiser_register(key="holds", anonymise=delete_hold_history)
+merge_mover_register(key="loans", move=move_loans)
+merge_mover_register(key="holds", move=move_holds)

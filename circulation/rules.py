@@ -1,0 +1,73 @@
+"""Which loan rule applies: the most specific matching cell of the matrix.
+
+A rule matches a (borrower, item type, branch) when each of its dimensions is
+either empty (a wildcard) or equal. Of the matching rules the one with the most
+filled-in dimensions wins; between equally specific rules the branch counts
+most, then the member category (or guest), then the item type. When nothing
+matches, LSB's built-in default rule applies (an unsaved LoanRule with the field
+defaults), so lending never stops for want of a rule.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from .models import LoanRule
+
+
+@dataclass(frozen=True)
+class RuleChoice:
+    rule: LoanRule
+    is_default: bool
+    candidates: list  # every matching rule, the winner first
+    why: str  # Dutch explanation for the rules screen
+
+
+def _specificity(rule):
+    branch = rule.branch_id is not None
+    who = rule.for_guests or rule.member_category_id is not None
+    what = bool(rule.item_type)
+    return (branch + who + what, branch, who, what)
+
+
+def _describe(rule):
+    parts = []
+    parts.append("vestiging" if rule.branch_id is not None else None)
+    if rule.for_guests:
+        parts.append("gastleners")
+    elif rule.member_category_id is not None:
+        parts.append("ledencategorie")
+    parts.append("soort materiaal" if rule.item_type else None)
+    named = [part for part in parts if part]
+    if not named:
+        return "geldt voor alles (geen enkele dimensie ingevuld)"
+    return "ingevuld: " + ", ".join(named)
+
+
+def default_rule():
+    return LoanRule()
+
+
+def loan_rule_choose(*, for_guests, member_category_id, item_type, branch_id):
+    """The rule for this combination, with the other candidates and why it wins."""
+    who = Q(member_category__isnull=True)
+    if not for_guests and member_category_id is not None:
+        who |= Q(member_category_id=member_category_id)
+    candidates = list(
+        LoanRule.objects.filter(for_guests=for_guests)
+        .filter(who)
+        .filter(Q(item_type="") | Q(item_type=item_type))
+        .filter(Q(branch_id__isnull=True) | Q(branch_id=branch_id))
+    )
+    candidates.sort(key=_specificity, reverse=True)
+    if not candidates:
+        group = "gastleners" if for_guests else "leden"
+        return RuleChoice(
+            rule=default_rule(), is_default=True, candidates=[],
+            why=f"Geen regel van de bibliotheek past voor {group}; de standaardregel van LSB geldt.",
+        )
+    winner = candidates[0]
+    why = f"Meest specifieke passende regel ({_describe(winner)})."
+    if len(candidates) > 1:
+        why += f" {len(candidates) - 1} andere passende regel(s) zijn algemener."
+    return RuleChoice(rule=winner, is_default=False, candidates=candidates, why=why)

@@ -1,0 +1,192 @@
+"""Reads for the desk, the member page, the hold shelf and the pick list."""
+
+import datetime
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from catalogue.models import Title
+from collection.models import Item, ItemStatus
+from members.models import FormerCard
+from tenants.models import Branch, GuestLoan, LibraryOrganisation
+
+from .models import ACTIVE_HOLD_STATUSES, Hold, HoldStatus, Loan, LoanRule, Transfer
+
+
+def _attach_titles(rows, attribute="title_id"):
+    titles = {title.pk: title for title in Title.objects.filter(pk__in={getattr(row, attribute) for row in rows})}
+    for row in rows:
+        row.title = titles.get(getattr(row, attribute))
+    return rows
+
+
+def _attach_branches(rows, *attributes):
+    ids = {getattr(row, attribute) for row in rows for attribute in attributes if getattr(row, attribute)}
+    names = dict(Branch.objects.filter(pk__in=ids).values_list("pk", "name"))
+    for row in rows:
+        for attribute in attributes:
+            setattr(row, attribute.removesuffix("_id") + "_name", names.get(getattr(row, attribute), ""))
+    return rows
+
+
+def open_loans(borrower_filter, *, today=None):
+    """Open loans (a Loan filter such as Borrower.loans_filter()), soonest due first,
+    each with .title and .overdue_days."""
+    today = today or timezone.localdate()
+    loans = list(
+        Loan.objects.filter(ended_at__isnull=True, **borrower_filter).select_related("item").order_by("due_on", "pk")
+    )
+    for loan in loans:
+        loan.overdue_days = max(0, (today - loan.due_on).days)
+    return _attach_titles(loans)
+
+
+def member_loans(member, *, today=None):
+    return open_loans({"member_id": member.pk}, today=today)
+
+
+def member_guest_loans(member, organisation):
+    """Loans of this member at other library organisations (guest lending), from the
+    national index, with .title and .lending_name."""
+    cards = [member.card_number] + list(FormerCard.objects.filter(member=member).values_list("card_number", flat=True))
+    rows = list(
+        GuestLoan.objects.filter(home_organisation=organisation, card_number__in=cards)
+        .select_related("lending_organisation")
+        .order_by("due_on", "pk")
+    )
+    for row in rows:
+        row.lending_name = row.lending_organisation.name
+    return _attach_titles(rows)
+
+
+def member_loan_history(member, *, limit=50):
+    loans = list(
+        Loan.objects.filter(member=member, ended_at__isnull=False).select_related("item").order_by("-ended_at")[:limit]
+    )
+    return _attach_titles(loans)
+
+
+def member_holds(member):
+    holds = list(
+        Hold.objects.filter(member=member, status__in=ACTIVE_HOLD_STATUSES).select_related("item", "assigned_item")
+        .order_by("placed_at", "pk")
+    )
+    _attach_branches(holds, "pickup_branch_id")
+    return _attach_titles(holds)
+
+
+def loans_lent_today(borrower_filter, *, branch_id=None, today=None):
+    """What the receipt (bon) lists: today's loans (and renewals are shown with their
+    new due date) of this borrower, open now."""
+    today = today or timezone.localdate()
+    loans = Loan.objects.filter(ended_at__isnull=True, **borrower_filter).filter(loaned_at__date=today)
+    if branch_id is not None:
+        loans = loans.filter(branch_id=branch_id)
+    return _attach_titles(list(loans.select_related("item").order_by("loaned_at", "pk")))
+
+
+def loan_get(loan_id):
+    return Loan.objects.select_related("item", "member").filter(pk=loan_id).first()
+
+
+def title_queue(title_id):
+    """The waiting holds of a title in queue order, with positions and expected dates."""
+    holds = list(
+        Hold.objects.filter(title_id=title_id, status__in=ACTIVE_HOLD_STATUSES).select_related("member", "item")
+        .order_by("queue_at", "pk")
+    )
+    return _attach_branches(holds, "pickup_branch_id")
+
+
+def hold_shelf(branch_id, *, today=None):
+    """The hold shelf of a branch: ready (with last pickup day), expiring today or
+    tomorrow, expired (to take off the shelf and check in), and on their way here."""
+    today = today or timezone.localdate()
+    ready = list(
+        Hold.objects.filter(pickup_branch_id=branch_id, status=HoldStatus.READY)
+        .select_related("member", "assigned_item").order_by("shelf_until", "pk")
+    )
+    expired = list(
+        Hold.objects.filter(pickup_branch_id=branch_id, status=HoldStatus.EXPIRED,
+                            assigned_item__status=ItemStatus.ON_HOLD_SHELF,
+                            assigned_item__current_branch_id=branch_id)
+        .filter(~Exists(Hold.objects.filter(assigned_item=OuterRef("assigned_item"), status=HoldStatus.READY)))
+        .select_related("member", "assigned_item").order_by("shelf_until", "pk")
+    )
+    incoming = list(
+        Hold.objects.filter(pickup_branch_id=branch_id, status=HoldStatus.IN_TRANSIT)
+        .select_related("member", "assigned_item").order_by("pk")
+    )
+    for hold in ready:
+        hold.expiring = hold.shelf_until <= today + datetime.timedelta(days=1)
+    return {
+        "ready": _attach_titles(ready),
+        "expired": _attach_titles(expired),
+        "incoming": _attach_titles(incoming),
+    }
+
+
+def pick_list(branch_id, *, today=None, limit=500):
+    """Which copies staff at this branch should take off the shelf for waiting holds:
+    per waiting hold (queue order, not suspended) that a copy on this branch's
+    shelf can fill, the candidate copies here. A copy is offered to one hold only."""
+    today = today or timezone.localdate()
+    on_shelf = Item.objects.filter(current_branch_id=branch_id, status=ItemStatus.AVAILABLE, not_for_loan=False)
+    waiting = (
+        Hold.objects.filter(status=HoldStatus.WAITING)
+        .filter(Q(suspended_until__isnull=True) | Q(suspended_until__lte=today))
+        .filter(Exists(on_shelf.filter(title_id=OuterRef("title_id"))))
+        .select_related("member", "item")
+        .order_by("queue_at", "pk")[:limit]
+    )
+    waiting = list(waiting)
+    copies = {}
+    for item in on_shelf.filter(title_id__in={hold.title_id for hold in waiting}).order_by("shelf_location", "barcode"):
+        copies.setdefault(item.title_id, []).append(item)
+    rows, offered = [], set()
+    for hold in waiting:
+        candidates = [
+            item for item in copies.get(hold.title_id, [])
+            if item.pk not in offered and (hold.item_id is None or hold.item_id == item.pk)
+        ]
+        if not candidates:
+            continue
+        offered.add(candidates[0].pk)
+        hold.copies = candidates
+        rows.append(hold)
+    _attach_branches(rows, "pickup_branch_id")
+    return _attach_titles(rows)
+
+
+def transfers_to(branch_id):
+    transfers = list(
+        Transfer.objects.filter(to_branch_id=branch_id, received_at__isnull=True).select_related("item")
+        .order_by("sent_at")
+    )
+    _attach_branches(transfers, "from_branch_id")
+    for transfer in transfers:
+        transfer.title_id = transfer.item.title_id
+    return _attach_titles(transfers)
+
+
+def overdue_loans(*, today=None, limit=500):
+    today = today or timezone.localdate()
+    loans = list(
+        Loan.objects.filter(ended_at__isnull=True, due_on__lt=today).select_related("item", "member")
+        .order_by("due_on", "pk")[:limit]
+    )
+    for loan in loans:
+        loan.overdue_days = (today - loan.due_on).days
+    return _attach_titles(loans)
+
+
+def loan_rules():
+    rules = list(LoanRule.objects.select_related("member_category").order_by(
+        "for_guests", "member_category__name", "item_type", "branch_id", "pk"))
+    return _attach_branches(rules, "branch_id")
+
+
+def guest_home(loan):
+    if not loan.guest_organisation_id:
+        return None
+    return LibraryOrganisation.objects.filter(pk=loan.guest_organisation_id).first()
