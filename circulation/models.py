@@ -121,6 +121,8 @@ class Loan(models.Model):
     ending = models.CharField(max_length=16, choices=Ending.choices, blank=True)
     ended_branch_id = models.BigIntegerField(null=True, blank=True)
     fine_cents = models.PositiveIntegerField(default=0, help_text="Overdue fine charged at the end")
+    # The highest overdue notice (1-3) sent for this loan; reset by a renewal.
+    overdue_level = models.PositiveSmallIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
         related_name="+",

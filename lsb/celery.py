@@ -27,8 +27,18 @@ app.conf.beat_schedule = {
         "task": "members.tasks.members_expire_all_libraries",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Circulation: holds, automatic renewal (the night before the due date's opening), reminders, overdue notices.
+    "circulation-nightly": {
+        "task": "circulation.tasks.nightly_all_libraries",
+        "schedule": crontab(hour=1, minute=30),
+    },
     "members-loan-history-anonymise": {
         "task": "members.tasks.loan_history_anonymise_all_libraries",
         "schedule": crontab(hour=2, minute=45),
+    },
+    # Notices: sending starts when a notice is queued; this catches anything that missed it.
+    "notices-send-pending": {
+        "task": "notices.tasks.notices_send_pending_all_libraries",
+        "schedule": 5 * 60,
     },
 }

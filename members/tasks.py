@@ -9,40 +9,13 @@ the same day. Every task is idempotent: running it twice changes nothing more.
 """
 
 import datetime
-import logging
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError, connection, transaction
-from django.utils import timezone
+from django.db import transaction
 
-logger = logging.getLogger(__name__)
-
-_RETRY = {"autoretry_for": (OperationalError, InterfaceError), "retry_backoff": True, "max_retries": 5}
-
-
-def _active_library_schemas():
-    from tenants.models import LibraryOrganisation
-
-    return list(
-        LibraryOrganisation.objects.filter(is_active=True).order_by("schema_name").values_list("schema_name", flat=True)
-    )
-
-
-def _fan_out(task, today):
-    """Send `task` once per active library, in that library's schema. Returns the schemas."""
-    today = today or timezone.localdate().isoformat()
-    schemas = _active_library_schemas()
-    for schema in schemas:
-        task.apply_async(kwargs={"today": today}, headers={"_schema_name": schema})
-    logger.info("%s sent for %d libraries (day %s)", task.name, len(schemas), today)
-    return schemas
-
-
-def _in_active_library():
-    """The library the worker switched to for this task, if it is (still) an active one."""
-    from tenants.models import LibraryOrganisation
-
-    return LibraryOrganisation.objects.filter(schema_name=connection.schema_name, is_active=True).first()
+from lsb.library_tasks import RETRY_ON_DATABASE_ERRORS as _RETRY
+from lsb.library_tasks import fan_out as _fan_out
+from lsb.library_tasks import in_active_library as _in_active_library
 
 
 @shared_task(name="members.tasks.members_age_transition_all_libraries")

@@ -38,6 +38,7 @@ from .loans import (
     _branch_name,
     _in_library_schema,
     _title_text,
+    title_fields,
     _transfer_start,
 )
 
@@ -63,7 +64,8 @@ def holdable_copies(*, title_id, member_category_id, item_id=None):
 def _queue_notice(hold, kind, context):
     from notices.services import notice_queue
 
-    notice_queue(member=hold.member, kind=kind, dedupe_key=f"{kind}:{hold.pk}", context=context)
+    notice_queue(member=hold.member, kind=kind, dedupe_key=f"{kind}:{hold.pk}", context=context,
+                 branch=hold.pickup_branch_id)
 
 
 def _event(hold, staff_user, detail):
@@ -115,6 +117,7 @@ def hold_place(*, organisation, staff_user, member, title_id=None, item_barcode=
                           staff_user=staff_user, description=f"Reservering: {title_text}", reference=f"hold:{hold.pk}")
         _event(hold, staff_user, f"Geplaatst, ophalen in {pickup.name}")
         holds_expected_refresh_for_title(title_id, today=timezone.localdate(now))
+        hold.refresh_from_db()
     return hold
 
 
@@ -272,8 +275,8 @@ def _make_ready(organisation, hold, item, branch, *, staff_user, now):
                                 to_status=ItemStatus.ON_HOLD_SHELF, current_branch_id=branch.pk,
                                 detail=f"Op de reserveringsplank voor pas {hold.member.card_number}")
     _queue_notice(hold, "hold_ready", {
-        "titel": _title_text(hold.title_id), "vestiging": branch.name,
-        "uiterste_ophaaldatum": hold.shelf_until, "barcode": item.barcode,
+        "titels": [{**title_fields(hold.title_id), "barcode": item.barcode, "uiterste_ophaaldatum": hold.shelf_until}],
+        "uiterste_ophaaldatum": hold.shelf_until,
     })
     return CheckinResult(item=item, route=ROUTE_HOLD_SHELF, hold=hold, destination_branch_id=branch.pk,
                          message="RESERVERINGSPLANK",

@@ -207,6 +207,16 @@ def _title_text(title_id):
     return text[:80]
 
 
+def title_fields(title_id):
+    """A title's placeholders for notices: titel and auteur."""
+    from catalogue.models import Title
+
+    title = Title.objects.filter(pk=title_id).only("title", "responsibility").first()
+    if title is None:
+        return {"titel": f"titel {title_id}", "auteur": ""}
+    return {"titel": title.title, "auteur": title.responsibility or ""}
+
+
 def _rule_for(borrower, item, branch_id):
     return loan_rule_choose(
         for_guests=borrower.is_guest, member_category_id=borrower.category_id, item_type=item.item_type,
@@ -389,7 +399,8 @@ def _renew_locked(organisation, loan, *, staff_user, today, borrower=None):
     # A renewal starts the fine count afresh from the new due date under today's terms.
     loan.fine_per_day_cents = rule.fine_per_day_cents
     loan.fine_max_cents = rule.fine_max_cents
-    loan.save(update_fields=["renewals", "due_on", "fine_per_day_cents", "fine_max_cents"])
+    loan.overdue_level = 0
+    loan.save(update_fields=["renewals", "due_on", "fine_per_day_cents", "fine_max_cents", "overdue_level"])
     if rule.loan_fee_cents:
         payer, home = _loan_payer(loan)
         if payer is not None:

@@ -1,0 +1,153 @@
+"""The nightly circulation work of one library: automatic renewal, due-soon
+reminders, overdue notices 1-2-3, expiry of holds not picked up, and fresh
+expected dates. Run by Celery beat (circulation.tasks), once per library.
+
+Each member's part is one transaction: their renewals and the notice telling
+them about it commit together or not at all, so a worker that dies mid-run
+loses nothing and a rerun does only what is left. Notices carry a dedupe key
+(notices.services.notice_queue), so a task that runs twice sends each notice once.
+Guests are not sent notices here: their home library holds their address.
+"""
+
+import datetime
+from collections import defaultdict
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from members.models import Member
+from members.money import euro
+
+from ..models import HoldStatus, Loan
+from ..rules import loan_rule_choose
+from .holds import holds_expected_refresh_for_title, holds_expire
+from .loans import _fine_cents, _in_library_schema, renew, title_fields
+
+
+def _queue(member, kind, dedupe_key, context, branch_id=None):
+    from notices.services import notice_queue
+
+    return notice_queue(member=member, kind=kind, dedupe_key=dedupe_key, context=context, branch=branch_id)
+
+
+def _auto_renew_allowed(loan):
+    return loan_rule_choose(
+        for_guests=False, member_category_id=loan.member.category_id, item_type=loan.item.item_type,
+        branch_id=loan.branch_id,
+    ).rule.auto_renew
+
+
+def loans_auto_renew(*, organisation, today):
+    """Renew every loan of an own member due today (the task runs in the night
+    before the due date's opening hours) whose rule allows automatic renewal and
+    that may be renewed; tell each member what was and was not renewed, and why.
+    Returns (renewed, refused) counts."""
+    _in_library_schema(organisation)
+    due = (
+        Loan.objects.filter(ended_at__isnull=True, due_on=today, member__isnull=False)
+        .select_related("member", "item").order_by("member_id", "pk")
+    )
+    by_member = defaultdict(list)
+    for loan in due:
+        if _auto_renew_allowed(loan):
+            by_member[loan.member_id].append(loan.pk)
+    renewed_count = refused_count = 0
+    for member_id, loan_ids in by_member.items():
+        with transaction.atomic():
+            member = Member.objects.select_for_update().get(pk=member_id)
+            rows = []
+            first_branch = None
+            for loan_id in loan_ids:
+                loan = Loan.objects.select_related("item").get(pk=loan_id)
+                if loan.ended_at is not None or loan.due_on != today:
+                    continue  # returned or renewed meanwhile (a rerun)
+                first_branch = first_branch or loan.branch_id
+                row = {**title_fields(loan.title_id), "barcode": loan.item.barcode}
+                try:
+                    with transaction.atomic():
+                        loan = renew(organisation=organisation, staff_user=None, loan_id=loan_id, today=today)
+                    rows.append({**row, "verlengd": True, "inleverdatum": loan.due_on, "reden": ""})
+                    renewed_count += 1
+                except ValidationError as error:
+                    rows.append({**row, "verlengd": False, "inleverdatum": loan.due_on,
+                                 "reden": " ".join(error.messages)})
+                    refused_count += 1
+            if rows:
+                _queue(member, "auto_renewal", f"auto_renewal:{member_id}:{today.isoformat()}",
+                       {"titels": rows}, first_branch)
+    return renewed_count, refused_count
+
+
+def due_soon_reminders(*, organisation, today, days_before):
+    """One reminder per member and due date, `days_before` days ahead (or fewer
+    when a run was missed). Returns how many notices were queued."""
+    _in_library_schema(organisation)
+    horizon = today + datetime.timedelta(days=days_before)
+    loans = (
+        Loan.objects.filter(ended_at__isnull=True, member__isnull=False, due_on__gt=today, due_on__lte=horizon)
+        .select_related("member", "item").order_by("member_id", "due_on", "pk")
+    )
+    groups = defaultdict(list)
+    for loan in loans:
+        groups[(loan.member_id, loan.due_on)].append(loan)
+    queued = 0
+    for (member_id, due_on), group in groups.items():
+        with transaction.atomic():
+            rows = [{**title_fields(loan.title_id), "barcode": loan.item.barcode, "inleverdatum": loan.due_on}
+                    for loan in group]
+            notice = _queue(group[0].member, "due_soon", f"due_soon:{member_id}:{due_on.isoformat()}",
+                            {"titels": rows, "inleverdatum": due_on}, group[0].branch_id)
+            queued += notice is not None
+    return queued
+
+
+def overdue_notices(*, organisation, today, level_days):
+    """Overdue notices 1-2-3: a loan `level_days[k-1]` or more days overdue gets
+    notice k once (the highest level it has reached; levels skipped while a run was
+    missed are not sent late). One notice per member per level and day, listing
+    every loan at that level. Returns {level: notices queued}."""
+    _in_library_schema(organisation)
+    counts = {}
+    for level in (3, 2, 1):
+        days = level_days[level - 1]
+        cutoff = today - datetime.timedelta(days=days)
+        loans = (
+            Loan.objects.filter(ended_at__isnull=True, member__isnull=False, due_on__lte=cutoff,
+                                overdue_level__lt=level)
+            .select_related("member", "item").order_by("member_id", "due_on", "pk")
+        )
+        by_member = defaultdict(list)
+        for loan in loans:
+            by_member[loan.member_id].append(loan)
+        counts[level] = 0
+        for member_id, group in by_member.items():
+            with transaction.atomic():
+                locked = list(Loan.objects.select_for_update().filter(
+                    pk__in=[loan.pk for loan in group], ended_at__isnull=True, overdue_level__lt=level))
+                if not locked:
+                    continue
+                rows = []
+                fine = 0
+                for loan in group:
+                    fine += _fine_cents(loan, today)
+                    rows.append({**title_fields(loan.title_id), "barcode": loan.item.barcode,
+                                 "inleverdatum": loan.due_on, "dagen_te_laat": (today - loan.due_on).days})
+                notice = _queue(group[0].member, f"overdue_{level}", f"overdue_{level}:{member_id}:{today.isoformat()}",
+                                {"titels": rows, "inleverdatum": min(loan.due_on for loan in group),
+                                 "boete": euro(fine) if fine else ""}, group[0].branch_id)
+                Loan.objects.filter(pk__in=[loan.pk for loan in locked]).update(overdue_level=level)
+                counts[level] += notice is not None
+    return counts
+
+
+def holds_nightly(*, organisation, today):
+    """Expire holds not picked up, and recompute every waiting hold's expected date
+    (a date passes every night)."""
+    from ..models import Hold
+
+    expired = holds_expire(organisation=organisation, today=today)
+    title_ids = set(Hold.objects.filter(status=HoldStatus.WAITING).values_list("title_id", flat=True).distinct())
+    for title_id in sorted(title_ids):
+        with transaction.atomic():
+            holds_expected_refresh_for_title(title_id, today=today)
+    return len(expired), len(title_ids)
