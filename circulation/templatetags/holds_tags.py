@@ -1,0 +1,39 @@
+"""Reservation panels for other apps' pages: the member page's holds list and the
+title page's "Reserveren voor een lid" form (shown to desk staff only)."""
+
+from django import template
+from django.utils import timezone
+
+from staff.models import Role
+from staff.selectors import has_role, working_branch
+from tenants.models import Branch
+
+from .. import selectors
+
+register = template.Library()
+
+
+def _branches(library):
+    return list(Branch.objects.filter(organisation=library, is_active=True).order_by("name"))
+
+
+@register.inclusion_tag("circulation/holds/_member_holds.html", takes_context=True)
+def member_holds_card(context, member):
+    request = context["request"]
+    return {
+        "member": member, "holds": selectors.member_holds(member), "branches": _branches(request.library),
+        "today": timezone.localdate(), "next": request.get_full_path(), "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.inclusion_tag("circulation/holds/_title_hold_form.html", takes_context=True)
+def title_hold_form(context, title):
+    request = context["request"]
+    library = request.library
+    if not has_role(request.user, library, Role.DESK):
+        return {"show": False}
+    branch = working_branch(request.session, library)
+    return {
+        "show": True, "title": title, "branches": _branches(library), "pickup_id": branch.pk if branch else None,
+        "csrf_token": context.get("csrf_token"),
+    }
