@@ -169,6 +169,17 @@ def transfers_to(branch_id):
     return _attach_titles(transfers)
 
 
+def transfers_from(branch_id):
+    transfers = list(
+        Transfer.objects.filter(from_branch_id=branch_id, received_at__isnull=True).select_related("item")
+        .order_by("sent_at")
+    )
+    _attach_branches(transfers, "to_branch_id")
+    for transfer in transfers:
+        transfer.title_id = transfer.item.title_id
+    return _attach_titles(transfers)
+
+
 def overdue_loans(*, today=None, limit=500):
     today = today or timezone.localdate()
     loans = list(
