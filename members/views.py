@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from notices.selectors import member_notices
 from staff.models import Role
 from staff.permissions import library_staff_required
 from staff.selectors import has_role, working_branch
@@ -108,6 +109,7 @@ def detail(request, member_id):
         "wards": selectors.member_wards(member),
         "age": selectors.age_on(member.date_of_birth, timezone.localdate()) if member.date_of_birth else None,
         "expired": member.expires_on is not None and member.expires_on < timezone.localdate(),
+        "notices": member_notices(member),
     })
 
 

@@ -131,6 +131,28 @@ def _blank(record, erased_at):
     record.save(update_fields=ERASED_FIELDS)
 
 
+@dataclass(frozen=True)
+class ErasureStep:
+    key: str
+    run: Callable[..., object]
+
+
+_ERASURE_STEPS: dict[str, ErasureStep] = {}
+
+
+def erasure_step_register(key, run):
+    """Register (or replace, by key) what another app erases about a member.
+
+    ``run(*, record_ids)`` runs inside member_erase's transaction, after the member
+    and the duplicates merged into it (`record_ids`) are locked and checked; it
+    blanks that app's personal data about them. If it raises, nothing is erased."""
+    _ERASURE_STEPS[key] = ErasureStep(key=key, run=run)
+
+
+def erasure_step_unregister(key):
+    _ERASURE_STEPS.pop(key, None)
+
+
 def member_erase(*, organisation, member_id, staff_user):
     """Erase a member's personal data on their request.
 
@@ -174,6 +196,8 @@ def member_erase(*, organisation, member_id, staff_user):
         FormerCard.objects.filter(member_id__in=record_ids).delete()
         LedgerEntry.objects.filter(member_id__in=record_ids).exclude(description="").update(description="")
         Block.objects.filter(member_id__in=record_ids).update(reason="")
+        for step in list(_ERASURE_STEPS.values()):
+            step.run(record_ids=record_ids)
         Member.objects.filter(guardian_id__in=record_ids).exclude(pk__in=record_ids).update(
             guardian=None, version=F("version") + 1
         )

@@ -1,0 +1,324 @@
+"""Notice texts: the placeholders each kind offers, the built-in Dutch default texts,
+checking a library's own text and rendering it.
+
+Texts are Django templates rendered from a string with autoescaping off (plain-text
+e-mail and letters). Only a small set of tags is allowed (if, for, with, comment,
+firstof) and only the placeholders of the notice's kind, so a library admin cannot
+reach anything but what the notice is given."""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.template import Context, Engine, TemplateSyntaxError
+from django.template.base import FilterExpression, Lexer, Parser, TokenType, Variable
+from django.utils import translation
+
+from .models import NoticeKind
+
+# No loaders: {% include %} and {% extends %} find nothing (and are refused anyway).
+ENGINE = Engine(dirs=[], app_dirs=False, autoescape=False, string_if_invalid="", debug=False)
+
+ALLOWED_TAGS = {
+    "if", "elif", "else", "endif", "for", "empty", "endfor", "with", "endwith", "comment", "endcomment", "firstof",
+}
+_IF_OPERATORS = {"and", "or", "not", "in", "is", "==", "!=", "<", ">", "<=", ">="}
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    name: str
+    description: str
+    # For a list placeholder: the fields of each item ({% for t in titels %}{{ t.titel }}).
+    item_fields: dict = field(default_factory=dict)
+
+
+COMMON = [
+    Placeholder("naam", "volledige naam van het lid"),
+    Placeholder("voornaam", "voornaam van het lid"),
+    Placeholder("pasnummer", "pasnummer van het lid"),
+    Placeholder("bibliotheek", "naam van de bibliotheek"),
+    Placeholder("vestiging", "de vestiging waar het bericht over gaat (bij een reservering: de ophaalvestiging)"),
+    Placeholder("datum", "datum van het bericht"),
+]
+
+_TITLE = {"titel": "titel", "auteur": "auteur (kan leeg zijn)", "barcode": "barcode van het exemplaar"}
+
+PER_KIND = {
+    NoticeKind.HOLD_READY: [
+        Placeholder("titels", "de klaargelegde titels", {
+            **_TITLE, "uiterste_ophaaldatum": "ophalen tot en met deze datum"}),
+        Placeholder("uiterste_ophaaldatum", "de vroegste uiterste ophaaldatum van de titels"),
+    ],
+    NoticeKind.DUE_SOON: [
+        Placeholder("titels", "de titels die binnenkort terug moeten", {**_TITLE, "inleverdatum": "inleverdatum"}),
+        Placeholder("inleverdatum", "de vroegste inleverdatum van de titels"),
+    ],
+    NoticeKind.AUTO_RENEWAL: [
+        Placeholder("titels", "de titels die verlengd zijn of niet verlengd konden worden", {
+            **_TITLE, "inleverdatum": "(nieuwe) inleverdatum", "verlengd": "ja/nee: is het verlengd",
+            "reden": "waarom het niet verlengd kon worden"}),
+    ],
+}
+for _kind in (NoticeKind.OVERDUE_1, NoticeKind.OVERDUE_2, NoticeKind.OVERDUE_3):
+    PER_KIND[_kind] = [
+        Placeholder("titels", "de titels die te laat zijn", {
+            **_TITLE, "inleverdatum": "inleverdatum", "dagen_te_laat": "aantal dagen te laat"}),
+        Placeholder("inleverdatum", "de vroegste inleverdatum van de titels"),
+        Placeholder("boete", "de te-laat-boete tot nu toe, als tekst (bijv. € 1,50; kan leeg zijn)"),
+    ]
+
+
+def placeholders(kind):
+    """The placeholders a text of this kind may use, in display order."""
+    return COMMON + PER_KIND[NoticeKind(kind)]
+
+
+# --- default texts ---------------------------------------------------------------------
+
+_GREETING = "\nMet vriendelijke groet,\n\n{{ bibliotheek }}\n"
+_TITLE_LINE = "- {{ t.titel }}{% if t.auteur %} ({{ t.auteur }}){% endif %}"
+
+_OVERDUE_LIST = (
+    "{% for t in titels %}" + _TITLE_LINE
+    + ", inleverdatum {{ t.inleverdatum }} ({{ t.dagen_te_laat }} dagen te laat)\n{% endfor %}"
+)
+
+DEFAULTS = {
+    NoticeKind.HOLD_READY: (
+        "Uw reservering ligt klaar bij {{ bibliotheek }}",
+        "Beste {{ voornaam }},\n\n"
+        "{% if titels|length == 1 %}De titel die u heeft gereserveerd ligt{% else %}"
+        "De titels die u heeft gereserveerd liggen{% endif %} voor u klaar in vestiging {{ vestiging }}:\n\n"
+        "{% for t in titels %}" + _TITLE_LINE + ", op te halen tot en met {{ t.uiterste_ophaaldatum }}\n"
+        "{% endfor %}\n"
+        "Neem bij het ophalen uw bibliotheekpas mee (pasnummer {{ pasnummer }}). Haalt u een reservering "
+        "niet op tijd op, dan gaat die naar de volgende lener.\n" + _GREETING,
+    ),
+    NoticeKind.DUE_SOON: (
+        "Herinnering: inleverdatum {{ inleverdatum }}",
+        "Beste {{ voornaam }},\n\n"
+        "Binnenkort moet u het volgende terugbrengen naar {{ bibliotheek }}:\n\n"
+        "{% for t in titels %}" + _TITLE_LINE + ", inleverdatum {{ t.inleverdatum }}\n{% endfor %}\n"
+        "Bent u nog niet klaar? Misschien kunt u verlengen, bij de balie of met uw pasnummer {{ pasnummer }}. "
+        "Na de inleverdatum betaalt u een te-laat-boete.\n" + _GREETING,
+    ),
+    NoticeKind.AUTO_RENEWAL: (
+        "Uw leningen bij {{ bibliotheek }} zijn verlengd",
+        "Beste {{ voornaam }},\n\n"
+        "Wij hebben uw leningen automatisch verlengd waar dat kon.\n\n"
+        "{% for t in titels %}" + _TITLE_LINE + ": {% if t.verlengd %}verlengd tot en met {{ t.inleverdatum }}"
+        "{% else %}niet verlengd{% if t.reden %} ({{ t.reden }}){% endif %}, inleverdatum blijft "
+        "{{ t.inleverdatum }}{% endif %}\n{% endfor %}\n"
+        "Wat niet verlengd kon worden, brengt u uiterlijk op de inleverdatum terug.\n" + _GREETING,
+    ),
+    NoticeKind.OVERDUE_1: (
+        "Eerste aanmaning: u heeft nog materialen van {{ bibliotheek }}",
+        "Beste {{ voornaam }},\n\n"
+        "De inleverdatum van het volgende is verstreken:\n\n" + _OVERDUE_LIST + "\n"
+        "Wilt u dit zo snel mogelijk terugbrengen? Zolang u dat niet doet, loopt de te-laat-boete op."
+        "{% if boete %} Tot nu toe is dat {{ boete }}.{% endif %}\n\n"
+        "Heeft u het al teruggebracht? Dan kunt u dit bericht als niet verzonden beschouwen.\n" + _GREETING,
+    ),
+    NoticeKind.OVERDUE_2: (
+        "Tweede aanmaning: breng uw materialen terug naar {{ bibliotheek }}",
+        "Beste {{ voornaam }},\n\n"
+        "U heeft eerder een aanmaning gekregen, maar het volgende is nog niet terug:\n\n" + _OVERDUE_LIST + "\n"
+        "Breng het zo snel mogelijk terug. De te-laat-boete loopt nog steeds op."
+        "{% if boete %} Tot nu toe is dat {{ boete }}.{% endif %} "
+        "Zolang dit openstaat, kunt u misschien niets nieuws lenen of reserveren.\n" + _GREETING,
+    ),
+    NoticeKind.OVERDUE_3: (
+        "Laatste aanmaning van {{ bibliotheek }}",
+        "Beste {{ voornaam }},\n\n"
+        "Dit is de laatste aanmaning. Ondanks eerdere aanmaningen heeft u het volgende nog niet "
+        "teruggebracht:\n\n" + _OVERDUE_LIST + "\n"
+        "{% if boete %}De te-laat-boete is inmiddels {{ boete }}. {% endif %}"
+        "Brengt u het niet terug, dan brengen wij de vervangingskosten bij u in rekening en kan de "
+        "bibliotheek verdere stappen nemen. Neem bij vragen contact op met {{ bibliotheek }}, vestiging "
+        "{{ vestiging }} (pasnummer {{ pasnummer }}).\n" + _GREETING,
+    ),
+}
+
+
+# --- an example for the preview -----------------------------------------------------------
+
+def example_context(kind, *, library_name="Bibliotheek Voorbeeld", branch_name="Centrale bibliotheek"):
+    today = datetime.date.today()
+    later = today + datetime.timedelta(days=7)
+    earlier = today - datetime.timedelta(days=10)
+    context = {
+        "naam": "Anna de Vries", "voornaam": "Anna", "pasnummer": "2100123456789", "bibliotheek": library_name,
+        "vestiging": branch_name, "datum": today,
+    }
+    books = [
+        {"titel": "De avonden", "auteur": "Gerard Reve", "barcode": "3000000012345"},
+        {"titel": "Max Havelaar", "auteur": "Multatuli", "barcode": "3000000067890"},
+    ]
+    kind = NoticeKind(kind)
+    if kind == NoticeKind.HOLD_READY:
+        context["titels"] = [{**books[0], "uiterste_ophaaldatum": later}]
+        context["uiterste_ophaaldatum"] = later
+    elif kind == NoticeKind.DUE_SOON:
+        context["titels"] = [{**book, "inleverdatum": later} for book in books]
+        context["inleverdatum"] = later
+    elif kind == NoticeKind.AUTO_RENEWAL:
+        context["titels"] = [
+            {**books[0], "inleverdatum": today + datetime.timedelta(days=21), "verlengd": True, "reden": ""},
+            {**books[1], "inleverdatum": today, "verlengd": False, "reden": "er is een reservering op"},
+        ]
+    else:
+        context["titels"] = [{**book, "inleverdatum": earlier, "dagen_te_laat": 10} for book in books]
+        context["inleverdatum"] = earlier
+        context["boete"] = "€ 2,00"
+    return context
+
+
+# --- checking a library's text ----------------------------------------------------------------
+
+def _check(source, kind):
+    """Dutch problems with a text of this kind (empty when it is fine)."""
+    refused = []
+    for token in Lexer(source).tokenize():
+        if token.token_type == TokenType.BLOCK:
+            tag = (token.contents.split() or [""])[0]
+            if tag not in ALLOWED_TAGS:
+                refused.append(
+                    f"De opdracht {{% {tag} %}} is niet toegestaan. Gebruik alleen: if, for, with, comment, firstof."
+                )
+    if refused:
+        return list(dict.fromkeys(refused))
+    try:
+        ENGINE.from_string(source)
+    except TemplateSyntaxError as error:
+        return [f"De tekst bevat een fout in de opmaak: {error}"]
+    known = {placeholder.name: placeholder for placeholder in placeholders(kind)}
+    parser = Parser([], builtins=ENGINE.template_builtins)
+    problems = []
+    scopes = []  # local names of {% for %} and {% with %}: name -> item fields (dict) or None (anything)
+
+    def check_variable(variable):
+        if not isinstance(variable, Variable) or variable.lookups is None:
+            return None  # a literal
+        name, rest = variable.lookups[0], list(variable.lookups[1:])
+        for scope in reversed(scopes):
+            if name in scope:
+                fields = scope[name]
+                if fields is not None and rest and rest[0] not in fields:
+                    problems.append(
+                        f"Onbekend veld '{rest[0]}' in {{{{ {variable.var} }}}}. Bekende velden: {', '.join(fields)}."
+                    )
+                return None
+        if name not in known:
+            problems.append(
+                f"Onbekende plaatshouder {{{{ {variable.var} }}}}. Toegestaan bij dit bericht: "
+                f"{', '.join(known)}."
+            )
+            return None
+        fields = known[name].item_fields
+        if fields:
+            if rest and rest[0].isdigit():
+                rest = rest[1:]
+            if rest and rest[0] not in fields:
+                problems.append(
+                    f"Onbekend veld '{rest[0]}' in {{{{ {variable.var} }}}}. Bekende velden: {', '.join(fields)}."
+                )
+            return fields
+        return None
+
+    def check_expression(text):
+        try:
+            expression = FilterExpression(text, parser)
+        except TemplateSyntaxError as error:
+            problems.append(f"De tekst bevat een fout in de opmaak: {error}")
+            return None
+        fields = check_variable(expression.var)
+        for _filter, arguments in expression.filters:
+            for is_lookup, argument in arguments:
+                if is_lookup:
+                    check_variable(argument)
+        return fields if not expression.filters else None
+
+    in_comment = False
+    for token in Lexer(source).tokenize():
+        if token.token_type == TokenType.VAR and not in_comment:
+            check_expression(token.contents)
+        elif token.token_type == TokenType.BLOCK:
+            bits = token.split_contents()
+            tag = bits[0]
+            if in_comment:
+                in_comment = tag != "endcomment"
+                continue
+            if tag == "comment":
+                in_comment = True
+            elif tag in ("if", "elif"):
+                for bit in bits[1:]:
+                    if bit not in _IF_OPERATORS:
+                        check_expression(bit)
+            elif tag == "for":
+                reversed_ = bits[-1] == "reversed"
+                sequence = bits[-2] if reversed_ else bits[-1]
+                loop_vars = [name.strip() for name in " ".join(bits[1:-3 if reversed_ else -2]).split(",")]
+                fields = check_expression(sequence)
+                scope = {name: None for name in loop_vars}
+                if len(loop_vars) == 1:
+                    scope[loop_vars[0]] = fields or None
+                scope["forloop"] = None
+                scopes.append(scope)
+            elif tag == "endfor":
+                if scopes:
+                    scopes.pop()
+            elif tag == "with":
+                scope = {}
+                arguments = bits[1:]
+                if len(arguments) == 3 and arguments[1] == "as":  # legacy {% with value as name %}
+                    scope[arguments[2]] = check_expression(arguments[0])
+                else:
+                    for argument in arguments:
+                        name, _, value = argument.partition("=")
+                        scope[name] = check_expression(value)
+                scopes.append(scope)
+            elif tag == "endwith":
+                if scopes:
+                    scopes.pop()
+            elif tag == "firstof":
+                values = bits[1:]
+                if len(values) > 2 and values[-2] == "as":
+                    values = values[:-2]
+                for value in values:
+                    check_expression(value)
+    if problems:
+        return list(dict.fromkeys(problems))
+    try:
+        render(source, example_context(kind))
+    except Exception as error:  # a filter that fails on real values
+        return [f"De tekst kan niet worden opgemaakt: {error}"]
+    return []
+
+
+def text_problems(*, kind, subject, body):
+    """Every Dutch problem with a subject and body for this kind of notice."""
+    problems = []
+    if not subject.strip():
+        problems.append("Vul een onderwerp in.")
+    elif len(subject) > 200:
+        problems.append("Het onderwerp mag hoogstens 200 tekens lang zijn.")
+    else:
+        problems.extend(f"Onderwerp: {problem}" for problem in _check(subject, kind))
+    if not body.strip():
+        problems.append("Vul een tekst in.")
+    else:
+        problems.extend(f"Tekst: {problem}" for problem in _check(body, kind))
+    return problems
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+def render(source, context):
+    """The text with its placeholders filled in (plain text, Dutch dates)."""
+    with translation.override("nl"):
+        return ENGINE.from_string(source).render(Context(context, autoescape=False))
+
+
+def render_subject(source, context):
+    """A one-line subject, at most 200 characters."""
+    return " ".join(render(source, context).split())[:200]
