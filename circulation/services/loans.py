@@ -140,7 +140,8 @@ def _lock_item(barcode):
 def _lock_borrower(borrower):
     """Serialise everything one borrower does here (limits are counted under it)."""
     if borrower.is_guest:
-        key = zlib.crc32(f"{borrower.home.pk}:{borrower.card_number}".encode())
+        # pg_advisory_xact_lock(int4, int4): the unsigned CRC moved into the signed int4 range.
+        key = zlib.crc32(f"{borrower.home.pk}:{borrower.card_number}".encode()) - (1 << 31)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_GUEST_LOCK_NAMESPACE, key])
     else:
