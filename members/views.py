@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from circulation.selectors import member_guest_loans, member_loans
 from notices.selectors import member_notices
 from staff.models import Role
 from staff.permissions import library_staff_required
@@ -110,6 +111,8 @@ def detail(request, member_id):
         "age": selectors.age_on(member.date_of_birth, timezone.localdate()) if member.date_of_birth else None,
         "expired": member.expires_on is not None and member.expires_on < timezone.localdate(),
         "notices": member_notices(member),
+        "loans": member_loans(member),
+        "guest_loans": member_guest_loans(member, request.library),
     })
 
 
