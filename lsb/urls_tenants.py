@@ -12,6 +12,7 @@ urlpatterns = [
     path("collectie/marc/", include("catalogue.urls_marc")),
     path("collectie/", include("collection.urls")),
     path("leden/", include("members.urls")),
+    path("uitlening/regels/", include("circulation.urls_rules")),
     path("uitlening/", include("circulation.urls")),
     path("berichten/", include("notices.urls")),
     path("reserveringen/", include("circulation.urls_holds")),

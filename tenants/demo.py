@@ -116,3 +116,19 @@ MEMBERS = [
      "street": "Biltstraat", "house_number": "88", "postcode": "3572 BG", "city": "Utrecht",
      "email": "mees.dewit@example.nl"},
 ]
+
+# Loan rules of every demo library: (for whom: a category code, "gast" for guests;
+# item type or "" for all; {LoanRule field: value}). The most specific matching
+# rule wins, and a category beats an item type, so DVDs get a rule per group.
+_ADULT_FINES = {"fine_per_day_cents": 25, "fine_max_cents": 500}
+_DVD = {"loan_days": 7, "max_renewals": 1, "loan_fee_cents": 100, "max_loans_of_type": 3}
+LOAN_RULES = [
+    ("volwassene", "", {"loan_days": 21, "max_renewals": 2, **_ADULT_FINES}),
+    ("volwassene", "dvd", {**_DVD, **_ADULT_FINES}),
+    ("jeugd", "", {"loan_days": 21, "max_renewals": 2}),  # no fines for youth
+    ("jeugd", "dvd", {**_DVD}),
+    ("gast", "", {"loan_days": 21, "max_renewals": 2, "max_loans_total": 5, **_ADULT_FINES}),
+    ("gast", "dvd", {**_DVD, "max_loans_total": 5, **_ADULT_FINES}),
+]
+# Item types that float (stay where they are returned), per library slug; none elsewhere.
+FLOATING_ITEM_TYPES = {"utrecht": ["book"]}

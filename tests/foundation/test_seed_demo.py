@@ -4,8 +4,10 @@ from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
 from catalogue.models import Holding, Title
+from circulation.models import CirculationSettings, LoanRule
+from circulation.rules import loan_rule_choose
 from collection.models import Item
-from members.models import LedgerEntry, Member
+from members.models import LedgerEntry, Member, MemberCategory
 from staff.models import LibraryRole, PoiAdministrator, Role, StaffUser
 from tenants import demo
 from tenants.models import Branch, LibraryOrganisation, Poi, PoiHub, Province
@@ -18,6 +20,9 @@ def snapshot():
     for organisation in LibraryOrganisation.objects.filter(slug__in=[lib["slug"] for lib in demo.LIBRARIES]):
         with tenant_context(organisation):
             counts.extend([Item.objects.count(), Member.objects.count(), LedgerEntry.objects.count()])
+            counts.append(sorted(LoanRule.objects.values_list("pk", "updated_at")))
+            counts.append(list(CirculationSettings.objects.values_list("floating_item_types", "transfer_days",
+                                                                       "updated_at")))
     return counts
 
 
@@ -45,6 +50,27 @@ def test_seed_demo_creates_the_demo_and_is_idempotent(db, capsys):
         assert youth.category.is_youth and youth.subscription.annual_fee_cents == 0
         assert not LedgerEntry.objects.filter(member=youth).exists()  # free under 18
         assert LedgerEntry.objects.filter(member__first_name="Anna", charge_type="subscription").exists()
+        # Loan rules: adults fined, youth not, DVDs a week for a euro (at most 3), guests at most 5 items.
+        assert LoanRule.objects.count() == len(demo.LOAN_RULES)
+        adult, youth_category = (MemberCategory.objects.get(code=code) for code in ("volwassene", "jeugd"))
+        branch = demo_libraries.get(slug="utrecht").branches.first()
+        book = loan_rule_choose(for_guests=False, member_category_id=adult.pk, item_type="book", branch_id=branch.pk)
+        assert not book.is_default
+        assert (book.rule.loan_days, book.rule.max_renewals, book.rule.fine_per_day_cents,
+                book.rule.fine_max_cents) == (21, 2, 25, 500)
+        dvd = loan_rule_choose(for_guests=False, member_category_id=adult.pk, item_type="dvd", branch_id=branch.pk)
+        assert (dvd.rule.loan_days, dvd.rule.loan_fee_cents, dvd.rule.max_loans_of_type) == (7, 100, 3)
+        for item_type in ("book", "dvd"):
+            young = loan_rule_choose(for_guests=False, member_category_id=youth_category.pk, item_type=item_type,
+                                     branch_id=branch.pk).rule
+            assert young.fine_per_day_cents == 0 and young.fine_max_cents == 0
+        guest = loan_rule_choose(for_guests=True, member_category_id=None, item_type="book", branch_id=branch.pk)
+        assert (guest.rule.for_guests, guest.rule.loan_days, guest.rule.max_loans_total) == (True, 21, 5)
+        assert CirculationSettings.objects.get().floating_item_types == ["book"]
+    for slug in ("eemland", "rotterdam"):
+        with tenant_context(demo_libraries.get(slug=slug)):
+            assert LoanRule.objects.count() == len(demo.LOAN_RULES)
+            assert CirculationSettings.objects.get().floating_item_types == []
 
     call_command("seed_demo")
     assert snapshot() == first

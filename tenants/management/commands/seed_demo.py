@@ -10,9 +10,11 @@ from django_tenants.utils import tenant_context
 from catalogue import demo as catalogue_demo
 from catalogue import services as catalogue_services
 from catalogue.models import MarcImport, MarcImportStatus, Title
+from circulation.models import CirculationSettings, LoanRule
+from circulation.services import rules as circulation_rules
 from collection import services as collection_services
 from collection.models import CollectionKind, Item
-from members.models import Member
+from members.models import Member, MemberCategory
 from members.selectors.ledger import member_balance_cents
 from members.services import ledger, registration
 
@@ -21,6 +23,13 @@ from staff.models import StaffUser
 from tenants import demo, services
 from tenants.models import LibraryOrganisation, Poi, Province
 
+
+# The values of a demo loan rule that demo.LOAN_RULES does not give.
+LOAN_RULE_DEFAULTS = {
+    "loan_days": 21, "max_renewals": 2, "max_loans_total": None, "max_loans_of_type": None, "loan_fee_cents": 0,
+    "fine_per_day_cents": 0, "fine_max_cents": 0, "holdable": True, "hold_fee_cents": 0, "hold_shelf_days": 7,
+    "auto_renew": True,
+}
 
 # Real records (Library of Congress, via pymarc's test data) for a fuller demo catalogue.
 SHARED_MARC_FILES = ["marc.dat", "test.dat", "batch.xml"]
@@ -70,6 +79,7 @@ class Command(BaseCommand):
         self.seed_catalogue(say)
         self.seed_items(say, organisations)
         self.seed_members(say, organisations)
+        self.seed_circulation(say, organisations)
         say(self.style.SUCCESS(f"Demo klaar: {len(organisations)} bibliotheekorganisaties, {len(demo.STAFF)} medewerkers."))
 
     def seed_catalogue(self, say):
@@ -146,3 +156,29 @@ class Command(BaseCommand):
                         collection=CollectionKind.YOUTH if youth else CollectionKind.ADULT,
                     )
                 say(f"Exemplaren {organisation.name}: {Item.objects.count()} toegevoegd")
+
+    def seed_circulation(self, say, organisations):
+        """Each demo library's loan rules (demo.LOAN_RULES) and circulation settings,
+        through the same services as the rules screen. A library that has rules or
+        settings already keeps them."""
+        for library in demo.LIBRARIES:
+            organisation = organisations[library["slug"]]
+            with tenant_context(organisation):
+                admin = StaffUser.objects.get(username=f"{library['slug']}.beheer")
+                if LoanRule.objects.exists():
+                    say(f"Uitleenregels {organisation.name}: zijn er al")
+                else:
+                    categories = dict(MemberCategory.objects.values_list("code", "pk"))
+                    with transaction.atomic():
+                        for who, item_type, values in demo.LOAN_RULES:
+                            circulation_rules.loan_rule_save(
+                                organisation=organisation, staff_user=admin, for_guests=who == "gast",
+                                member_category_id=None if who == "gast" else categories[who], item_type=item_type,
+                                branch_id=None, **{**LOAN_RULE_DEFAULTS, **values},
+                            )
+                    say(f"Uitleenregels {organisation.name}: {LoanRule.objects.count()} regels")
+                if not CirculationSettings.objects.exists():
+                    circulation_rules.circulation_settings_update(
+                        organisation=organisation, staff_user=admin,
+                        floating_item_types=demo.FLOATING_ITEM_TYPES.get(library["slug"], []), transfer_days=2,
+                    )
