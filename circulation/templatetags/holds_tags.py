@@ -5,7 +5,7 @@ from django import template
 from django.utils import timezone
 
 from staff.models import Role
-from staff.selectors import has_role, working_branch
+from staff.selectors import has_role
 from tenants.models import Branch
 
 from .. import selectors
@@ -32,8 +32,7 @@ def title_hold_form(context, title):
     library = request.library
     if not has_role(request.user, library, Role.DESK):
         return {"show": False}
-    branch = working_branch(request.session, library)
     return {
-        "show": True, "title": title, "branches": _branches(library), "pickup_id": branch.pk if branch else None,
-        "csrf_token": context.get("csrf_token"),
+        "show": True, "title": title, "branches": _branches(library),
+        "csrf_token": context.get("csrf_token"), "on_queue_page": request.resolver_match.view_name == "holds:queue",
     }
