@@ -13,8 +13,9 @@ urlpatterns = [
     path("collectie/", include("collection.urls")),
     path("leden/", include("members.urls")),
     path("uitlening/regels/", include("circulation.urls_rules")),
+    path("uitlening/", include("circulation.urls_transfers")),
     path("uitlening/", include("circulation.urls")),
-    path("berichten/", include("notices.urls")),
     path("reserveringen/", include("circulation.urls_holds")),
+    path("berichten/", include("notices.urls")),
     path("healthz", healthz, name="healthz"),
 ]
