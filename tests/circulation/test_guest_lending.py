@@ -1,0 +1,187 @@
+"""Guest lending (gastlenen): a member of beta borrows at alpha with their own
+card. Alpha keeps only the card number and home library on the loan; the
+national GuestLoan index shows the loan to beta; beta's blocks count; guest
+rules apply; charges go to the member's account in beta."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django_tenants.utils import tenant_context
+
+from circulation.models import Loan
+from circulation.selectors import member_guest_loans
+from circulation.services.loans import loan_mark_lost, renew
+from collection.models import Item, ItemStatus
+from members.models import LedgerEntry, Member
+from members.services.ledger import block_add
+from members.services.registration import member_card_replace
+from tenants.models import GuestLoan
+from tests.members.factories import make_member
+
+from .conftest import PAID_UNTIL
+from .factories import make_rule
+from .helpers import at, codes, lend, refused, take_back
+
+pytestmark = pytest.mark.django_db
+
+D = datetime.date
+GUEST_CARD = "B2000001"
+
+
+@pytest.fixture
+def guest(desk, libraries):
+    """A member of beta (registered in beta's schema); the test goes on in alpha's."""
+    with tenant_context(libraries.beta):
+        member = make_member(card_number=GUEST_CARD, first_name="Bram", last_name="Bakker", paid_until=PAID_UNTIL)
+    return member
+
+
+def in_beta(libraries, work):
+    with tenant_context(libraries.beta):
+        return work()
+
+
+def test_guest_borrows_with_their_own_card(desk, guest, libraries):
+    [item] = desk.items()
+    members_here = Member.objects.count()
+    result = lend(desk, item, card=GUEST_CARD, now=at(2026, 12, 1))
+    loan = Loan.objects.get(pk=result.loan.pk)
+    assert loan.member_id is None
+    assert loan.guest_card_number == GUEST_CARD and loan.guest_organisation_id == libraries.beta.pk
+    assert Member.objects.count() == members_here
+    assert not Member.objects.filter(card_number=GUEST_CARD).exists()
+    assert Item.objects.get(pk=item.pk).status == ItemStatus.ON_LOAN
+
+    row = GuestLoan.objects.get()
+    assert (row.card_number, row.home_organisation_id, row.lending_organisation_id, row.loan_id) == (
+        GUEST_CARD, libraries.beta.pk, libraries.alpha.pk, loan.pk)
+    assert (row.item_barcode, row.title_id, row.due_on) == (item.barcode, item.title_id, loan.due_on)
+
+    # Beta sees the loan among its member's loans.
+    shown = in_beta(libraries, lambda: member_guest_loans(guest, libraries.beta))
+    assert [(entry.loan_id, entry.lending_name) for entry in shown] == [(loan.pk, libraries.alpha.name)]
+    assert shown[0].title.pk == item.title_id
+    # Other libraries do not.
+    assert member_guest_loans(guest, libraries.gamma) == []
+
+    # Checkin ends the loan and removes it from the index.
+    take_back(desk, item, now=at(2026, 12, 5))
+    assert not GuestLoan.objects.exists()
+    assert in_beta(libraries, lambda: member_guest_loans(guest, libraries.beta)) == []
+    loan.refresh_from_db()
+    assert loan.ended_at is not None
+
+
+def test_blocked_guest_refused(desk, guest, libraries):
+    in_beta(libraries, lambda: block_add(member=guest, reason="Boeken niet teruggebracht", staff_user=None))
+    [item] = desk.items()
+    error = refused(lambda: lend(desk, item, card=GUEST_CARD), item)
+    assert codes(error) == ["blocked"]
+    assert error.messages[0].startswith(f"Bij de eigen bibliotheek ({libraries.beta.name}): ")
+    assert "Boeken niet teruggebracht" in error.messages[0]
+    assert not GuestLoan.objects.exists()
+
+
+def test_guest_rules_apply(desk, guest, member_defaults):
+    make_rule(loan_days=28)  # members
+    guests_rule = make_rule(for_guests=True, loan_days=7)
+    [item, other] = desk.items(count=2)
+    loan = lend(desk, item, card=GUEST_CARD, now=at(2026, 12, 1)).loan
+    assert loan.rule_id == guests_rule.pk
+    assert loan.due_on == D(2026, 12, 8)
+    assert lend(desk, other, now=at(2026, 12, 1)).loan.due_on == D(2026, 12, 29)
+
+
+def test_guests_get_the_default_rule_not_a_members_rule(desk, guest):
+    make_rule(loan_days=3, max_loans_total=0)  # a members' rule that would refuse everything
+    [item] = desk.items()
+    loan = lend(desk, item, card=GUEST_CARD, now=at(2026, 12, 1)).loan
+    assert loan.rule_id is None and loan.due_on == D(2026, 12, 22)
+
+
+def test_guest_limit_counts_their_guest_loans(desk, guest):
+    make_rule(for_guests=True, max_loans_total=1)
+    [first, second] = desk.items(count=2)
+    lend(desk, first, card=GUEST_CARD)
+    error = refused(lambda: lend(desk, second, card=GUEST_CARD), second)
+    assert codes(error) == ["limit_total"]
+    # An own member is not limited by the guests' rule.
+    lend(desk, second)
+
+
+def test_guest_fine_charged_on_their_account_in_beta(desk, guest, libraries):
+    make_rule(for_guests=True, loan_days=21, fine_per_day_cents=30)
+    [item] = desk.items()
+    lend(desk, item, card=GUEST_CARD, now=at(2026, 12, 1))
+    alpha_entries = LedgerEntry.objects.count()
+    result = take_back(desk, item, now=at(2026, 12, 24))
+    assert result.fine_cents == 60
+    assert LedgerEntry.objects.count() == alpha_entries  # nothing on anyone's account in alpha
+    fines = in_beta(libraries, lambda: list(
+        LedgerEntry.objects.filter(member=guest, charge_type=LedgerEntry.ChargeType.FINE)
+        .values_list("amount_cents", "reference")
+    ))
+    assert fines == [(60, f"loan:{result.loan.pk}:fine:2026-12-24")]
+
+
+def test_guest_loan_fee_and_lost_item_charged_in_beta(desk, guest, libraries):
+    make_rule(for_guests=True, loan_fee_cents=100)
+    [item] = desk.items(price_cents=1500)
+    loan = lend(desk, item, card=GUEST_CARD).loan
+    loan_mark_lost(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk)
+    charges = in_beta(libraries, lambda: sorted(
+        LedgerEntry.objects.filter(member=guest).values_list("charge_type", "amount_cents")
+    ))
+    assert charges == [(LedgerEntry.ChargeType.LOAN_FEE, 100), (LedgerEntry.ChargeType.LOST_ITEM, 1500)]
+    assert not GuestLoan.objects.exists()
+
+
+def test_guest_renewal_updates_the_index(desk, guest):
+    [item] = desk.items()
+    loan = lend(desk, item, card=GUEST_CARD, now=at(2026, 12, 1)).loan
+    renewed = renew(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk, today=D(2026, 12, 10))
+    assert renewed.due_on == D(2026, 12, 31)
+    assert GuestLoan.objects.get().due_on == D(2026, 12, 31)
+    # Scanning it again later is a renewal too.
+    result = lend(desk, item, card=GUEST_CARD, now=at(2026, 12, 20))
+    assert result.renewed and GuestLoan.objects.get().due_on == D(2027, 1, 11)
+
+
+def test_guest_blocked_at_home_cannot_renew(desk, guest, libraries):
+    [item] = desk.items()
+    loan = lend(desk, item, card=GUEST_CARD, now=at(2026, 12, 1)).loan
+    in_beta(libraries, lambda: block_add(member=guest, reason="Verhuisd", staff_user=None))
+    error = refused(lambda: renew(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk,
+                                  today=D(2026, 12, 10)), item)
+    assert codes(error) == ["blocked"]
+
+
+def test_guest_cannot_take_an_own_members_item(desk, guest):
+    [item] = desk.items()
+    lend(desk, item)
+    assert codes(refused(lambda: lend(desk, item, card=GUEST_CARD), item)) == ["on_loan"]
+
+
+def test_replaced_guest_card_refused(desk, guest, libraries):
+    in_beta(libraries, lambda: member_card_replace(member=guest, new_card_number="B2000002", reason="gestolen",
+                                                  staff_user=None))
+    [item] = desk.items()
+    with pytest.raises(ValidationError) as caught:
+        lend(desk, item, card=GUEST_CARD)
+    assert "geblokkeerd door" in caught.value.messages[0]
+    assert not Loan.objects.exists()
+    assert lend(desk, item, card="B2000002").loan.guest_card_number == "B2000002"
+
+
+def test_card_of_an_inactive_library_refused(desk, libraries):
+    with tenant_context(libraries.dormant):
+        make_member(card_number="D3000001", paid_until=PAID_UNTIL)
+    [item] = desk.items()
+    with pytest.raises(ValidationError) as caught:
+        lend(desk, item, card="D3000001")
+    assert caught.value.messages == [
+        f"{libraries.dormant.name} doet (nog) niet mee aan LSB; deze pas kan hier niet lenen."
+    ]
+    assert not Loan.objects.exists() and not GuestLoan.objects.exists()
+    assert Item.objects.get(pk=item.pk).status == ItemStatus.AVAILABLE
