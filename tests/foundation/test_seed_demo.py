@@ -1,10 +1,12 @@
 """seed_demo builds the demo the run command shows, and running it again changes nothing."""
 
+import datetime
+
 from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
 from catalogue.models import Holding, Title
-from circulation.models import CirculationSettings, LoanRule
+from circulation.models import CirculationSettings, Hold, Loan, LoanRule
 from circulation.rules import loan_rule_choose
 from collection.models import Item
 from members.models import LedgerEntry, Member, MemberCategory
@@ -50,6 +52,12 @@ def test_seed_demo_creates_the_demo_and_is_idempotent(db, capsys):
         assert youth.category.is_youth and youth.subscription.annual_fee_cents == 0
         assert not LedgerEntry.objects.filter(member=youth).exists()  # free under 18
         assert LedgerEntry.objects.filter(member__first_name="Anna", charge_type="subscription").exists()
+        # Something at the desk: three loans (one overdue), a hold waiting for a copy that is out.
+        open_loans = Loan.objects.filter(ended_at__isnull=True)
+        assert open_loans.count() == 3
+        assert open_loans.filter(due_on__lt=datetime.date.today()).count() == 1
+        hold = Hold.objects.get()
+        assert hold.status == "waiting" and open_loans.filter(title_id=hold.title_id).exists()
         # Loan rules: adults fined, youth not, DVDs a week for a euro (at most 3), guests at most 5 items.
         assert LoanRule.objects.count() == len(demo.LOAN_RULES)
         adult, youth_category = (MemberCategory.objects.get(code=code) for code in ("volwassene", "jeugd"))

@@ -1,3 +1,4 @@
+import datetime
 import io
 import os
 from pathlib import Path
@@ -5,12 +6,16 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from catalogue import demo as catalogue_demo
 from catalogue import services as catalogue_services
 from catalogue.models import MarcImport, MarcImportStatus, Title
-from circulation.models import CirculationSettings, LoanRule
+from circulation.models import CirculationSettings, Loan, LoanRule
+from circulation.services.holds import hold_place
+from circulation.services.loans import checkout
 from circulation.services import rules as circulation_rules
 from collection import services as collection_services
 from collection.models import CollectionKind, Item
@@ -80,6 +85,7 @@ class Command(BaseCommand):
         self.seed_items(say, organisations)
         self.seed_members(say, organisations)
         self.seed_circulation(say, organisations)
+        self.seed_loans(say, organisations)
         say(self.style.SUCCESS(f"Demo klaar: {len(organisations)} bibliotheekorganisaties, {len(demo.STAFF)} medewerkers."))
 
     def seed_catalogue(self, say):
@@ -182,3 +188,37 @@ class Command(BaseCommand):
                         organisation=organisation, staff_user=admin,
                         floating_item_types=demo.FLOATING_ITEM_TYPES.get(library["slug"], []), transfer_days=2,
                     )
+
+    def seed_loans(self, say, organisations):
+        """Something to see at every demo desk: two loans of the first demo member
+        (one of them overdue, lent 30 days ago), one of the third, and a hold of the
+        fourth on a title whose only copy is out. Through the circulation services."""
+        for number, library in enumerate(demo.LIBRARIES, start=1):
+            organisation = organisations[library["slug"]]
+            with tenant_context(organisation):
+                if Loan.objects.exists():
+                    say(f"Uitleningen {organisation.name}: zijn er al")
+                    continue
+                desk = StaffUser.objects.get(username=f"{library['slug']}.beheer")
+                branch = organisation.branches.order_by("code").first()
+                cards = [f"2{number:02d}{index:07d}" for index in range(1, len(demo.MEMBERS) + 1)]
+                single = list(
+                    Item.objects.filter(item_type="book").values("title_id")
+                    .annotate(copies=Count("pk")).filter(copies=1).order_by("title_id").values_list("title_id", flat=True)
+                )
+                items = [Item.objects.get(title_id=title_id) for title_id in single[:3]]
+                branch = organisation.branches.get(pk=items[0].owning_branch_id) if items else branch
+                if len(items) < 3:
+                    say(f"Uitleningen {organisation.name}: te weinig exemplaren voor demo-uitleningen")
+                    continue
+                month_ago = timezone.now() - datetime.timedelta(days=30)
+                with transaction.atomic():
+                    checkout(organisation=organisation, branch_id=branch.pk, staff_user=desk, card_number=cards[0],
+                             barcode=items[0].barcode, now=month_ago)
+                    checkout(organisation=organisation, branch_id=branch.pk, staff_user=desk, card_number=cards[0],
+                             barcode=items[1].barcode)
+                    checkout(organisation=organisation, branch_id=branch.pk, staff_user=desk, card_number=cards[2],
+                             barcode=items[2].barcode)
+                    hold_place(organisation=organisation, staff_user=desk, member=Member.objects.get(card_number=cards[3]),
+                               title_id=items[0].title_id, pickup_branch_id=branch.pk)
+                say(f"Uitleningen {organisation.name}: 3 uitleningen (1 te laat), 1 reservering")
