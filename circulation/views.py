@@ -226,6 +226,12 @@ def _renewals_page(request, card, outcomes):
     rows = [{"barcode": outcome.loan.item.barcode, "title": titles.get(outcome.loan.title_id, ""),
              "due_on": outcome.loan.due_on, "renewed": outcome.renewed, "reasons": outcome.reasons}
             for outcome in outcomes]
+    for outcome, row in zip(outcomes, rows):
+        if outcome.renewed:  # in this desk's list, and so on the receipt, with the new due date
+            _remember_checkout(request, card, {
+                "loan": outcome.loan.pk, "barcode": row["barcode"], "title": row["title"],
+                "due_on": row["due_on"].strftime("%d-%m-%Y"), "renewed": True, "overridden": False, "fee": 0,
+            })
     refused = any(not outcome.renewed for outcome in outcomes)
     return _checkout_page(request, card, status=422 if refused and len(outcomes) == 1 else 200,
                           renewals=rows)

@@ -270,6 +270,8 @@ def test_renew_one_loan(client, desk):
         loan.refresh_from_db()
     assert loan.renewals == 1
     assert f"Verlengd tot <strong>{loan.due_on:%d-%m-%Y}</strong>" in response.content.decode()
+    receipt = client.get("/uitlening/bon/?pas=A1000001", HTTP_HOST=ALPHA).content.decode()
+    assert item.barcode in receipt and f"verlengd, inleveren {loan.due_on:%d-%m-%Y}" in receipt
     # Again today: refused with the reason, nothing changed.
     before = state(desk, item)
     response = client.post(f"/uitlening/verlengen/{loan.pk}/", HTTP_HOST=ALPHA)

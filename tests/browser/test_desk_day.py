@@ -1,0 +1,166 @@
+"""A day at the desk, in a real browser, with the keyboard as a scanner uses it
+(type the code, Enter): sign in, scan a member card, scan two items and see their
+due dates, scan one again (the renewal message), renew all, check one in at
+another branch (TRANSPORT NAAR ...) and one at home (TERUG IN DE KAST), take a
+payment, and open the receipt."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+from playwright.sync_api import expect
+
+from catalogue.models import Holding, Title
+from circulation.models import CirculationEvent, Loan, Transfer
+from circulation.services.loans import checkout
+from collection.models import Item, ItemEvent
+from members.models import AuditEntry, LedgerEntry, Member, MemberCategory, SubscriptionType
+from members.services.ledger import ledger_charge
+from staff.models import StaffUser
+from tenants.models import CardIndex, LibraryOrganisation
+from tests.circulation.conftest import PAID_UNTIL
+from tests.circulation.factories import make_items
+from tests.factories import PASSWORD, TitleFactory
+from tests.members.factories import make_member
+from tests.members.ledger_helpers import money_cleanup
+
+pytestmark = pytest.mark.django_db
+
+CARD = "BRWDESK01"
+
+
+@pytest.fixture(scope="module")
+def desk_day(django_db_setup, django_db_blocker):
+    """Committed in alpha (the live server sees only committed data): a member
+    owing EUR 2,50, three copies at the first branch (alpha.desk's working branch),
+    one of them lent ten days ago. Removed again afterwards with everything the
+    test made."""
+    with django_db_blocker.unblock():
+        alpha = LibraryOrganisation.objects.get(slug="alpha")
+        home, other = list(alpha.branches.filter(is_active=True).order_by("name"))[:2]
+        staff = StaffUser.objects.get(username="alpha.desk")
+        titles = [TitleFactory(title=f"Balieboek {n}") for n in ("een", "twee", "drie")]
+        with tenant_context(alpha):
+            categories_existed = SubscriptionType.objects.exists()
+            audit_from = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+            member = make_member(card_number=CARD, first_name="Daan", last_name="Dagelijks", paid_until=PAID_UNTIL)
+            ledger_charge(member=member, charge_type=LedgerEntry.ChargeType.FINE, amount_cents=250, staff_user=None,
+                          description="Te laat (vorige keer)")
+            items = [make_items(alpha, branch=home, title=title, staff_user=staff)[0] for title in titles]
+            checkout(organisation=alpha, branch_id=home.pk, staff_user=staff, card_number=CARD,
+                     barcode=items[2].barcode, now=timezone.now() - datetime.timedelta(days=10))
+        connection.set_schema_to_public()
+    yield alpha, home, other, member, items
+    with django_db_blocker.unblock():
+        with tenant_context(alpha):
+            item_ids = [item.pk for item in items]
+            CirculationEvent.objects.filter(item_id_ref__in=item_ids).delete()
+            CirculationEvent.objects.filter(loan__item_id__in=item_ids).delete()
+            Transfer.objects.filter(item_id__in=item_ids).delete()
+            Loan.objects.filter(item_id__in=item_ids).delete()
+            ItemEvent.objects.filter(item_id__in=item_ids).delete()
+            Item.objects.filter(pk__in=item_ids).delete()
+            AuditEntry.objects.filter(pk__gt=audit_from, member_id_ref__isnull=True).delete()
+            money_cleanup([member.pk])
+            if not categories_existed and not Member.objects.exists():
+                MemberCategory.objects.all().delete()
+                SubscriptionType.objects.all().delete()
+        CardIndex.objects.filter(card_number=CARD).delete()
+        Holding.objects.filter(title_id__in=[title.pk for title in titles]).delete()
+        Title.objects.filter(pk__in=[title.pk for title in titles]).delete()
+        connection.set_schema_to_public()
+
+
+def scan(page, code):
+    """What a barcode scanner does: type into the focused field, then Enter."""
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+
+
+def test_a_day_at_the_desk(page, library_url, desk_day):
+    alpha, home, other, member, (first, second, old) = desk_day
+    page.goto(library_url("alpha", "/balie/inloggen/"))
+    page.get_by_label("Gebruikersnaam").fill("alpha.desk")
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Inloggen").click()
+    page.get_by_role("region", name="Uitlening").get_by_role("link", name="Uitlenen").click()
+
+    # The card: the focus is in the card field.
+    expect(page.get_by_label("Pas van de lener")).to_be_focused()
+    scan(page, CARD)
+    borrower = page.get_by_test_id("borrower")
+    expect(borrower).to_contain_text("Daan Dagelijks")
+    expect(page.get_by_test_id("balance")).to_have_text("€ 2,50")
+    expect(page.get_by_label("Barcode exemplaar")).to_be_focused()
+    assert page.url.endswith(f"/uitlening/uitlenen/?pas={CARD}")
+
+    # Two items; the focus stays in the scan field.
+    scan(page, first.barcode)
+    expect(page.get_by_test_id("result")).to_contain_text(first.barcode)
+    expect(page.get_by_label("Barcode exemplaar")).to_be_focused()
+    scan(page, second.barcode)
+    expect(page.get_by_test_id("result")).to_contain_text("inleveren uiterlijk")
+    scanned = page.get_by_test_id("scanned")
+    expect(scanned).to_contain_text(first.barcode)
+    expect(scanned).to_contain_text(second.barcode)
+    with tenant_context(alpha):
+        due = Loan.objects.get(item=second, ended_at__isnull=True).due_on
+    connection.set_schema_to_public()
+    expect(scanned).to_contain_text(due.strftime("%d-%m-%Y"))
+    assert page.url.endswith(f"/uitlening/uitlenen/?pas={CARD}")  # a reload would not scan again
+
+    # The same item again: it is a renewal, and today that gives no later date.
+    scan(page, first.barcode)
+    expect(page.get_by_test_id("errors")).to_contain_text(
+        f"Exemplaar {first.barcode} is al aan deze lener uitgeleend; verlengen kan niet")
+    expect(page.get_by_label("Barcode exemplaar")).to_be_focused()
+
+    # Renew all: the loan of ten days ago is renewed, today's are not.
+    page.get_by_test_id("renew-all").click()
+    renewals = page.get_by_test_id("renewals")
+    expect(renewals.locator("tr", has_text=old.barcode)).to_contain_text("Verlengd tot")
+    expect(renewals.locator("tr", has_text=first.barcode)).to_contain_text("Niet verlengd")
+
+    # Check in at the other branch: in transit home, in big text.
+    page.goto(library_url("alpha", "/balie/"))
+    page.get_by_label("Andere vestiging").select_option(label=other.name)
+    page.get_by_role("button", name="Wissel").click()
+    expect(page.get_by_test_id("working-branch")).to_have_text(other.name)
+    page.get_by_role("region", name="Uitlening").get_by_role("link", name="Innemen").click()
+    expect(page.get_by_label("Barcode exemplaar")).to_be_focused()
+    scan(page, first.barcode)
+    message = page.get_by_test_id("route-message")
+    expect(message).to_have_text(f"TRANSPORT NAAR {home.name.upper()}")
+    assert float(message.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 32
+
+    # Back at the home branch: back on the shelf.
+    page.goto(library_url("alpha", "/balie/"))
+    page.get_by_label("Andere vestiging").select_option(label=home.name)
+    page.get_by_role("button", name="Wissel").click()
+    page.get_by_role("region", name="Uitlening").get_by_role("link", name="Innemen").click()
+    scan(page, second.barcode)
+    expect(page.get_by_test_id("route-message")).to_have_text("TERUG IN DE KAST")
+    expect(page.get_by_test_id("checkins")).to_contain_text(first.barcode)
+
+    # Take the payment from the member panel, then back to the checkout for the receipt.
+    page.goto(library_url("alpha", f"/uitlening/uitlenen/?pas={CARD}"))
+    page.get_by_test_id("payment-link").click()
+    page.get_by_role("button", name="Betaling boeken").click()
+    expect(page.get_by_test_id("balance")).to_have_text("€ 0,00")
+    page.get_by_test_id("member-loans").get_by_role("link", name="Uitlenen aan dit lid").click()
+    expect(page.get_by_test_id("balance")).to_have_text("€ 0,00")
+    page.get_by_test_id("receipt-link").click()
+    receipt = page.get_by_test_id("receipt")
+    expect(receipt).to_contain_text(alpha.name)
+    expect(receipt).to_contain_text("Daan Dagelijks")
+    expect(page.get_by_test_id("receipt-lines")).to_contain_text(old.barcode)  # renewed today
+    expect(page.get_by_test_id("receipt-lines")).to_contain_text("verlengd, inleveren")
+    expect(page.get_by_test_id("receipt-open")).to_have_text("1")  # the renewed loan; both new ones are back
+    expect(page.get_by_test_id("receipt-balance")).to_have_text("€ 0,00")
+    expect(page.get_by_role("button", name="Afdrukken")).to_be_visible()
+    with tenant_context(alpha):
+        assert not Loan.objects.filter(item__in=[first, second], ended_at__isnull=True).exists()
+        assert Loan.objects.get(item=old, ended_at__isnull=True).renewals == 1
+    connection.set_schema_to_public()
