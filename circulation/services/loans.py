@@ -164,6 +164,25 @@ def _charge(borrower_or_loan_member, *, home, charge_type, amount_cents, staff_u
                              staff_user=None, description=description, reference=reference)
 
 
+def _card_holder(card_number):
+    """The live member record (current schema) that holds or held this card: the
+    home library may have replaced the card since the loan (a former card) or
+    merged the record into another one (follow merged_into)."""
+    from members.models import FormerCard
+
+    member = Member.objects.filter(card_number=card_number).first()
+    if member is None:
+        former = FormerCard.objects.select_related("member").filter(card_number=card_number).first()
+        member = former.member if former is not None else None
+    seen = set()
+    while member is not None and member.merged_into_id is not None and member.pk not in seen:
+        seen.add(member.pk)
+        member = Member.objects.filter(pk=member.merged_into_id).first()
+    if member is None or member.erased_at is not None:
+        return None
+    return member
+
+
 def _loan_payer(loan):
     """(member, home member id) and home library of a loan's borrower, for charges."""
     if loan.guest_card_number:
@@ -171,7 +190,7 @@ def _loan_payer(loan):
 
         home = LibraryOrganisation.objects.get(pk=loan.guest_organisation_id)
         with schema_context(home.schema_name):
-            home_member = Member.objects.filter(card_number=loan.guest_card_number).first()
+            home_member = _card_holder(loan.guest_card_number)
         if home_member is None:
             return None, None
         return (None, home_member.pk), home

@@ -185,3 +185,50 @@ def test_card_of_an_inactive_library_refused(desk, libraries):
     ]
     assert not Loan.objects.exists() and not GuestLoan.objects.exists()
     assert Item.objects.get(pk=item.pk).status == ItemStatus.AVAILABLE
+
+
+def test_guest_who_replaced_their_card_still_pays_the_fine_at_home(desk, guest, libraries):
+    """The loan keeps the card it was lent on; the charge must still reach the
+    member in beta after beta replaced that card."""
+    make_rule(for_guests=True, loan_days=21, fine_per_day_cents=30)
+    [item] = desk.items(price_cents=1200)
+    [lost] = desk.items(price_cents=1500)
+    lend(desk, item, card=GUEST_CARD, now=at(2026, 12, 1))
+    lost_loan = lend(desk, lost, card=GUEST_CARD, now=at(2026, 12, 1)).loan
+    in_beta(libraries, lambda: member_card_replace(member=guest, new_card_number="B2000003", reason="verloren",
+                                                  staff_user=None))
+    # Beta still shows the loans (lent on the former card).
+    assert len(in_beta(libraries, lambda: member_guest_loans(guest, libraries.beta))) == 2
+    result = take_back(desk, item, now=at(2026, 12, 24))
+    assert result.fine_cents == 60
+    loan_mark_lost(organisation=desk.library, staff_user=desk.staff, loan_id=lost_loan.pk, today=D(2026, 12, 22))
+    charges = in_beta(libraries, lambda: sorted(
+        LedgerEntry.objects.filter(member=guest).values_list("charge_type", "amount_cents")
+    ))
+    assert charges == [(LedgerEntry.ChargeType.FINE, 60), (LedgerEntry.ChargeType.LOST_ITEM, 1500)]
+    assert not GuestLoan.objects.exists()
+
+
+def test_guest_whose_home_record_was_merged_can_return_and_pays_on_the_kept_record(desk, guest, libraries):
+    """Beta merges the guest's record (a duplicate) into another record of the
+    same person: the item can still be checked in at alpha, and the fine goes to
+    the kept record."""
+    from members.services.registration import member_merge
+
+    make_rule(for_guests=True, loan_days=21, fine_per_day_cents=30)
+    [item] = desk.items()
+    lend(desk, item, card=GUEST_CARD, now=at(2026, 12, 1))
+
+    def merge():
+        kept = make_member(card_number="B2000009", first_name="Bram", last_name="Bakker", paid_until=PAID_UNTIL)
+        member_merge(keep=kept, duplicate=guest, staff_user=None)
+        return kept
+
+    kept = in_beta(libraries, merge)
+    result = take_back(desk, item, now=at(2026, 12, 24))
+    assert result.fine_cents == 60 and result.route == "shelf"
+    assert not GuestLoan.objects.exists()
+    fines = in_beta(libraries, lambda: list(
+        LedgerEntry.objects.filter(charge_type=LedgerEntry.ChargeType.FINE).values_list("member_id", "amount_cents")
+    ))
+    assert fines == [(kept.pk, 60)]
