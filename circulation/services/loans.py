@@ -638,6 +638,13 @@ def _transfer_start(organisation, item, *, from_branch_id, to_branch_id, reason,
 
 # --- lost and claims returned ------------------------------------------------------
 
+def _expected_refresh(title_id, today):
+    """A copy that went missing no longer counts for the holds waiting on its title."""
+    from .holds import holds_expected_refresh_for_title
+
+    holds_expected_refresh_for_title(title_id, today=today)
+
+
 def _lock_open_loan(loan_id):
     loan = Loan.objects.select_related("item").filter(pk=loan_id).first()
     if loan is None or loan.ended_at is not None:
@@ -678,6 +685,7 @@ def loan_mark_lost(*, organisation, staff_user, loan_id, replacement_cents=None,
                                 to_status=ItemStatus.MISSING, detail="Verloren gemeld door het lid")
         CirculationEvent.objects.create(kind=CirculationEvent.Kind.LOST, loan=loan, item_id_ref=item.pk,
                                         staff_user=staff_user, detail=f"Vervangingsprijs {euro(price)}")
+        _expected_refresh(loan.title_id, today)
     return loan
 
 
@@ -695,4 +703,5 @@ def loan_claims_returned(*, organisation, staff_user, loan_id, note=""):
         CirculationEvent.objects.create(kind=CirculationEvent.Kind.CLAIMS_RETURNED, loan=loan,
                                         item_id_ref=loan.item_id, staff_user=staff_user,
                                         detail=(note or "").strip()[:500] or "Lid zegt het te hebben ingeleverd")
+        _expected_refresh(loan.title_id, timezone.localdate(now))
     return loan
