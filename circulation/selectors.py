@@ -100,19 +100,28 @@ def title_queue(title_id):
 
 def hold_shelf(branch_id, *, today=None):
     """The hold shelf of a branch: ready (with last pickup day), expiring today or
-    tomorrow, expired (to take off the shelf and check in), and on their way here."""
+    tomorrow, expired (to take off the shelf and check in: not picked up, or the
+    hold ended otherwise while its copy lay here), and on their way here."""
     today = today or timezone.localdate()
     ready = list(
         Hold.objects.filter(pickup_branch_id=branch_id, status=HoldStatus.READY)
         .select_related("member", "assigned_item").order_by("shelf_until", "pk")
     )
-    expired = list(
-        Hold.objects.filter(pickup_branch_id=branch_id, status=HoldStatus.EXPIRED,
+    # Not picked up, and also cancelled (or fulfilled with another copy) while ready:
+    # their copy is still on this shelf for nobody. One row per copy (its latest hold).
+    expired, seen = [], set()
+    for hold in (
+        Hold.objects.filter(pickup_branch_id=branch_id,
+                            status__in=[HoldStatus.EXPIRED, HoldStatus.CANCELLED, HoldStatus.FULFILLED],
                             assigned_item__status=ItemStatus.ON_HOLD_SHELF,
                             assigned_item__current_branch_id=branch_id)
         .filter(~Exists(Hold.objects.filter(assigned_item=OuterRef("assigned_item"), status=HoldStatus.READY)))
-        .select_related("member", "assigned_item").order_by("shelf_until", "pk")
-    )
+        .select_related("member", "assigned_item").order_by("-ended_at", "-pk")
+    ):
+        if hold.assigned_item_id not in seen:
+            seen.add(hold.assigned_item_id)
+            expired.append(hold)
+    expired.sort(key=lambda hold: (hold.shelf_until or today, hold.pk))
     incoming = list(
         Hold.objects.filter(pickup_branch_id=branch_id, status=HoldStatus.IN_TRANSIT)
         .select_related("member", "assigned_item").order_by("pk")
