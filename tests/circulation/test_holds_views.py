@@ -368,6 +368,25 @@ def test_hold_shelf_ready_expiring_expired_and_incoming(alpha_client, desk, othe
     assert ready_item.barcode not in page and f"Reserveringsplank {desk.other.name}" in page
 
 
+def test_copy_of_a_hold_cancelled_while_ready_is_listed_to_take_off_the_shelf(alpha_client, desk, others):
+    item, = desk.items()
+    lend(desk, item)
+    hold = place(desk, others[0], item)
+    checkin(organisation=desk.library, branch_id=desk.main.pk, staff_user=desk.staff, barcode=item.barcode)
+    alpha_client.post(f"/reserveringen/{hold.pk}/annuleren/", {"reason": "Lid verhuisd"})
+    page = page_text(alpha_client.get("/reserveringen/plank/"))
+    assert item.barcode not in page.split('data-testid="shelf-ready"')[1].split("</section>")[0]
+    expired_part = page.split('data-testid="shelf-expired"')[1].split("</section>")[0]
+    assert item.barcode in expired_part and "Geannuleerd: Lid verhuisd" in expired_part
+    # Taken off and checked in: to the shelf, and off the list.
+    with tenant_context(desk.library):
+        result = checkin(organisation=desk.library, branch_id=desk.main.pk, staff_user=desk.staff,
+                         barcode=item.barcode)
+        assert result.route == "shelf"
+    page = page_text(alpha_client.get("/reserveringen/plank/"))
+    assert item.barcode not in page.split('data-testid="shelf-expired"')[1].split("</section>")[0]
+
+
 def test_pick_list_names_the_copy_to_take_off_the_shelf(alpha_client, desk, others):
     title = TitleFactory()
     on_shelf, = desk.items(title=title, shelf_location="Romans", call_number="ROMA GEHE")
