@@ -32,7 +32,8 @@ from staff.selectors import working_branch
 from tenants.models import Branch
 
 from .borrowers import borrower_find
-from .selectors import loan_get, loans_lent_today, member_holds, open_loans
+from .models import ACTIVE_HOLD_STATUSES, Hold, HoldStatus
+from .selectors import loan_get, loans_lent_today, open_loans
 from .services import loans as services
 from .services.loans import CirculationRefused, may_override
 
@@ -95,10 +96,12 @@ def _borrower_panel(library, card):
     panel = {"borrower": borrower, "loans": open_loans(borrower.loans_filter())}
     panel["overdue_count"] = sum(1 for loan in panel["loans"] if loan.overdue_days)
     if borrower.member is not None:
-        holds = member_holds(borrower.member)
+        # Only the numbers here (one query); the holds themselves are on the member page.
+        statuses = list(Hold.objects.filter(member=borrower.member, status__in=ACTIVE_HOLD_STATUSES)
+                        .values_list("status", flat=True))
         panel["balance_cents"] = member_balance_cents(borrower.member)
-        panel["holds_count"] = len(holds)
-        panel["holds_ready"] = sum(1 for hold in holds if hold.status == "ready")
+        panel["holds_count"] = len(statuses)
+        panel["holds_ready"] = statuses.count(HoldStatus.READY)
         today = timezone.localdate()
         panel["expired"] = borrower.member.expires_on is not None and borrower.member.expires_on < today
     return panel

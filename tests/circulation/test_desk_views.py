@@ -6,7 +6,8 @@ from home; no reach into another library; the database briefly gone."""
 import datetime
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
 from circulation.models import CirculationEvent, Loan
@@ -71,7 +72,7 @@ def test_card_scan_opens_the_member_panel(client, desk):
     page = response.content.decode()
     assert response.status_code == 200
     assert "Anna Jansen" in page and "A1000001" in page and "Volwassene" in page
-    assert 'data-testid="balance">€ 0,00<' in page
+    assert 'data-testid="balance">€ 0,00<' in page and 'data-testid="holds">0<' in page
     assert 'name="barcode"' in page and "autofocus data-scan" in page
     assert 'data-canonical-url="/uitlening/uitlenen/?pas=A1000001"' in page
     with tenant_context(desk.library):
@@ -104,6 +105,23 @@ def test_checkout_two_items_lists_them_with_due_dates(client, desk):
     assert first.barcode in scanned and second.barcode in scanned and due in scanned
     # The open loans on the panel, with per-loan actions.
     assert f"/uitlening/{loans[0].pk}/verloren/" in page and f"/uitlening/verlengen/{loans[0].pk}/" in page
+
+
+def test_a_scan_costs_the_same_queries_with_many_loans(client, desk):
+    """No query per open loan on the page a scan answers with (the desk must stay fast)."""
+    items = desk.items(count=12)
+    client.force_login(desk.staff)
+    scan_out(client, "A1000001", items[0].barcode)
+
+    def queries_for(item):
+        with CaptureQueriesContext(connection) as queries:
+            assert scan_out(client, "A1000001", item.barcode).status_code == 200
+        return len(queries)
+
+    few = queries_for(items[1])
+    for item in items[2:11]:
+        scan_out(client, "A1000001", item.barcode)
+    assert queries_for(items[11]) == few
 
 
 def test_double_scan_is_a_renewal_and_says_why_not_now(client, desk):
