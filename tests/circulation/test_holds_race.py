@@ -16,7 +16,7 @@ from circulation.services.loans import checkin, checkout
 from collection.models import Item, ItemEvent, ItemStatus
 from notices.models import Notice
 from staff.models import StaffUser
-from tenants.models import LibraryOrganisation
+from tenants.models import CardIndex, LibraryOrganisation
 from tests.concurrency import in_thread
 from tests.members.factories import make_member
 from tests.members.ledger_helpers import money_cleanup
@@ -66,6 +66,7 @@ def committed():
             ItemEvent.objects.filter(item_id__in=item_ids).delete()
             Item.objects.filter(pk__in=item_ids).delete()
             money_cleanup(member_ids)
+        CardIndex.objects.filter(card_number__in=[member.card_number for member in data.members]).delete()
         Holding.objects.filter(title_id=data.items[0].title_id).delete()
         connection.set_schema_to_public()
 

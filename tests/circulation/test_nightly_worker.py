@@ -20,7 +20,7 @@ from circulation.services.loans import checkout
 from collection.models import Item, ItemEvent
 from notices.models import Notice
 from staff.models import StaffUser
-from tenants.models import LibraryOrganisation
+from tenants.models import CardIndex, LibraryOrganisation
 from tests.members.factories import make_member
 from tests.members.ledger_helpers import money_cleanup
 
@@ -91,6 +91,7 @@ def committed(celery_worker_process, django_db_setup, django_db_blocker):
             Item.objects.filter(pk__in=[renewable.pk, overdue.pk]).delete()
             rule.delete()
             money_cleanup([member.pk])
+        CardIndex.objects.filter(card_number=member.card_number).delete()
         Holding.objects.filter(title_id__in=titles).delete()
         connection.set_schema_to_public()
 
