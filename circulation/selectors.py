@@ -14,7 +14,13 @@ from .models import ACTIVE_HOLD_STATUSES, Hold, HoldStatus, Loan, LoanRule, Tran
 
 
 def _attach_titles(rows, attribute="title_id"):
-    titles = {title.pk: title for title in Title.objects.filter(pk__in={getattr(row, attribute) for row in rows})}
+    # Only what lists show: the full MARC record and search columns stay in the database.
+    titles = {
+        title.pk: title
+        for title in Title.objects.filter(pk__in={getattr(row, attribute) for row in rows}).only(
+            "pk", "title", "subtitle", "responsibility", "contributors_text", "year", "isbns"
+        )
+    }
     for row in rows:
         row.title = titles.get(getattr(row, attribute))
     return rows
