@@ -35,6 +35,7 @@ from collection.models import ItemStatus
 from collection.services import _barcode_error, _branch_of, item_circulation_update, item_lock
 from members.models import LedgerEntry, Member
 from members.money import euro
+from members.selectors.ledger import member_may_borrow
 from members.services.ledger import ledger_charge
 from staff.models import Role
 from staff.selectors import has_role
@@ -148,6 +149,9 @@ def _lock_borrower(borrower):
         borrower.member = Member.objects.select_related("category", "subscription").select_for_update(
             of=("self",)
         ).get(pk=borrower.member.pk)
+        # Read again under the lock: a block or charge another desk committed while we
+        # waited for it counts (what borrower_find read before may be stale).
+        borrower.may_borrow, borrower.reasons = member_may_borrow(borrower.member)
 
 
 def _charge(borrower_or_loan_member, *, home, charge_type, amount_cents, staff_user, description, reference):
