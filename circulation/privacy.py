@@ -62,10 +62,24 @@ def _section_holds(member):
 
 
 def _open_loans(member):
+    reasons = []
     count = Loan.objects.filter(member=member, ended_at__isnull=True).count()
     if count:
-        return [f"Het lid heeft nog {count} exemplaar/exemplaren geleend; neem die eerst in."]
-    return []
+        reasons.append(f"Het lid heeft nog {count} exemplaar/exemplaren geleend; neem die eerst in.")
+    # Loans at other libraries on this member's cards (the national guest-loan index).
+    from django.db import connection
+
+    from members.models import FormerCard
+    from tenants.models import GuestLoan
+
+    cards = [member.card_number] + list(FormerCard.objects.filter(member=member).values_list("card_number", flat=True))
+    elsewhere = (
+        GuestLoan.objects.filter(home_organisation__schema_name=connection.schema_name, card_number__in=cards)
+        .values_list("lending_organisation__name", flat=True)
+    )
+    for name in sorted(set(elsewhere)):
+        reasons.append(f"Het lid heeft nog exemplaren geleend bij {name}; die moeten eerst worden ingeleverd.")
+    return reasons
 
 
 def _active_holds(member):

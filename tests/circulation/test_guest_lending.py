@@ -232,3 +232,23 @@ def test_guest_whose_home_record_was_merged_can_return_and_pays_on_the_kept_reco
         LedgerEntry.objects.filter(charge_type=LedgerEntry.ChargeType.FINE).values_list("member_id", "amount_cents")
     ))
     assert fines == [(kept.pk, 60)]
+
+
+def test_home_library_cannot_erase_a_member_with_a_loan_elsewhere(desk, guest, libraries, staff):
+    """Erasure waits until nothing is open, also loans at other libraries (the
+    national index): else the loan would be left without anyone to answer for it."""
+    from members.services.privacy import member_erase
+
+    [item] = desk.items()
+    lend(desk, item, card=GUEST_CARD)
+
+    def erase():
+        member_erase(organisation=libraries.beta, member_id=guest.pk, staff_user=staff.beta_desk)
+
+    with pytest.raises(ValidationError) as caught:
+        in_beta(libraries, erase)
+    assert any(libraries.alpha.name in message for message in caught.value.messages), caught.value.messages
+    assert in_beta(libraries, lambda: Member.objects.get(pk=guest.pk).erased_at) is None
+    take_back(desk, item)
+    in_beta(libraries, erase)
+    assert in_beta(libraries, lambda: Member.objects.get(pk=guest.pk).erased_at) is not None
