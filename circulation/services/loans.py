@@ -439,6 +439,15 @@ def _renew_locked(organisation, loan, *, staff_user, today, borrower=None):
 
 def _loan_borrower(organisation, loan):
     card = loan.guest_card_number or loan.member.card_number
+    if loan.guest_card_number:
+        # The home library may have replaced the card since: ask about the member's card now.
+        from tenants.models import LibraryOrganisation
+
+        home = LibraryOrganisation.objects.get(pk=loan.guest_organisation_id)
+        with schema_context(home.schema_name):
+            holder = _card_holder(card)
+        if holder is not None:
+            card = holder.card_number
     try:
         borrower = borrower_find(organisation=organisation, card_number=card)
     except ValidationError as error:

@@ -252,3 +252,18 @@ def test_home_library_cannot_erase_a_member_with_a_loan_elsewhere(desk, guest, l
     take_back(desk, item)
     in_beta(libraries, erase)
     assert in_beta(libraries, lambda: Member.objects.get(pk=guest.pk).erased_at) is not None
+
+
+def test_guest_loan_renews_after_the_card_was_replaced_at_home(desk, guest, libraries):
+    [item] = desk.items()
+    loan = lend(desk, item, card=GUEST_CARD, now=at(2026, 12, 1)).loan
+    in_beta(libraries, lambda: member_card_replace(member=guest, new_card_number="B2000004", reason="verloren",
+                                                  staff_user=None))
+    renewed = renew(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk, today=D(2026, 12, 10))
+    assert renewed.renewals == 1 and renewed.due_on == D(2026, 12, 31)
+    assert GuestLoan.objects.get().due_on == D(2026, 12, 31)
+    # A block at home still counts.
+    in_beta(libraries, lambda: block_add(member=guest, reason="Verhuisd", staff_user=None))
+    error = refused(lambda: renew(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk,
+                                  today=D(2026, 12, 20)), item)
+    assert codes(error) == ["blocked"]
