@@ -23,7 +23,6 @@ import heapq
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Q
 
 from collection.models import Item, ItemStatus
 

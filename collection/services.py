@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_exists
 
@@ -160,54 +160,45 @@ def _lock_items_by_barcode(barcodes):
 
 # --- national holdings index -----------------------------------------------------
 
-def _holding_counts(*, title_id, branch_id):
-    """Total (not withdrawn) and available copies of a title owned by a branch, from the items."""
-    return Item.objects.filter(title_id=title_id, owning_branch_id=branch_id).aggregate(
-        total=Count("pk", filter=~Q(status=ItemStatus.WITHDRAWN)),
-        available=Count("pk", filter=Q(status=ItemStatus.AVAILABLE, not_for_loan=False)),
-    )
+_HOLDING_LOCK_SQL = """
+    WITH rebuild_guard AS (SELECT pg_advisory_xact_lock_shared(%(namespace)s, %(organisation)s))
+    INSERT INTO {holding} (title_id, organisation_id, branch_id, total, available, updated_at)
+    SELECT %(title)s, %(organisation)s, %(branch)s, 0, 0, now() FROM rebuild_guard
+    ON CONFLICT (title_id, organisation_id, branch_id) DO UPDATE SET total = {holding}.total
+"""
+_HOLDING_COUNT_SQL = """
+    UPDATE {holding} SET (total, available, updated_at) = (
+        SELECT count(*) FILTER (WHERE status <> 'withdrawn'),
+               count(*) FILTER (WHERE status = 'available' AND NOT not_for_loan), now()
+          FROM {item} WHERE title_id = %(title)s AND owning_branch_id = %(branch)s)
+    WHERE title_id = %(title)s AND organisation_id = %(organisation)s AND branch_id = %(branch)s
+    RETURNING id, total, available
+"""
 
 
 def holding_refresh(*, organisation, title_id, branch_id):
     """Recompute one row of the national holdings index from this library's items.
 
-    Call it inside the transaction that changed the items, after changing them:
-    the row is locked first (inserted if missing), then counted, so a concurrent
-    desk either sees this transaction's changes or waits for it. Rows whose total
-    drops to 0 are deleted. Returns the Holding, or None when deleted."""
+    Call it inside the transaction that changed the items, after changing them.
+    First statement: take the organisation's rebuild guard (shared) and lock the
+    row, inserting it when missing (a conflicting insert locks the existing row).
+    Second: count in a fresh snapshot, so a concurrent desk that changed items of
+    the same title and branch either committed before our lock (and is counted)
+    or waits for us. Rows whose total drops to 0 are deleted. Two statements: this
+    runs at every checkout and checkin. Returns the Holding, or None when deleted."""
     _in_library_schema(organisation)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [_HOLDINGS_LOCK_NAMESPACE, organisation.pk])
-        holding = None
-        # A concurrent transaction may delete the row between our insert and our
-        # lock (its total dropped to 0); then insert again.
-        for _attempt in range(5):
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"INSERT INTO {Holding._meta.db_table} (title_id, organisation_id, branch_id, total, available,"
-                    " updated_at) VALUES (%s, %s, %s, 0, 0, now())"
-                    " ON CONFLICT (title_id, organisation_id, branch_id) DO NOTHING",
-                    [title_id, organisation.pk, branch_id],
-                )
-            holding = (
-                Holding.objects.select_for_update()
-                .filter(title_id=title_id, organisation_id=organisation.pk, branch_id=branch_id)
-                .first()
-            )
-            if holding is not None:
-                break
-        if holding is None:
-            raise RuntimeError(f"Could not lock holding {title_id}/{branch_id}")
-        counts = _holding_counts(title_id=title_id, branch_id=branch_id)
-        if counts["total"] == 0:
-            holding.delete()
+    params = {"namespace": _HOLDINGS_LOCK_NAMESPACE, "organisation": organisation.pk, "title": title_id,
+              "branch": branch_id}
+    table = Holding._meta.db_table
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(_HOLDING_LOCK_SQL.format(holding=table), params)
+        cursor.execute(_HOLDING_COUNT_SQL.format(holding=table, item=Item._meta.db_table), params)
+        holding_id, total, available = cursor.fetchone()
+        if total == 0:
+            Holding.objects.filter(pk=holding_id).delete()
             return None
-        if (holding.total, holding.available) != (counts["total"], counts["available"]):
-            holding.total = counts["total"]
-            holding.available = counts["available"]
-            holding.save(update_fields=["total", "available", "updated_at"])
-        return holding
+    return Holding(pk=holding_id, title_id=title_id, organisation_id=organisation.pk, branch_id=branch_id,
+                   total=total, available=available)
 
 
 def _holdings_refresh(organisation, keys):

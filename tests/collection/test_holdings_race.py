@@ -85,19 +85,20 @@ def run_desks(monkeypatch, data, work_a, work_b):
     desk B and give it two seconds to finish while A waits. With correct locking B
     cannot finish then: it waits for A's holding lock. Returns whether B finished
     while A was still in its transaction, and any errors."""
-    original = services._holding_counts
+    original = services.holding_refresh
     a_counted, b_done = threading.Event(), threading.Event()
     observed = {}
     errors = []
 
-    def counts_with_pause(**kwargs):
+    def refresh_with_pause(**kwargs):
+        # Desk A pauses after locking and counting its holding row, inside its transaction.
         result = original(**kwargs)
         if threading.current_thread().name == "desk-a" and not a_counted.is_set():
             a_counted.set()
             observed["b_finished_meanwhile"] = b_done.wait(timeout=2)
         return result
 
-    monkeypatch.setattr(services, "_holding_counts", counts_with_pause)
+    monkeypatch.setattr(services, "holding_refresh", refresh_with_pause)
 
     def desk(work, done=None):
         try:
