@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_exists
 
