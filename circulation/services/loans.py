@@ -260,6 +260,14 @@ _ITEM_REFUSALS = {
 }
 
 
+def _travels_for_another(item, borrower):
+    """Is this copy in transit to fill another member's hold?"""
+    from ..models import Hold, HoldStatus
+
+    hold = Hold.objects.filter(assigned_item=item, status=HoldStatus.IN_TRANSIT).first()
+    return hold is not None and (borrower.member is None or hold.member_id != borrower.member.pk)
+
+
 def checkout(*, organisation, branch_id, staff_user, card_number, barcode, override_reason="", now=None):
     """Lend the item with `barcode` to the card holder at a branch of this library.
 
@@ -302,6 +310,8 @@ def checkout(*, organisation, branch_id, staff_user, card_number, barcode, overr
             hold = hold_for_checkout(item=item, borrower=borrower)
             if hold is None:
                 refusals.append(Refusal("held", f"Exemplaar {item.barcode} ligt klaar voor een ander lid (reservering)."))
+        if item.status == ItemStatus.IN_TRANSIT and _travels_for_another(item, borrower):
+            refusals.append(Refusal("held", f"Exemplaar {item.barcode} is onderweg voor een reservering van een ander lid."))
         if item.not_for_loan:
             refusals.append(Refusal("not_for_loan", f"Exemplaar {item.barcode} is niet uitleenbaar.", True))
 

@@ -134,7 +134,8 @@ def test_balance_over_limit_refused(desk):
 
 
 def test_expired_membership_refused(desk):
-    type(desk.member).objects.filter(pk=desk.member.pk).update(expires_on=datetime.date.today() - datetime.timedelta(days=1))
+    yesterday = datetime.date.today() - datetime.timedelta(days=1)
+    type(desk.member).objects.filter(pk=desk.member.pk).update(expires_on=yesterday)
     [item] = desk.items()
     error = refused(lambda: lend(desk, item), item)
     assert codes(error) == ["blocked"]
@@ -454,3 +455,24 @@ def test_override_of_an_item_in_transit_receives_the_transfer(desk):
     assert fresh(item).status == ItemStatus.ON_LOAN
     assert result.loan.member_id == other.pk
     assert not Hold.objects.exists()
+
+
+def test_an_item_in_transit_for_another_members_hold_is_not_lent_even_with_an_override(desk):
+    """A copy on its way to fill someone else's hold is as taken as one on the hold
+    shelf: a coordinator's override must not lend it (the hold would wait for a
+    copy that is out)."""
+    [item] = desk.items()
+    waiting = member("A1000002")
+    hold = hold_place(organisation=desk.library, staff_user=desk.staff, member=waiting, title_id=item.title_id,
+                      pickup_branch_id=desk.other.pk)
+    assert take_back(desk, item).route == "hold_transit"
+    error = refused(lambda: lend(desk, item, staff_user=desk.supervisor, override_reason="Lid wacht"), item)
+    assert "held" in codes(error)
+    assert not error.overridable
+    hold.refresh_from_db()
+    assert hold.status == HoldStatus.IN_TRANSIT and hold.assigned_item_id == item.pk
+    # The member it travels for may take it where they are (the override of "in transit").
+    result = lend(desk, item, waiting, staff_user=desk.supervisor, override_reason="Lid staat aan de balie")
+    assert [refusal.code for refusal in result.overridden] == ["in_transit"]
+    hold.refresh_from_db()
+    assert hold.status == HoldStatus.FULFILLED

@@ -81,7 +81,8 @@ def test_no_maximum_when_zero(desk):
     make_rule(fine_per_day_cents=10, fine_max_cents=0)
     [item] = desk.items()
     lend(desk, item, now=at(2026, 12, 1))
-    # 22 Dec due; open days up to Saturday 9 January 2027: 23, 24, 28, 29, 30, 31 Dec, 2, 4-9 Jan (1 Jan holiday, 3 Sunday).
+    # Due 22 December; open days up to Saturday 9 January 2027: 23, 24, 28, 29, 30, 31 December,
+    # 2, 4-9 January (1 January a holiday, Sundays closed): 13 days.
     assert take_back(desk, item, now=at(2027, 1, 9)).fine_cents == 130
 
 

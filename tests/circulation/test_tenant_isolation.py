@@ -30,10 +30,6 @@ def alpha_loan(desk):
     return item, loan
 
 
-def beta_desk_user(staff):
-    return staff.beta_desk
-
-
 def test_checkin_of_alphas_barcode_at_beta_is_unknown(desk, alpha_loan, libraries, staff):
     item, loan = alpha_loan
     beta = libraries.beta
