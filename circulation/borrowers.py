@@ -26,6 +26,7 @@ class Borrower:
     home_member_id: int | None = None
     may_borrow: bool = True
     reasons: list = field(default_factory=list)
+    locked: bool = False  # an own member's row is locked by this transaction
 
     @property
     def is_guest(self):
@@ -56,17 +57,24 @@ def normalise_card(card_number):
     return (card_number or "").strip()
 
 
-def borrower_find(*, organisation, card_number, check=True):
+def borrower_find(*, organisation, card_number, check=True, lock=False):
     """The Borrower for a scanned card, or a ValidationError saying (in Dutch) why
-    this card cannot be used here. With check, may_borrow/reasons are filled in."""
+    this card cannot be used here. With check, may_borrow/reasons are filled in.
+    With lock (inside a transaction), an own member's row is locked in the same
+    query, and may_borrow is read under that lock (so a block or charge another
+    desk committed while this one waited counts); guests are locked by the
+    circulation services."""
     card_number = normalise_card(card_number)
     if not card_number:
         raise ValidationError("Scan eerst de pas van het lid.")
-    member = Member.objects.select_related("category", "subscription").filter(card_number=card_number).first()
+    members = Member.objects.select_related("category", "subscription")
+    if lock:
+        members = members.select_for_update(of=("self",))
+    member = members.filter(card_number=card_number).first()
     if member is not None:
         if member.erased_at is not None:
             raise ValidationError("Deze pas hoort bij een gewist lid en is niet meer geldig.")
-        borrower = Borrower(card_number=card_number, member=member)
+        borrower = Borrower(card_number=card_number, member=member, locked=lock)
         if check:
             borrower.may_borrow, borrower.reasons = member_may_borrow(member)
         return borrower

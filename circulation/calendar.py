@@ -48,6 +48,21 @@ class BranchCalendar:
             ClosedDate.objects.filter(branch_id=branch_id, date__gte=start, date__lte=end).values_list("date", flat=True)
         )
 
+    @classmethod
+    def preloaded(cls, branch_id, *, start, end, open_weekdays, closed_dates):
+        """A calendar from data already read (see circulation.desk_context)."""
+        calendar = cls.__new__(cls)
+        calendar.branch_id = branch_id
+        calendar.start = start
+        calendar.end = end
+        calendar.open_weekdays = open_weekdays or set(range(7))
+        calendar.closed_dates = closed_dates
+        return calendar
+
+    def due_date(self, *, start, loan_days):
+        """The loan period from `start`, moved forward to the first open day."""
+        return self.first_open_day_from(start + datetime.timedelta(days=loan_days))
+
     def is_open(self, day):
         if not self.start <= day <= self.end:
             raise ValueError(f"{day} is outside the loaded range {self.start}..{self.end}")
@@ -81,7 +96,7 @@ def due_date(branch_id, *, start, loan_days):
     calendar = BranchCalendar(
         branch_id, start=nominal, end=nominal + datetime.timedelta(days=MAX_SEARCH_DAYS)
     )
-    return calendar.first_open_day_from(nominal)
+    return calendar.due_date(start=start, loan_days=loan_days)
 
 
 def overdue_open_days(branch_id, *, due_on, returned_on):

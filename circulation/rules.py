@@ -10,6 +10,7 @@ defaults), so lending never stops for want of a rule.
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Q
 
 from .models import LoanRule
@@ -48,18 +49,17 @@ def default_rule():
     return LoanRule()
 
 
-def loan_rule_choose(*, for_guests, member_category_id, item_type, branch_id):
-    """The rule for this combination, with the other candidates and why it wins."""
-    who = Q(member_category__isnull=True)
-    if not for_guests and member_category_id is not None:
-        who |= Q(member_category_id=member_category_id)
-    candidates = list(
-        LoanRule.objects.filter(for_guests=for_guests)
-        .filter(who)
-        .filter(Q(item_type="") | Q(item_type=item_type))
-        .filter(Q(branch_id__isnull=True) | Q(branch_id=branch_id))
+def _matches(rule, *, for_guests, member_category_id, item_type, branch_id):
+    return (
+        rule.for_guests == for_guests
+        and (rule.member_category_id is None or (not for_guests and rule.member_category_id == member_category_id))
+        and rule.item_type in ("", item_type)
+        and rule.branch_id in (None, branch_id)
     )
-    candidates.sort(key=_specificity, reverse=True)
+
+
+def _choice(candidates, *, for_guests):
+    candidates = sorted(candidates, key=_specificity, reverse=True)
     if not candidates:
         group = "gastleners" if for_guests else "leden"
         return RuleChoice(
@@ -71,3 +71,42 @@ def loan_rule_choose(*, for_guests, member_category_id, item_type, branch_id):
     if len(candidates) > 1:
         why += f" {len(candidates) - 1} andere passende regel(s) zijn algemener."
     return RuleChoice(rule=winner, is_default=False, candidates=candidates, why=why)
+
+
+def loan_rule_choose(*, for_guests, member_category_id, item_type, branch_id):
+    """The rule for this combination, with the other candidates and why it wins."""
+    who = Q(member_category__isnull=True)
+    if not for_guests and member_category_id is not None:
+        who |= Q(member_category_id=member_category_id)
+    candidates = list(
+        LoanRule.objects.filter(for_guests=for_guests)
+        .filter(who)
+        .filter(Q(item_type="") | Q(item_type=item_type))
+        .filter(Q(branch_id__isnull=True) | Q(branch_id=branch_id))
+    )
+    return _choice(candidates, for_guests=for_guests)
+
+
+# The whole matrix of a library, per process, by the fingerprint the desk context
+# reads (number of rules and their latest change): a scan then costs no rule query,
+# and any change to the matrix (insert, update, delete) changes the fingerprint.
+_MATRIX_CACHE = {}
+_MATRIX_CACHE_SIZE = 256
+
+
+def loan_rule_choose_by_fingerprint(fingerprint, *, for_guests, member_category_id, item_type, branch_id):
+    """loan_rule_choose, from the cached matrix of this library when `fingerprint`
+    (see circulation.desk_context) is the one it was read under."""
+    key = (connection.schema_name, fingerprint)
+    rules = _MATRIX_CACHE.get(key)
+    if rules is None:
+        rules = list(LoanRule.objects.all())
+        if len(_MATRIX_CACHE) >= _MATRIX_CACHE_SIZE:
+            _MATRIX_CACHE.clear()
+        _MATRIX_CACHE[key] = rules
+    candidates = [
+        rule for rule in rules
+        if _matches(rule, for_guests=for_guests, member_category_id=member_category_id, item_type=item_type,
+                    branch_id=branch_id)
+    ]
+    return _choice(candidates, for_guests=for_guests)

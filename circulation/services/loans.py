@@ -21,13 +21,11 @@ Decisions:
 - Every item status change goes through collection.services.item_circulation_update.
 """
 
-import datetime
 import zlib
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -43,8 +41,9 @@ from tenants.models import CardIndex, GuestLoan
 
 from .. import calendar
 from ..borrowers import borrower_find
+from ..desk_context import desk_context_lock
 from ..models import CirculationEvent, CirculationSettings, Loan, Transfer
-from ..rules import loan_rule_choose
+from ..rules import loan_rule_choose, loan_rule_choose_by_fingerprint
 
 SETTINGS_PK = 1
 _GUEST_LOCK_NAMESPACE = 4712
@@ -138,6 +137,48 @@ def _lock_item(barcode):
     return item
 
 
+def _desk_context(organisation, *, barcode, branch_id, today):
+    """Lock the scanned item and read the scan's context (circulation.desk_context);
+    the desk's branch must be an active branch of this library."""
+    barcode = _clean_barcode(barcode)
+    try:
+        branch_id = int(branch_id)
+    except (TypeError, ValueError):
+        raise ValidationError(f"Kies een vestiging van {organisation.name}.")
+    context = desk_context_lock(barcode=barcode, branch_id=branch_id, today=today)
+    if context is None:
+        _branch_of(organisation, branch_id, label="De vestiging van de balie")
+        _refuse_card_as_item(barcode)
+        raise ValidationError(f"Exemplaar {barcode} is onbekend in deze bibliotheek.")
+    branch = context.branch
+    if branch is None or branch.organisation_id != organisation.pk:
+        raise ValidationError(f"De vestiging van de balie hoort niet bij {organisation.name}.")
+    if not branch.is_active:
+        raise ValidationError(f"De vestiging van de balie {branch.name} is niet actief.")
+    return context
+
+
+_OPEN_LOAN_COUNTS_SQL = """
+    SELECT count(*), count(*) FILTER (WHERE item.item_type = %(item_type)s)
+      FROM {loan} AS loan JOIN {item} AS item ON item.id = loan.item_id
+     WHERE loan.ended_at IS NULL AND {borrower}
+"""
+
+
+def _open_loan_counts(borrower, item_type):
+    """(open loans, open loans of this item type) of a borrower here."""
+    if borrower.is_guest:
+        condition = "loan.guest_card_number = %(card)s AND loan.guest_organisation_id = %(home)s"
+    else:
+        condition = "loan.member_id = %(member)s"
+    sql = _OPEN_LOAN_COUNTS_SQL.format(loan=Loan._meta.db_table, item="collection_item", borrower=condition)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"item_type": item_type, "card": borrower.card_number,
+                             "home": borrower.home.pk if borrower.is_guest else None,
+                             "member": borrower.member.pk if borrower.member is not None else None})
+        return cursor.fetchone()
+
+
 def _lock_borrower(borrower):
     """Serialise everything one borrower does here (limits are counted under it)."""
     if borrower.is_guest:
@@ -145,13 +186,14 @@ def _lock_borrower(borrower):
         key = zlib.crc32(f"{borrower.home.pk}:{borrower.card_number}".encode()) - (1 << 31)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_GUEST_LOCK_NAMESPACE, key])
-    else:
+    elif not borrower.locked:
         borrower.member = Member.objects.select_related("category", "subscription").select_for_update(
             of=("self",)
         ).get(pk=borrower.member.pk)
         # Read again under the lock: a block or charge another desk committed while we
         # waited for it counts (what borrower_find read before may be stale).
         borrower.may_borrow, borrower.reasons = member_may_borrow(borrower.member)
+        borrower.locked = True
 
 
 def _charge(borrower_or_loan_member, *, home, charge_type, amount_cents, staff_user, description, reference):
@@ -211,9 +253,10 @@ def _fine_cents(loan, returned_on):
     return fine
 
 
-def _charge_fine(loan, *, returned_on, staff_user, title_text):
+def _charge_fine(loan, *, returned_on, staff_user, title_text=None):
     fine = _fine_cents(loan, returned_on)
     if fine:
+        title_text = title_text or _title_text(loan.title_id)
         payer, home = _loan_payer(loan)
         if payer is not None:
             _charge(payer, home=home, charge_type=LedgerEntry.ChargeType.FINE, amount_cents=fine,
@@ -281,11 +324,12 @@ def checkout(*, organisation, branch_id, staff_user, card_number, barcode, overr
     today = timezone.localdate(now)
     override_reason = (override_reason or "").strip()[:OVERRIDE_REASON_MAX]
     with transaction.atomic():
-        branch = _branch_of(organisation, branch_id, label="De vestiging van de balie")
-        item = _lock_item(barcode)
-        borrower = borrower_find(organisation=organisation, card_number=card_number)
+        context = _desk_context(organisation, barcode=barcode, branch_id=branch_id, today=today)
+        branch, item = context.branch, context.item
+        borrower = borrower_find(organisation=organisation, card_number=card_number, lock=True)
         _lock_borrower(borrower)
-        open_loan = Loan.objects.select_for_update().filter(item=item, ended_at__isnull=True).first()
+        # The item lock covers its loans: every loan write locks the item first.
+        open_loan = Loan.objects.get(pk=context.open_loan_id) if context.open_loan_id else None
         if open_loan is not None:
             same = (
                 open_loan.member_id == borrower.member.pk if not borrower.is_guest and open_loan.member_id
@@ -315,15 +359,16 @@ def checkout(*, organisation, branch_id, staff_user, card_number, barcode, overr
         if item.not_for_loan:
             refusals.append(Refusal("not_for_loan", f"Exemplaar {item.barcode} is niet uitleenbaar.", True))
 
-        choice = _rule_for(borrower, item, branch.pk)
-        rule = choice.rule
-        counts = Loan.objects.filter(ended_at__isnull=True, **borrower.loans_filter()).aggregate(
-            total=Count("pk"), of_type=Count("pk", filter=Q(item__item_type=item.item_type))
+        choice = loan_rule_choose_by_fingerprint(
+            context.rules_fingerprint, for_guests=borrower.is_guest, member_category_id=borrower.category_id,
+            item_type=item.item_type, branch_id=branch.pk,
         )
+        rule = choice.rule
+        total, of_type = _open_loan_counts(borrower, item.item_type)
         max_total = rule.max_loans_total if rule.max_loans_total is not None else borrower.subscription_max_loans
-        if max_total is not None and counts["total"] >= max_total:
+        if max_total is not None and total >= max_total:
             refusals.append(Refusal("limit_total", f"Het maximum van {max_total} exemplaren tegelijk is bereikt.", True))
-        if rule.max_loans_of_type is not None and counts["of_type"] >= rule.max_loans_of_type:
+        if rule.max_loans_of_type is not None and of_type >= rule.max_loans_of_type:
             refusals.append(Refusal(
                 "limit_type",
                 f"Het maximum van {rule.max_loans_of_type} exemplaren van de soort "
@@ -339,7 +384,7 @@ def checkout(*, organisation, branch_id, staff_user, card_number, barcode, overr
                     "no_permission", "Alleen een baliecoördinator mag een uitzondering maken.")])
             overridden = refusals
 
-        due_on = calendar.due_date(branch.pk, start=today, loan_days=rule.loan_days)
+        due_on = context.calendar.due_date(start=today, loan_days=rule.loan_days)
         loan = Loan.objects.create(
             item=item, title_id=item.title_id,
             member=None if borrower.is_guest else borrower.member,
@@ -378,11 +423,12 @@ def checkout(*, organisation, branch_id, staff_user, card_number, barcode, overr
             _charge((borrower.member, borrower.home_member_id), home=borrower.home,
                     charge_type=LedgerEntry.ChargeType.LOAN_FEE, amount_cents=fee, staff_user=staff_user,
                     description=f"Leengeld: {_title_text(item.title_id)}", reference=f"loan:{loan.pk}:fee:0")
-        if hold is not None or borrower.member is not None:
-            from .holds import holds_fulfil_on_checkout
+        if context.title_has_holds:
+            if borrower.member is not None:
+                from .holds import holds_fulfil_on_checkout
 
-            holds_fulfil_on_checkout(organisation=organisation, item=item, borrower=borrower, now=now)
-        holds_expected_refresh_for_title(item.title_id, today=today)
+                holds_fulfil_on_checkout(organisation=organisation, item=item, borrower=borrower, now=now)
+            holds_expected_refresh_for_title(item.title_id, today=today)
     return CheckoutResult(loan=loan, fee_cents=fee, overridden=overridden)
 
 
@@ -538,16 +584,14 @@ def checkin(*, organisation, branch_id, staff_user, barcode, now=None):
     now = now or timezone.now()
     today = timezone.localdate(now)
     with transaction.atomic():
-        branch = _branch_of(organisation, branch_id, label="De vestiging van de balie")
-        item = _lock_item(barcode)
+        context = _desk_context(organisation, barcode=barcode, branch_id=branch_id, today=today)
+        branch, item = context.branch, context.item
         notes = []
         fine = 0
-        loan = (
-            Loan.objects.select_for_update(of=("self",)).select_related("member")
-            .filter(item=item, ended_at__isnull=True).first()
-        )
+        # The item lock covers its loans: every loan write locks the item first.
+        loan = Loan.objects.select_related("member").get(pk=context.open_loan_id) if context.open_loan_id else None
         if loan is not None:
-            fine = _charge_fine(loan, returned_on=today, staff_user=staff_user, title_text=_title_text(item.title_id))
+            fine = _charge_fine(loan, returned_on=today, staff_user=staff_user)
             loan.fine_cents = fine
             _end_loan(organisation, loan, ending=Loan.Ending.RETURNED, branch_id=branch.pk, staff_user=staff_user, now=now)
             loan.save(update_fields=["ended_at", "ending", "ended_branch_id", "fine_cents"])
@@ -571,13 +615,17 @@ def checkin(*, organisation, branch_id, staff_user, barcode, now=None):
                         result.notes = notes + result.notes
                         return result
 
-        result = hold_trap(organisation=organisation, item=item, branch=branch, staff_user=staff_user, now=now)
+        result = None
+        if context.title_has_holds:
+            result = hold_trap(organisation=organisation, item=item, branch=branch, staff_user=staff_user, now=now)
         if result is None:
-            result = _route_home(organisation, item, branch, staff_user=staff_user, now=now)
+            result = _route_home(organisation, item, branch, staff_user=staff_user, now=now,
+                                 floating_item_types=context.floating_item_types)
         result.loan = loan
         result.fine_cents = fine
         result.notes = notes + result.notes
-        holds_expected_refresh_for_title(item.title_id, today=today)
+        if context.title_has_holds:
+            holds_expected_refresh_for_title(item.title_id, today=today)
     return result
 
 
@@ -623,11 +671,12 @@ def _checkin_not_on_loan(organisation, item, branch, *, staff_user, now, notes):
     return None
 
 
-def _route_home(organisation, item, branch, *, staff_user, now):
+def _route_home(organisation, item, branch, *, staff_user, now, floating_item_types=None):
     """Back on this branch's shelf (home branch, or a floating item type), else in
     transit to the home branch."""
-    settings = circulation_settings_get()
-    floating = item.item_type in settings.floating_item_types
+    if floating_item_types is None:
+        floating_item_types = circulation_settings_get().floating_item_types
+    floating = item.item_type in floating_item_types
     if item.owning_branch_id == branch.pk or floating:
         item_circulation_update(organisation=organisation, item=item, staff_user=staff_user,
                                 to_status=ItemStatus.AVAILABLE, current_branch_id=branch.pk,

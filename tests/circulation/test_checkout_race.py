@@ -129,7 +129,7 @@ def assert_consistent(data, item):
     return status, open_loans
 
 
-def run_paused(monkeypatch, work_a, work_b, *, after="_lock_item"):
+def run_paused(monkeypatch, work_a, work_b, *, after="_desk_context"):
     """Run desk A until it has done `after` (a lock, held in its open transaction),
     then start desk B and give it two seconds while A waits. Returns whether B
     finished meanwhile (it must not: it waits for A's lock) and both outcomes."""

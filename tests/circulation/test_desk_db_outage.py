@@ -85,17 +85,17 @@ def on_own_connection(work):
 
 def test_connection_killed_during_checkout_answers_503_and_changes_nothing(client, committed, monkeypatch):
     alpha, member, item = committed
-    original = loan_services._branch_of
+    original = loan_services.desk_context_lock
     killed = []
 
-    def branch_of_after_kill(*args, **kwargs):
+    def context_after_kill(*args, **kwargs):
         if threading.current_thread().name != "MainThread" and not killed:
             # The first query inside the checkout's transaction meets a dead connection.
             kill_own_connection()
             killed.append(True)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(loan_services, "_branch_of", branch_of_after_kill)
+    monkeypatch.setattr(loan_services, "desk_context_lock", context_after_kill)
     scan = {"pas": member.card_number, "barcode": item.barcode}
 
     def state():
