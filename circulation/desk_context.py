@@ -31,9 +31,11 @@ _LOCK_SQL = "SELECT {item_columns} FROM {item} AS item WHERE item.barcode = %(ba
 # Read after the lock, in a fresh snapshot: when this desk had to wait for another
 # desk's lock, it sees what that desk committed (a subquery in the locking
 # statement itself would still see the snapshot from before the wait).
+_LOAN_COLUMNS = [field.column for field in Loan._meta.concrete_fields]
+
 _CONTEXT_SQL = """
     SELECT
-        (SELECT id FROM {loan} WHERE item_id = %(item)s AND ended_at IS NULL) AS open_loan_id,
+        {loan_columns},
         EXISTS (SELECT 1 FROM {hold} WHERE title_id = %(title)s
                   AND status IN ('waiting', 'in_transit', 'ready')) AS title_has_holds,
         (SELECT json_build_array(organisation_id, is_active, name) FROM {branch} WHERE id = %(branch)s) AS branch,
@@ -43,13 +45,15 @@ _CONTEXT_SQL = """
                 AND date BETWEEN %(start)s AND %(end)s) AS closed_dates,
         (SELECT json_build_array(floating_item_types, transfer_days) FROM {settings} WHERE id = 1) AS settings,
         (SELECT count(*)::text || '/' || coalesce(max(updated_at)::text, '') FROM {rule}) AS rules_fingerprint
+    FROM (SELECT 1) AS one
+    LEFT JOIN {loan} AS loan ON loan.item_id = %(item)s AND loan.ended_at IS NULL
 """
 
 
 @dataclass
 class DeskContext:
     item: Item
-    open_loan_id: int | None
+    open_loan: Loan | None
     title_has_holds: bool
     branch: Branch | None  # None when the id is no branch at all
     calendar: BranchCalendar
@@ -75,20 +79,27 @@ def desk_context_lock(*, barcode, branch_id, today):
         item = Item.from_db(connection.alias, [field.attname for field in Item._meta.concrete_fields], row)
         cursor.execute(
             _CONTEXT_SQL.format(
+                loan_columns=", ".join(f"loan.{column}" for column in _LOAN_COLUMNS),
                 loan=Loan._meta.db_table, hold=Hold._meta.db_table, branch=Branch._meta.db_table,
                 opening=OpeningPeriod._meta.db_table, closed=ClosedDate._meta.db_table,
                 settings=CirculationSettings._meta.db_table, rule=LoanRule._meta.db_table,
             ),
             {"item": item.pk, "title": item.title_id, "branch": branch_id, "start": start, "end": end},
         )
-        open_loan_id, title_has_holds, branch, weekdays, closed, settings, fingerprint = cursor.fetchone()
+        row = cursor.fetchone()
+    loan_values, rest = row[:len(_LOAN_COLUMNS)], row[len(_LOAN_COLUMNS):]
+    title_has_holds, branch, weekdays, closed, settings, fingerprint = rest
+    open_loan = None
+    if loan_values[0] is not None:
+        open_loan = Loan.from_db(connection.alias, [field.attname for field in Loan._meta.concrete_fields],
+                                 loan_values)
     branch_obj = None
     if branch is not None:
         organisation_id, is_active, name = branch
         branch_obj = Branch(pk=branch_id, organisation_id=organisation_id, is_active=is_active, name=name)
     floating, transfer_days = settings if settings is not None else ([], CirculationSettings().transfer_days)
     return DeskContext(
-        item=item, open_loan_id=open_loan_id, title_has_holds=title_has_holds, branch=branch_obj,
+        item=item, open_loan=open_loan, title_has_holds=title_has_holds, branch=branch_obj,
         calendar=BranchCalendar.preloaded(branch_id, start=start, end=end, open_weekdays=set(weekdays),
                                           closed_dates=set(closed)),
         floating_item_types=list(floating), transfer_days=transfer_days, rules_fingerprint=fingerprint,

@@ -466,6 +466,28 @@ def item_lock(barcode):
     return Item.objects.select_for_update().filter(barcode=barcode).first()
 
 
+def _item_save_with_event(item, fields, event):
+    """Save these fields of an item and its event (if any) in one statement: every
+    checkout and checkin does this."""
+    columns = [Item._meta.get_field(name) for name in fields]
+    assignments = ", ".join(f"{field.column} = %s" for field in columns)
+    values = [field.get_db_prep_save(getattr(item, field.attname), connection) for field in columns]
+    if event is None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {Item._meta.db_table} SET {assignments} WHERE id = %s", values + [item.pk])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH changed AS (UPDATE {Item._meta.db_table} SET {assignments} WHERE id = %s RETURNING id)"
+            f" INSERT INTO {ItemEvent._meta.db_table} (item_id, kind, from_status, to_status, from_branch_id,"
+            " to_branch_id, detail, staff_user_id, at)"
+            " SELECT id, %s, %s, %s, %s, %s, %s, %s, %s FROM changed RETURNING id",
+            values + [item.pk, event.kind, event.from_status, event.to_status, event.from_branch_id,
+                      event.to_branch_id, event.detail, event.staff_user_id, item.updated_at],
+        )
+        event.pk = cursor.fetchone()[0]
+
+
 def item_circulation_update(*, organisation, item, staff_user, to_status=None, current_branch_id=None,
                             loaned_at=None, detail=""):
     """Circulation's change of an item it has locked (item_lock) in its own
@@ -490,9 +512,8 @@ def item_circulation_update(*, organisation, item, staff_user, to_status=None, c
         fields += ["last_loaned_at", "loan_count"]
     if len(fields) == 1:
         return item
-    item.save(update_fields=fields)
-    if event is not None:
-        event.save()
+    item.updated_at = timezone.now()
+    _item_save_with_event(item, fields, event)
     if was_available != item.is_available:
         holding_refresh(organisation=organisation, title_id=item.title_id, branch_id=item.owning_branch_id)
     return item

@@ -329,7 +329,7 @@ def checkout(*, organisation, branch_id, staff_user, card_number, barcode, overr
         borrower = borrower_find(organisation=organisation, card_number=card_number, lock=True)
         _lock_borrower(borrower)
         # The item lock covers its loans: every loan write locks the item first.
-        open_loan = Loan.objects.get(pk=context.open_loan_id) if context.open_loan_id else None
+        open_loan = context.open_loan
         if open_loan is not None:
             same = (
                 open_loan.member_id == borrower.member.pk if not borrower.is_guest and open_loan.member_id
@@ -589,7 +589,7 @@ def checkin(*, organisation, branch_id, staff_user, barcode, now=None):
         notes = []
         fine = 0
         # The item lock covers its loans: every loan write locks the item first.
-        loan = Loan.objects.select_related("member").get(pk=context.open_loan_id) if context.open_loan_id else None
+        loan = context.open_loan
         if loan is not None:
             fine = _charge_fine(loan, returned_on=today, staff_user=staff_user)
             loan.fine_cents = fine
