@@ -515,8 +515,30 @@ def item_circulation_update(*, organisation, item, staff_user, to_status=None, c
     item.updated_at = timezone.now()
     _item_save_with_event(item, fields, event)
     if was_available != item.is_available:
-        holding_refresh(organisation=organisation, title_id=item.title_id, branch_id=item.owning_branch_id)
+        _holding_available_adjust(organisation, item, 1 if item.is_available else -1)
     return item
+
+
+_HOLDING_ADJUST_SQL = """
+    WITH rebuild_guard AS (SELECT pg_advisory_xact_lock_shared(%(namespace)s, %(organisation)s))
+    UPDATE {holding} SET available = available + %(delta)s, updated_at = now() FROM rebuild_guard
+    WHERE title_id = %(title)s AND organisation_id = %(organisation)s AND branch_id = %(branch)s
+    RETURNING {holding}.id
+"""
+
+
+def _holding_available_adjust(organisation, item, delta):
+    """One copy more or less available: adjust the national holdings row in place
+    (one statement under the row lock, so concurrent desks add up; the check
+    constraint keeps it within 0..total). Circulation only changes availability, so
+    this suffices for every scan; a missing row is recounted."""
+    params = {"namespace": _HOLDINGS_LOCK_NAMESPACE, "organisation": organisation.pk, "title": item.title_id,
+              "branch": item.owning_branch_id, "delta": delta}
+    with connection.cursor() as cursor:
+        cursor.execute(_HOLDING_ADJUST_SQL.format(holding=Holding._meta.db_table), params)
+        adjusted = cursor.fetchone()
+    if adjusted is None:
+        holding_refresh(organisation=organisation, title_id=item.title_id, branch_id=item.owning_branch_id)
 
 
 def item_withdraw(*, organisation, staff_user, barcodes, reason, detail=""):
