@@ -173,26 +173,23 @@ def pick_list(branch_id, *, today=None, limit=500):
     return _attach_titles(rows)
 
 
-def transfers_to(branch_id):
+def _open_transfers(**branch_filter):
+    """Items in transit (not yet received), oldest first, with .title and both branch names."""
     transfers = list(
-        Transfer.objects.filter(to_branch_id=branch_id, received_at__isnull=True).select_related("item")
-        .order_by("sent_at")
+        Transfer.objects.filter(received_at__isnull=True, **branch_filter).select_related("item").order_by("sent_at")
     )
-    _attach_branches(transfers, "from_branch_id")
+    _attach_branches(transfers, "from_branch_id", "to_branch_id")
     for transfer in transfers:
         transfer.title_id = transfer.item.title_id
     return _attach_titles(transfers)
+
+
+def transfers_to(branch_id):
+    return _open_transfers(to_branch_id=branch_id)
 
 
 def transfers_from(branch_id):
-    transfers = list(
-        Transfer.objects.filter(from_branch_id=branch_id, received_at__isnull=True).select_related("item")
-        .order_by("sent_at")
-    )
-    _attach_branches(transfers, "to_branch_id")
-    for transfer in transfers:
-        transfer.title_id = transfer.item.title_id
-    return _attach_titles(transfers)
+    return _open_transfers(from_branch_id=branch_id)
 
 
 def overdue_loans(*, today=None, limit=500):

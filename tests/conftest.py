@@ -116,3 +116,35 @@ def celery_worker_process(django_db_setup):
     deadline = time.monotonic() + 10
     while app.control.ping(timeout=0.5) and time.monotonic() < deadline:
         pass
+
+
+@pytest.fixture(scope="module")
+def mail_dir(tmp_path_factory):
+    """A folder the Celery worker's mail goes to (the file backend), set in the
+    environment before the worker starts: see celery_worker_mailing."""
+    import os
+
+    path = tmp_path_factory.mktemp("mail")
+    saved = {name: os.environ.get(name) for name in ("EMAIL_BACKEND", "EMAIL_FILE_PATH")}
+    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.filebased.EmailBackend"
+    os.environ["EMAIL_FILE_PATH"] = str(path)
+    yield path
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="module")
+def celery_worker_mailing(mail_dir, celery_worker_process):
+    """The real worker of celery_worker_process, started after mail_dir has pointed
+    its mail at files (ask for this one first in a module)."""
+    return celery_worker_process
+
+
+def mails_in(folder):
+    """All mail the file backend wrote to `folder`, as one text."""
+    from pathlib import Path
+
+    return "".join(path.read_text() for path in Path(folder).iterdir())

@@ -4,9 +4,7 @@ once even when the task runs twice. The worker uses the test database, so the
 data here is committed, and removed afterwards."""
 
 import datetime
-import os
 import time
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -21,6 +19,8 @@ from collection.models import Item, ItemEvent
 from notices.models import Notice
 from staff.models import StaffUser
 from tenants.models import CardIndex, LibraryOrganisation
+from tests.concurrency import wait_for
+from tests.conftest import mails_in
 from tests.members.factories import make_member
 from tests.members.ledger_helpers import money_cleanup
 
@@ -31,36 +31,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
-def mail_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("circulation-mail")
-    saved = {name: os.environ.get(name) for name in ("EMAIL_BACKEND", "EMAIL_FILE_PATH")}
-    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.filebased.EmailBackend"
-    os.environ["EMAIL_FILE_PATH"] = str(path)
-    yield path
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-@pytest.fixture(scope="module")
-def celery_worker_process(mail_dir, celery_worker_process):
-    """The shared worker, started after mail_dir has pointed its mail at files."""
-    return celery_worker_process
-
-
-def wait_for(condition, timeout=40):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.3)
-    return False
-
-
-@pytest.fixture(scope="module")
-def committed(celery_worker_process, django_db_setup, django_db_blocker):
+def committed(celery_worker_mailing, django_db_setup, django_db_blocker):
     """In alpha: a member with one loan due today (renewable) and one 8 days overdue."""
     today = timezone.localdate()
     with django_db_blocker.unblock():
@@ -122,7 +93,7 @@ def test_nightly_run_on_a_real_worker_renews_and_sends_each_notice_once(mail_dir
     time.sleep(4)
 
     def mails():
-        return "".join(path.read_text() for path in Path(mail_dir).iterdir())
+        return mails_in(mail_dir)
 
     assert mails().count("To: nacht@example.nl") == 2  # one renewal notice, one overdue notice
     with tenant_context(alpha):

@@ -3,9 +3,7 @@ starts the send task for its library, which mails it through the settings' backe
 (here the file backend, set for the worker through EMAIL_BACKEND/EMAIL_FILE_PATH).
 The worker uses the test database, so everything here is committed and removed."""
 
-import os
 import time
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -16,6 +14,8 @@ from members.models import AuditEntry
 from notices import services, tasks
 from notices.models import Notice
 from tenants.models import LibraryOrganisation
+from tests.concurrency import wait_for
+from tests.conftest import mails_in
 from tests.members.ledger_helpers import money_cleanup
 
 from .conftest import notice_member, titles_context
@@ -44,36 +44,7 @@ def test_the_task_does_nothing_in_an_inactive_library(libraries):
 
 
 @pytest.fixture(scope="module")
-def mail_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("notices-mail")
-    saved = {name: os.environ.get(name) for name in ("EMAIL_BACKEND", "EMAIL_FILE_PATH")}
-    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.filebased.EmailBackend"
-    os.environ["EMAIL_FILE_PATH"] = str(path)
-    yield path
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-@pytest.fixture(scope="module")
-def celery_worker_process(mail_dir, celery_worker_process):
-    """The shared worker, started after mail_dir has pointed its mail at files."""
-    return celery_worker_process
-
-
-def wait_for(condition, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.3)
-    return False
-
-
-@pytest.fixture(scope="module")
-def queued(celery_worker_process, libraries_committed, django_db_blocker):
+def queued(celery_worker_mailing, libraries_committed, django_db_blocker):
     """A member with e-mail in alpha and a notice queued for them, committed (outside
     any test transaction, so the queueing's on_commit sends the task at once)."""
     alpha = libraries_committed
@@ -107,7 +78,7 @@ def test_a_queued_notice_is_sent_by_the_worker(mail_dir, queued):
         assert wait_for(lambda: status() == "sent"), status()
 
         def mails():
-            return "".join(path.read_text() for path in Path(mail_dir).iterdir())
+            return mails_in(mail_dir)
 
         assert mails().count("To: worker-test@example.nl") == 1
         assert "De avonden" in mails() and notice.subject in mails()
