@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_branches
 
 app_name = "staff"
 
@@ -12,4 +12,16 @@ urlpatterns = [
     path("beheer/", views.library_admin, name="library-admin"),
     path("beheer/rol-toekennen/", views.role_grant, name="role-grant"),
     path("beheer/rol-intrekken/", views.role_revoke, name="role-revoke"),
+    path("beheer/vestigingen/", views_branches.branch_list, name="branches"),
+    path("beheer/vestigingen/<int:branch_id>/", views_branches.branch_hours, name="branch-hours"),
+    path(
+        "beheer/vestigingen/<int:branch_id>/sluitingsdagen/",
+        views_branches.closed_date_add,
+        name="branch-closed-add",
+    ),
+    path(
+        "beheer/vestigingen/<int:branch_id>/sluitingsdagen/<int:closed_date_id>/verwijderen/",
+        views_branches.closed_date_remove,
+        name="branch-closed-remove",
+    ),
 ]

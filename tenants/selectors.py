@@ -120,3 +120,64 @@ def pois():
 def upcoming_days(days=7):
     today = timezone.localdate()
     return [today + datetime.timedelta(days=n) for n in range(days)]
+
+
+# --- Opening hours and closed days on the library administrators' screens ---
+
+
+def library_branch(organisation, branch_id):
+    """One branch of this library organisation (active or not), or None: never another library's."""
+    try:
+        branch_id = int(branch_id)
+    except (TypeError, ValueError):
+        return None
+    return Branch.objects.filter(organisation=organisation, pk=branch_id).first()
+
+
+def public_holidays(years):
+    """[(date, Dutch name)] of the Dutch public holidays in `years` on which the
+    circulation calendar closes every branch (circulation.calendar.is_public_holiday
+    decides, so Good Friday is left out as it is there)."""
+    import holidays
+
+    from circulation.calendar import is_public_holiday
+
+    names = holidays.country_holidays("NL", years=list(years), language="nl")
+    return sorted((day, name) for day, name in names.items() if is_public_holiday(day))
+
+
+def branch_opening_days(branch):
+    """[(weekday value, label, [OpeningPeriod])] Monday to Sunday."""
+    by_day = {day: [] for day in OpeningPeriod.Weekday.values}
+    for period in OpeningPeriod.objects.filter(branch=branch).order_by("weekday", "opens"):
+        by_day[period.weekday].append(period)
+    return [(day, OpeningPeriod.Weekday(day).label, by_day[day]) for day in OpeningPeriod.Weekday.values]
+
+
+def branch_closed_dates_upcoming(branch, today=None):
+    today = today or timezone.localdate()
+    return list(ClosedDate.objects.filter(branch=branch, date__gte=today).order_by("date"))
+
+
+def branches_hours_overview(organisation, today=None):
+    """Every branch of the library (inactive ones too) with today's periods and the
+    next day it is closed on a date (its own closed date or a public holiday).
+
+    [{"branch", "has_hours", "today": [periods], "closed_today": reason or None,
+      "next_closed": (date, reason) or None}]"""
+    today = today or timezone.localdate()
+    holiday_list = [(day, name) for day, name in public_holidays([today.year, today.year + 1]) if day >= today]
+    overview = []
+    for branch in branches_of(organisation, active_only=False):
+        periods = list(branch.opening_periods.all())
+        closed = [(c.date, c.reason) for c in branch.upcoming_closed_dates]
+        dated = sorted(closed + holiday_list)
+        closed_today = next((reason for day, reason in dated if day == today), None)
+        overview.append({
+            "branch": branch,
+            "has_hours": bool(periods),
+            "today": [] if closed_today else [p for p in periods if p.weekday == today.weekday()],
+            "closed_today": closed_today,
+            "next_closed": next(((day, reason) for day, reason in dated if day > today), None),
+        })
+    return overview

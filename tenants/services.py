@@ -2,7 +2,9 @@
 its schema inside the same transaction as its registry rows, so a failure at
 any step leaves nothing behind: PostgreSQL DDL is transactional."""
 
+import datetime
 import hashlib
+import logging
 import re
 import time
 
@@ -16,6 +18,8 @@ from django_tenants.utils import get_public_schema_name, schema_exists
 from .migration import applied_migrations, migrations_known
 
 from .models import Branch, ClosedDate, Domain, LibraryOrganisation, OpeningPeriod, normalise_postcode
+
+logger = logging.getLogger(__name__)
 
 
 def _no_progress(message):
@@ -186,3 +190,146 @@ def registry_reference_load():
             PoiHub.objects.update_or_create(
                 poi=poi, name=hub_name, defaults={"street": street, "postcode": normalise_postcode(postcode), "city": city}
             )
+
+
+# --- Opening hours and closed days, maintained by the library's own administrators ---
+
+MAX_PERIODS_PER_DAY = 4
+MAX_CLOSED_RANGE_DAYS = 366
+
+
+def _weekday_label(weekday):
+    return OpeningPeriod.Weekday(weekday).label
+
+
+def _opening_periods_clean(periods):
+    """[(weekday, opens, closes)] sorted, or ValidationError with every problem in Dutch."""
+    problems = []
+    by_day = {}
+    for entry in periods:
+        try:
+            weekday, opens, closes = entry
+        except (TypeError, ValueError):
+            raise ValidationError("Een openingstijd bestaat uit een dag, een openingstijd en een sluitingstijd.")
+        if not isinstance(weekday, int) or isinstance(weekday, bool) or not 0 <= weekday <= 6:
+            raise ValidationError(f"Onbekende dag: {weekday!r} (verwacht 0 = maandag t/m 6 = zondag).")
+        if not isinstance(opens, datetime.time) or not isinstance(closes, datetime.time):
+            raise ValidationError(f"{_weekday_label(weekday).capitalize()}: vul een geldige tijd in (uu:mm).")
+        by_day.setdefault(weekday, []).append((opens, closes))
+    cleaned = []
+    for weekday in sorted(by_day):
+        label = _weekday_label(weekday).capitalize()
+        day = sorted(by_day[weekday])
+        if len(day) > MAX_PERIODS_PER_DAY:
+            problems.append(f"{label}: hoogstens {MAX_PERIODS_PER_DAY} openingstijden per dag.")
+        for opens, closes in day:
+            if closes <= opens:
+                problems.append(
+                    f"{label} {opens:%H:%M}–{closes:%H:%M}: de sluitingstijd moet na de openingstijd liggen."
+                )
+        for (opens, closes), (next_opens, next_closes) in zip(day, day[1:]):
+            if next_opens < closes:
+                problems.append(
+                    f"{label}: {opens:%H:%M}–{closes:%H:%M} en {next_opens:%H:%M}–{next_closes:%H:%M} overlappen."
+                )
+        cleaned.extend((weekday, opens, closes) for opens, closes in day)
+    if problems:
+        raise ValidationError(problems)
+    if not cleaned:
+        # circulation.calendar counts a branch without any hours as open every day.
+        raise ValidationError(
+            "Vul ten minste één openingstijd in. Een vestiging zonder openingstijden telt voor de uitlening "
+            "als elke dag open; sluit een vestiging tijdelijk met sluitingsdagen."
+        )
+    return cleaned
+
+
+def branch_opening_hours_set(*, branch, periods, staff_user):
+    """Replace a branch's weekly opening hours. periods: (weekday 0=Mon..6, opens, closes).
+
+    A weekday without periods is a closed day. Raises ValidationError (Dutch), changing nothing."""
+    cleaned = _opening_periods_clean(periods)
+    with transaction.atomic():
+        locked = Branch.objects.select_for_update().get(pk=branch.pk)
+        OpeningPeriod.objects.filter(branch=locked).delete()
+        created = OpeningPeriod.objects.bulk_create(
+            OpeningPeriod(branch=locked, weekday=weekday, opens=opens, closes=closes)
+            for weekday, opens, closes in cleaned
+        )
+    logger.info("Openingstijden van vestiging %s gewijzigd door %s: %s", branch.pk, staff_user, cleaned)
+    return created
+
+
+def _closed_reason_clean(reason):
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("Vul een reden in voor de sluitingsdag.")
+    max_length = ClosedDate._meta.get_field("reason").max_length
+    if len(reason) > max_length:
+        raise ValidationError(f"De reden is te lang (hoogstens {max_length} tekens).")
+    return reason
+
+
+def _closed_date_clean(date):
+    if not isinstance(date, datetime.date) or isinstance(date, datetime.datetime):
+        raise ValidationError("Vul een geldige datum in.")
+    return date
+
+
+def closed_date_add(*, branch, date, reason, staff_user):
+    """Close a branch on one date. A date already closed is refused, naming its reason."""
+    date = _closed_date_clean(date)
+    reason = _closed_reason_clean(reason)
+    with transaction.atomic():
+        locked = Branch.objects.select_for_update().get(pk=branch.pk)
+        existing = ClosedDate.objects.filter(branch=locked, date=date).first()
+        if existing is not None:
+            raise ValidationError(
+                f"{locked.name} is op {date:%d-%m-%Y} al gesloten ({existing.reason})."
+            )
+        closed = ClosedDate.objects.create(branch=locked, date=date, reason=reason)
+    logger.info("Sluitingsdag %s (%s) voor vestiging %s toegevoegd door %s", date, reason, branch.pk, staff_user)
+    return closed
+
+
+def closed_dates_add_range(*, branch, start, end, reason, staff_user=None):
+    """Close a branch from start to end inclusive (at most MAX_CLOSED_RANGE_DAYS days),
+    e.g. a week of renovation. Dates already closed keep their own reason and are skipped.
+
+    Returns (created ClosedDates, skipped existing ClosedDates)."""
+    start = _closed_date_clean(start)
+    end = _closed_date_clean(end)
+    reason = _closed_reason_clean(reason)
+    if end < start:
+        raise ValidationError("De einddatum ligt vóór de begindatum.")
+    days = (end - start).days + 1
+    if days > MAX_CLOSED_RANGE_DAYS:
+        raise ValidationError(
+            f"Een periode van sluitingsdagen is hoogstens {MAX_CLOSED_RANGE_DAYS} dagen ({days} gekozen)."
+        )
+    with transaction.atomic():
+        locked = Branch.objects.select_for_update().get(pk=branch.pk)
+        skipped = list(ClosedDate.objects.filter(branch=locked, date__gte=start, date__lte=end).order_by("date"))
+        taken = {closed.date for closed in skipped}
+        created = ClosedDate.objects.bulk_create(
+            ClosedDate(branch=locked, date=start + datetime.timedelta(days=n), reason=reason)
+            for n in range(days)
+            if start + datetime.timedelta(days=n) not in taken
+        )
+    logger.info(
+        "Sluitingsdagen %s t/m %s (%s) voor vestiging %s toegevoegd door %s (%d nieuw)",
+        start, end, reason, branch.pk, staff_user, len(created),
+    )
+    return created, skipped
+
+
+def closed_date_remove(*, branch, closed_date_id, staff_user=None):
+    """Open a branch again on a closed date (of this branch only)."""
+    with transaction.atomic():
+        locked = Branch.objects.select_for_update().get(pk=branch.pk)
+        closed = ClosedDate.objects.filter(branch=locked, pk=closed_date_id).first()
+        if closed is None:
+            raise ValidationError("Deze sluitingsdag bestaat niet (meer) voor deze vestiging.")
+        closed.delete()
+    logger.info("Sluitingsdag %s voor vestiging %s verwijderd door %s", closed.date, branch.pk, staff_user)
+    return closed
