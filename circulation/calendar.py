@@ -104,5 +104,12 @@ def overdue_open_days(branch_id, *, due_on, returned_on):
     the day of return: the days a fine counts."""
     if returned_on <= due_on:
         return 0
-    calendar = BranchCalendar(branch_id, start=due_on, end=returned_on)
-    return calendar.open_days_after(due_on, returned_on)
+    calendar = BranchCalendar(
+        branch_id, start=due_on, end=max(returned_on, due_on + datetime.timedelta(days=MAX_SEARCH_DAYS))
+    )
+    # A due date the branch closed on later (a closed day added after the loan)
+    # moves to the next open day: returning then is on time.
+    effective_due = calendar.first_open_day_from(due_on)
+    if returned_on <= effective_due:
+        return 0
+    return calendar.open_days_after(effective_due, returned_on)

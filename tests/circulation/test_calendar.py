@@ -100,3 +100,13 @@ def test_overdue_open_days_count_only_open_days(desk):
     assert calendar.overdue_open_days(desk.main.pk, due_on=D(2026, 12, 23), returned_on=D(2026, 12, 29)) == 3
     ClosedDate.objects.create(branch=desk.main, date=D(2026, 12, 28), reason="Personeelsdag")
     assert calendar.overdue_open_days(desk.main.pk, due_on=D(2026, 12, 23), returned_on=D(2026, 12, 29)) == 2
+
+
+def test_a_due_date_closed_later_moves_the_fine_count_to_the_next_open_day(desk):
+    """A closed day added after the loan was made, on its due date: returning on
+    the next open day is on time; a day later counts one open day."""
+    due = datetime.date(2030, 9, 24)  # a Tuesday
+    ClosedDate.objects.create(branch=desk.main, date=due, reason="Stroomstoring")
+    day = datetime.timedelta(days=1)
+    assert calendar.overdue_open_days(desk.main.pk, due_on=due, returned_on=due + day) == 0
+    assert calendar.overdue_open_days(desk.main.pk, due_on=due, returned_on=due + 2 * day) == 1
