@@ -21,7 +21,9 @@ dedicated benchmark database. It
    5 % of the checkouts are dated 35 days back, so their checkin charges a fine;
 4. (b) HTTP: gunicorn on the benchmark database, --clients desk clients (threads,
    http.client, each signed in as its own desk user at its own branch) doing
-   POST /uitlening/uitlenen/scan/ then POST /uitlening/innemen/scan/ for --seconds;
+   POST /uitlening/uitlenen/scan/ then POST /uitlening/innemen/scan/ for --seconds,
+   as the page's script sends them (header HX-Request: true, the form's fields with
+   the page's branch): the server answers the scan fragment, not the whole page;
    afterwards the loans are checked in the database;
 5. (c) one member with 500 open loans: 50 further checkouts timed;
 
@@ -610,6 +612,7 @@ class DeskClient:
         self.host = host
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.cookies = {}
+        self.branch_id = None
 
     def request(self, method, path, fields=None, htmx=False, follow=True):
         headers = {"Host": self.host}
@@ -660,9 +663,18 @@ class DeskClient:
             "csrfmiddlewaretoken": self.cookies["csrftoken"], "branch": branch_id}, follow=False)
         if status != 302:
             raise RuntimeError(f"choosing branch {branch_id}: HTTP {status}")
+        self.branch_id = branch_id
 
     def scan(self, path, fields):
-        return self.request("POST", path, {"csrfmiddlewaretoken": self.cookies["csrftoken"], **fields})
+        """A scan as static/circulation.js sends it: the form (with the page's branch,
+        field vestiging) and the header HX-Request; the answer is the scan fragment."""
+        form = {"csrfmiddlewaretoken": self.cookies["csrftoken"], **fields}
+        if self.branch_id is not None:
+            form["vestiging"] = self.branch_id
+        status, data = self.request("POST", path, form, htmx=True)
+        if status in (200, 422) and b'data-part="output"' not in data:
+            raise RuntimeError(f"{path} answered HTTP {status} without the scan fragment")
+        return status, data
 
 
 CHECKOUT_PATH = "/uitlening/uitlenen/scan/"

@@ -3,16 +3,27 @@ and claims returned, and the receipt. Thin: they read the scan, call one service
 or selector and render; every rule lives in circulation.services.
 
 Keyboard and barcode scanner first: a scanner types the code and Enter, so every
-screen is a plain HTML form with the scan field focused. A scan answers with the
-whole page in one round trip (200; 422 with the Dutch refusal; 503 when the
-database is briefly gone, nothing changed), and static/circulation.js puts the
-screen's own address back in the location bar so a reload never repeats a scan.
-The card at the desk travels in the URL (?pas=) and the forms, never only in the
-session; the session only remembers what this desk scanned, for the lists."""
+screen is a plain HTML form with the scan field focused. Without script a scan
+answers with the whole page in one round trip (200; 422 with the Dutch refusal;
+503 when the database is briefly gone, nothing changed), and static/circulation.js
+puts the screen's own address back in the location bar so a reload never repeats
+a scan. The card at the desk travels in the URL (?pas=) and the forms, never only
+in the session; the session only remembers what this desk scanned, for the lists.
+
+The scan fragment: static/circulation.js posts the scan forms with fetch and the
+request header `HX-Request: true` (django-htmx's header; request.htmx). Such a
+scan answers only what changes (templates/circulation/_checkout_scan.html,
+_checkin_scan.html; response header X-LSB-Fragment: scan), with the same status
+codes: the outcome and the new row, or the refusal (422, with the override form
+for a coordinator), or the database message (503). It does not rebuild the member
+panel and does not write the session: the page's script keeps the list of this
+desk's scans (sessionStorage). Only a renewal is remembered in the session too,
+for the receipt. The scan forms carry the desk's branch (field vestiging) so a
+scan needs no branch query (see _desk_branch_id)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,6 +40,7 @@ from members.services.privacy import audit_record
 from staff.models import Role
 from staff.permissions import library_staff_required
 from staff.selectors import working_branch
+from staff.services import WORKING_BRANCH_SESSION_KEY
 from tenants.models import Branch
 
 from .borrowers import borrower_find
@@ -46,6 +58,7 @@ LIST_MAX = 60
 CARDS_REMEMBERED = 10
 # Refusals of a renewal: when a checkout answers with these, the item was already lent to this borrower.
 RENEWAL_CODES = {"max_renewals", "holds", "too_early"}
+FRAGMENT_HEADER = "X-LSB-Fragment"  # on a fragment answer, so the script can tell it from a sign-in page
 ROUTE_COLOURS = {"shelf": "green", "transit": "orange", "hold_shelf": "purple", "hold_transit": "purple",
                  "keep": "red"}
 
@@ -62,6 +75,43 @@ def _checkout_url(card):
 
 def _title_texts(title_ids):
     return dict(Title.objects.filter(pk__in=set(title_ids)).values_list("pk", "title"))
+
+
+def _title_and_branch_name(title_id, branch_id):
+    """A title's text and a branch's name in one statement (the checkin's row and destination)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT title FROM {Title._meta.db_table} WHERE id = %s), "
+            f"(SELECT name FROM {Branch._meta.db_table} WHERE id = %s)", [title_id, branch_id])
+        title, name = cursor.fetchone()
+    return title or "", name or ""
+
+
+def _fragment_wanted(request):
+    """The scan came from the page's script (header HX-Request: true): answer the fragment."""
+    return bool(getattr(request, "htmx", False))
+
+
+def _fragment(request, template, context, status):
+    response = render(request, template, context, status=status)
+    response[FRAGMENT_HEADER] = "scan"
+    return response
+
+
+def _desk_branch_id(request):
+    """The desk's branch for a scan, without a query when the form says it.
+
+    The scan forms carry the branch the page was made for (field vestiging). It is
+    used when it is the branch this session chose here, or when the session chose
+    none (the page then showed the library's first active branch); the service
+    checks that it is an active branch of this library. A page from before a change
+    of branch (another tab) scans at the branch chosen since: working_branch."""
+    posted = (request.POST.get("vestiging") or "").strip()
+    chosen = request.session.get(WORKING_BRANCH_SESSION_KEY, {}).get(str(request.library.pk))
+    if posted.isdigit() and (chosen is None or str(chosen) == posted):
+        return int(posted)
+    branch = working_branch(request.session, request.library)
+    return branch.pk if branch is not None else None
 
 
 # --- what this desk scanned (session) ------------------------------------------------
@@ -127,6 +177,8 @@ def _checkout_page(request, card, *, status=200, errors=(), result=None, overrid
     if borrower is not None:
         context["scanned"] = _session_list(request, CHECKOUTS_KEY, card)
         context["may_override"] = may_override(request.user, request.library)
+        branch = working_branch(request.session, request.library)
+        context["branch_id"] = branch.pk if branch is not None else None
     return render(request, "circulation/checkout.html", context, status=status)
 
 
@@ -143,28 +195,43 @@ def _unavailable(request, template, context):
     return render(request, template, context, status=503)
 
 
+def _checkout_answer(request, card, *, status=200, errors=(), result=None, override=None, card_errors=(),
+                     loan=None, balance_cents=None):
+    """The page, or for the page's script only the part that changed."""
+    if not _fragment_wanted(request):
+        return _checkout_page(request, card, status=status, errors=errors, result=result, override=override,
+                              card_errors=card_errors)
+    return _fragment(request, "circulation/_checkout_scan.html", {
+        "card": card, "errors": [*card_errors, *errors], "result": result, "override": override, "loan": loan,
+        "balance_cents": balance_cents, "branch_id": (request.POST.get("vestiging") or "").strip(),
+    }, status)
+
+
 @require_POST
 @desk_staff
 def checkout_scan(request):
-    """One item scanned for the card at the desk (fields pas, barcode; override_reason
-    for a coordinator's exception). 200 with the page; 422 with the refusal."""
+    """One item scanned for the card at the desk (fields pas, barcode; vestiging, the
+    page's branch; override_reason for a coordinator's exception). 200 with the page
+    (or the fragment, for the page's script); 422 with the refusal."""
     card = _card(request)
     barcode = (request.POST.get("barcode") or "").strip()
     reason = (request.POST.get("override_reason") or "").strip()
     if not card:
-        return _checkout_page(request, "", status=422, card_errors=["Scan eerst de pas van het lid."])
+        return _checkout_answer(request, "", status=422, card_errors=["Scan eerst de pas van het lid."])
     if request.POST.get("override") and not reason:
-        return _checkout_page(request, card, status=422,
-                              errors=["Geef een reden voor de uitzondering; er is niets uitgeleend."],
-                              override={"barcode": barcode})
+        return _checkout_answer(request, card, status=422,
+                                errors=["Geef een reden voor de uitzondering; er is niets uitgeleend."],
+                                override={"barcode": barcode})
     try:
-        branch = working_branch(request.session, request.library)
-        if branch is None:
-            return _checkout_page(request, card, status=422,
-                                  errors=["Deze bibliotheek heeft nog geen vestiging; uitlenen kan niet."])
-        result = services.checkout(organisation=request.library, branch_id=branch.pk, staff_user=request.user,
+        branch_id = _desk_branch_id(request)
+        if branch_id is None:
+            return _checkout_answer(request, card, status=422,
+                                    errors=["Deze bibliotheek heeft nog geen vestiging; uitlenen kan niet."])
+        result = services.checkout(organisation=request.library, branch_id=branch_id, staff_user=request.user,
                                    card_number=card, barcode=barcode, override_reason=reason)
     except (OperationalError, InterfaceError):
+        if _fragment_wanted(request):
+            return _fragment(request, "circulation/_checkout_scan.html", {"errors": [DB_UNAVAILABLE]}, 503)
         return _unavailable(request, "circulation/checkout_unavailable.html", {"card": card})
     except CirculationRefused as error:
         messages_shown = list(error.messages)
@@ -173,17 +240,24 @@ def checkout_scan(request):
         override = None
         if error.overridable and may_override(request.user, request.library):
             override = {"barcode": barcode}
-        return _checkout_page(request, card, status=422, errors=messages_shown, override=override)
+        return _checkout_answer(request, card, status=422, errors=messages_shown, override=override)
     except ValidationError as error:
-        return _checkout_page(request, card, status=422, errors=error.messages)
+        return _checkout_answer(request, card, status=422, errors=error.messages)
     loan = result.loan
     title = _title_texts([loan.title_id]).get(loan.title_id, "")
     entry = {
         "loan": loan.pk, "barcode": loan.item.barcode, "title": title, "due_on": loan.due_on.strftime("%d-%m-%Y"),
         "renewed": result.renewed, "overridden": bool(result.overridden), "fee": result.fee_cents,
     }
-    _remember_checkout(request, card, entry)
-    return _checkout_page(request, card, result=entry)
+    if not _fragment_wanted(request):
+        _remember_checkout(request, card, entry)
+        return _checkout_page(request, card, result=entry)
+    if result.renewed:  # the receipt lists today's renewals from the session
+        _remember_checkout(request, card, entry)
+    balance = None
+    if result.fee_cents and loan.member_id is not None:  # a loan fee changed the balance on the panel
+        balance = member_balance_cents(loan.member)
+    return _checkout_answer(request, card, result=entry, loan=loan, balance_cents=balance)
 
 
 # --- renew ---------------------------------------------------------------------------
@@ -323,35 +397,44 @@ def checkin(request):
     return _checkin_page(request)
 
 
+def _checkin_answer(request, *, status=200, errors=(), result=None):
+    if not _fragment_wanted(request):
+        return _checkin_page(request, status=status, errors=errors, result=result)
+    return _fragment(request, "circulation/_checkin_scan.html", {"errors": list(errors), "result": result}, status)
+
+
 @require_POST
 @desk_staff
 def checkin_scan(request):
-    """One item scanned for checkin (field barcode). 200 with the routing message;
+    """One item scanned for checkin (field barcode; vestiging, the page's branch).
+    200 with the routing message (the page, or the fragment for the page's script);
     422 with the Dutch error."""
     barcode = (request.POST.get("barcode") or "").strip()
     try:
-        branch = working_branch(request.session, request.library)
-        if branch is None:
-            return _checkin_page(request, status=422, branch=branch,
-                                 errors=["Deze bibliotheek heeft nog geen vestiging; innemen kan niet."])
-        result = services.checkin(organisation=request.library, branch_id=branch.pk, staff_user=request.user,
+        branch_id = _desk_branch_id(request)
+        if branch_id is None:
+            return _checkin_answer(request, status=422,
+                                   errors=["Deze bibliotheek heeft nog geen vestiging; innemen kan niet."])
+        result = services.checkin(organisation=request.library, branch_id=branch_id, staff_user=request.user,
                                   barcode=barcode)
     except (OperationalError, InterfaceError):
+        if _fragment_wanted(request):
+            return _fragment(request, "circulation/_checkin_scan.html", {"errors": [DB_UNAVAILABLE]}, 503)
         return _unavailable(request, "circulation/checkin_unavailable.html", {})
     except ValidationError as error:
-        return _checkin_page(request, status=422, errors=error.messages, branch=branch)
+        return _checkin_answer(request, status=422, errors=error.messages)
     item = result.item
-    destination = ""
-    if result.destination_branch_id:
-        destination = Branch.objects.filter(pk=result.destination_branch_id).values_list("name", flat=True).first()
+    title, destination = _title_and_branch_name(item.title_id, result.destination_branch_id)
+    now = timezone.localtime()
     entry = {
-        "barcode": item.barcode, "title": _title_texts([item.title_id]).get(item.title_id, ""),
+        "barcode": item.barcode, "title": title,
         "message": result.message, "route": result.route, "colour": ROUTE_COLOURS.get(result.route, "red"),
-        "destination": destination or "", "notes": list(result.notes), "fine": result.fine_cents,
-        "at": timezone.localtime().strftime("%H:%M"),
+        "destination": destination, "notes": list(result.notes), "fine": result.fine_cents,
+        "at": now.strftime("%H:%M"), "stamp": now.strftime("%H%M%S%f"),
     }
-    _remember_checkin(request, entry)
-    return _checkin_page(request, result=entry, branch=branch)
+    if not _fragment_wanted(request):
+        _remember_checkin(request, entry)
+    return _checkin_answer(request, result=entry)
 
 
 # --- receipt -------------------------------------------------------------------------

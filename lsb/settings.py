@@ -108,6 +108,10 @@ TENANT_LIMIT_SET_CALLS = True
 GET_EXECUTOR_FUNCTION = "tenants.migration.get_executor"
 
 AUTH_USER_MODEL = "staff.StaffUser"
+# ModelBackend that also reads the user's roles at the request's library in the same
+# statement (staff/backends.py). Sessions signed in under another backend path are
+# signed out once.
+AUTHENTICATION_BACKENDS = ["staff.backends.StaffBackend"]
 LOGIN_URL = "staff:login"
 LOGIN_REDIRECT_URL = "staff:desk-home"
 

@@ -8,10 +8,14 @@ from .models import LibraryRole, PoiAdministrator, Role, StaffUser
 def roles_at(user, organisation):
     """The roles a staff member holds at one library organisation (a set of Role values).
 
-    Cached on the user object for the request, since a page asks several times."""
+    Cached on the user object for the request, since a page asks several times
+    (staff.backends.StaffBackend fills it when it loads the session's user). Through
+    getattr/setattr, so request.user (a lazy wrapper) reaches the user itself."""
     if not user.is_authenticated or organisation is None:
         return frozenset()
-    cache = user.__dict__.setdefault("_lsb_roles", {})
+    cache = getattr(user, "_lsb_roles", None)
+    if cache is None:
+        cache = user._lsb_roles = {}
     if organisation.pk not in cache:
         cache[organisation.pk] = frozenset(
             LibraryRole.objects.filter(user=user, organisation_id=organisation.pk).values_list("role", flat=True)
