@@ -682,15 +682,18 @@ CHECKIN_PATH = "/uitlening/innemen/scan/"
 REFUSAL_HINTS = (b"errorlist", b'class="error', b"alert-error", b"geweigerd", b"Geweigerd")
 
 
-def http_client(index, client, items, members, seconds, warmup, barrier, results):
+def http_client(index, client, items, members, seconds, warmup, barrier, results, interval=0.0):
+    """One desk doing checkout + checkin pairs: back to back (interval 0, a closed loop),
+    or one pair every `interval` seconds (--rate, an open loop: a pair's latency is then
+    counted from its planned start, so waiting behind a slow answer counts too)."""
     rng = random.Random(index)
     checkouts, checkins, statuses = [], [], Counter()
     lent = [0]
 
-    def pair(record):
+    def pair(record, planned=None):
         barcode, _branch = rng.choice(items)
         card = rng.choice(members)
-        started = time.perf_counter()
+        started = time.perf_counter() if planned is None else planned
         status_out, _page = client.scan(CHECKOUT_PATH, {"pas": card, "barcode": barcode})
         middle = time.perf_counter()
         lent[0] += status_out == 200
@@ -711,8 +714,18 @@ def http_client(index, client, items, members, seconds, warmup, barrier, results
             pair(False)
         barrier.wait()
         deadline = time.perf_counter() + seconds
+        planned = time.perf_counter() + rng.random() * interval  # desks out of step
         while time.perf_counter() < deadline:
-            pair(True)
+            if not interval:
+                pair(True)
+                continue
+            if planned >= deadline:
+                break
+            wait = planned - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            pair(True, planned)
+            planned += interval
         results[index] = {"checkouts": checkouts, "checkins": checkins, "statuses": statuses, "lent": lent[0]}
     except Exception:  # noqa: BLE001
         results[index] = {"error": traceback.format_exc()}
@@ -816,9 +829,10 @@ def run_http(organisation, arguments):
         results = [None] * clients
         threads = [threading.Thread(target=http_client, args=(
             index, desks[index], pools[index][1], pools[index][2], arguments.seconds, arguments.warmup_http, barrier,
-            results)) for index in range(clients)]
-        say(f"   {clients} clients, {arguments.seconds} s after {arguments.warmup_http} warm-up pairs each; "
-            f"load {load()}")
+            results, clients / arguments.rate if arguments.rate else 0.0)) for index in range(clients)]
+        say(f"   {clients} clients, {arguments.seconds} s after {arguments.warmup_http} warm-up pairs each, "
+            + (f"offering {arguments.rate:g} pairs/s in all (open loop)" if arguments.rate else "back to back")
+            + f"; load {load()}")
         run_started = time.perf_counter()
         for thread in threads:
             thread.start()
@@ -849,7 +863,8 @@ def run_http(organisation, arguments):
         "checkouts_per_s": pairs / window, "checkout": p50_95_99(checkouts), "checkin": p50_95_99(checkins),
         "statuses": statuses, "loans_made": made_total, "loans_open": still_open, "lent": lent, "load": load(),
         "config": f"{arguments.workers} x {arguments.worker_class}" + (
-            f" ({arguments.threads} threads)" if arguments.threads > 1 else ""),
+            f" ({arguments.threads} threads)" if arguments.threads > 1 else "") + (
+            f", {arguments.rate:g} pairs/s offered" if arguments.rate else ""),
     }
     say(f"   {pairs:,} pairs in {window} s ({elapsed:.1f} s with warm-up): {summary['pairs_per_s']:.1f} pairs/s = "
         f"{summary['checkouts_per_s']:.1f} checkout requests/s + as many checkin requests/s; load {summary['load']}")
@@ -939,6 +954,9 @@ def main():
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 2) + 1, help="gunicorn workers")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread)")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread)")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="HTTP: pairs/s offered by all desk clients together, each at an even pace (open loop; "
+                             "latency from the planned start); default 0: back to back (closed loop)")
     parser.add_argument("--big-loans", type=int, default=500)
     parser.add_argument("--big-checkouts", type=int, default=50)
     parser.add_argument("--skip-services", action="store_true")
