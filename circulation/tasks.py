@@ -9,6 +9,7 @@ only what is left and sends nothing twice.
 import datetime
 
 from celery import shared_task
+from django.utils import timezone
 
 from lsb.library_tasks import RETRY_ON_DATABASE_ERRORS, fan_out, in_active_library
 
@@ -40,3 +41,16 @@ def nightly_library(today):
         settings.overdue_1_days, settings.overdue_2_days, settings.overdue_3_days))
     return {"holds_expired": expired, "titles_recomputed": titles, "renewed": renewed, "not_renewed": refused,
             "due_soon": reminders, "overdue": {str(level): count for level, count in overdue.items()}}
+
+
+@shared_task(name="circulation.tasks.holds_expected_refresh_library", **RETRY_ON_DATABASE_ERRORS)
+def holds_expected_refresh_library(today=None):
+    """Every waiting hold's expected date in this library, recomputed (sent when the
+    loan rules or circulation settings change: loan periods, transfer days)."""
+    from .services.reminders import holds_expected_refresh_all
+
+    library = in_active_library()
+    if library is None:
+        return None
+    day = datetime.date.fromisoformat(today) if today else timezone.localdate()
+    return holds_expected_refresh_all(organisation=library, today=day)

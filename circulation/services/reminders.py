@@ -143,11 +143,19 @@ def overdue_notices(*, organisation, today, level_days):
 def holds_nightly(*, organisation, today):
     """Expire holds not picked up, and recompute every waiting hold's expected date
     (a date passes every night)."""
+    expired = holds_expire(organisation=organisation, today=today)
+    return len(expired), holds_expected_refresh_all(organisation=organisation, today=today)
+
+
+def holds_expected_refresh_all(*, organisation, today):
+    """Recompute the expected date of every waiting hold of this library, title by
+    title in short transactions (nightly, and after the loan rules or circulation
+    settings changed). Returns how many titles."""
     from ..models import Hold
 
-    expired = holds_expire(organisation=organisation, today=today)
+    _in_library_schema(organisation)
     title_ids = set(Hold.objects.filter(status=HoldStatus.WAITING).values_list("title_id", flat=True).distinct())
     for title_id in sorted(title_ids):
         with transaction.atomic():
             holds_expected_refresh_for_title(title_id, today=today)
-    return len(expired), len(title_ids)
+    return len(title_ids)

@@ -4,7 +4,7 @@ Errors are ValidationErrors with Dutch messages; nothing is saved then.
 """
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from collection.models import ItemType
 from collection.services import _branch_of
@@ -38,6 +38,19 @@ def _number(value, low, high, label, *, optional=False):
     if type(value) is not int or not low <= value <= high:  # noqa: E721
         raise ValidationError(f"{label} moet een geheel getal van {low} tot en met {high} zijn.")
     return value
+
+
+def _expected_dates_refresh_on_commit():
+    """Loan periods and transfer days move the expected dates of waiting holds:
+    recompute them in the background once the change is committed."""
+    schema = connection.schema_name
+
+    def enqueue():
+        from ..tasks import holds_expected_refresh_library
+
+        holds_expected_refresh_library.apply_async(headers={"_schema_name": schema})
+
+    transaction.on_commit(enqueue, robust=True)
 
 
 def loan_rule_save(*, organisation, staff_user, rule_id=None, for_guests=False, member_category_id=None,
@@ -91,6 +104,7 @@ def loan_rule_save(*, organisation, staff_user, rule_id=None, for_guests=False, 
             for name, value in {**dimensions, **cleaned}.items():
                 setattr(rule, name, value)
             rule.save()
+            _expected_dates_refresh_on_commit()
     except IntegrityError:
         raise ValidationError("Er is al een regel voor precies deze combinatie; pas die aan.")
     return rule
@@ -100,6 +114,8 @@ def loan_rule_delete(*, organisation, staff_user, rule_id):
     _in_library_schema(organisation)
     with transaction.atomic():
         deleted, _ = LoanRule.objects.filter(pk=rule_id).delete()
+        if deleted:
+            _expected_dates_refresh_on_commit()
     if not deleted:
         raise ValidationError("Deze regel bestaat niet (meer).")
 
@@ -116,4 +132,5 @@ def circulation_settings_update(*, organisation, staff_user, floating_item_types
         settings.floating_item_types = sorted(set(floating_item_types))
         settings.transfer_days = transfer_days
         settings.save()
+        _expected_dates_refresh_on_commit()
     return settings

@@ -305,3 +305,23 @@ def test_expected_dates_never_in_the_past_in_a_busy_queue(desk):
     assert [hold.expected_position for hold in holds] == list(range(1, 9))
     # Three copies: the first three wait about as long; the fourth a loan cycle more.
     assert dates[3] > dates[2]
+
+
+def test_a_longer_loan_period_moves_expected_dates_once_the_rules_change(desk, others, django_capture_on_commit_callbacks):
+    """Second in line waits a loan period after the first: a rule with a longer loan
+    period moves that date when the change is committed (the task's work, run here)."""
+    from circulation.services.reminders import holds_expected_refresh_all
+    from circulation.services.rules import loan_rule_save
+
+    item, = desk.items()
+    loan = lend(desk, item)
+    place(desk, others[0], title_id=item.title_id)
+    second = place(desk, others[1], title_id=item.title_id)
+    assert second.expected_on == loan.due_on + datetime.timedelta(days=PICKUP_DAYS + 21)
+    with django_capture_on_commit_callbacks() as callbacks:
+        loan_rule_save(organisation=desk.library, staff_user=desk.supervisor, loan_days=42, max_renewals=2,
+                       hold_shelf_days=7, holdable=True)
+    assert len(callbacks) == 1  # the recompute is sent once the change is committed
+    assert holds_expected_refresh_all(organisation=desk.library, today=timezone.localdate()) == 1
+    second.refresh_from_db()
+    assert second.expected_on == loan.due_on + datetime.timedelta(days=PICKUP_DAYS + 42)
