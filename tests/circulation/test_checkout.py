@@ -190,6 +190,9 @@ def test_other_members_loans_do_not_count(desk):
     items = desk.items(count=2)
     lend(desk, items[0], other)
     lend(desk, items[1])
+    # Each has one loan: the other member's loan did not count against the limit of one.
+    assert Loan.objects.filter(member=desk.member, ended_at__isnull=True).count() == 1
+    assert Loan.objects.filter(member=other, ended_at__isnull=True).count() == 1
 
 
 def test_refusals_are_all_listed(desk):
