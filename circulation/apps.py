@@ -8,4 +8,4 @@ class CirculationConfig(AppConfig):
 
     def ready(self):
         # Loans and holds plug into the member privacy registries (export, erasure, anonymising, merge).
-        from . import privacy  # noqa: F401
+        from .services import privacy  # noqa: F401

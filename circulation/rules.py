@@ -11,7 +11,6 @@ defaults), so lending never stops for want of a rule.
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q
 
 from .models import LoanRule
 
@@ -74,16 +73,18 @@ def _choice(candidates, *, for_guests):
 
 
 def loan_rule_choose(*, for_guests, member_category_id, item_type, branch_id):
-    """The rule for this combination, with the other candidates and why it wins."""
-    who = Q(member_category__isnull=True)
-    if not for_guests and member_category_id is not None:
-        who |= Q(member_category_id=member_category_id)
-    candidates = list(
-        LoanRule.objects.filter(for_guests=for_guests)
-        .filter(who)
-        .filter(Q(item_type="") | Q(item_type=item_type))
-        .filter(Q(branch_id__isnull=True) | Q(branch_id=branch_id))
-    )
+    """The rule for this combination, with the other candidates and why it wins
+    (read fresh from the database: the rules screen and the nightly work)."""
+    return _choose_from(list(LoanRule.objects.all()), for_guests=for_guests, member_category_id=member_category_id,
+                        item_type=item_type, branch_id=branch_id)
+
+
+def _choose_from(rules, *, for_guests, member_category_id, item_type, branch_id):
+    candidates = [
+        rule for rule in rules
+        if _matches(rule, for_guests=for_guests, member_category_id=member_category_id, item_type=item_type,
+                    branch_id=branch_id)
+    ]
     return _choice(candidates, for_guests=for_guests)
 
 
@@ -104,9 +105,5 @@ def loan_rule_choose_by_fingerprint(fingerprint, *, for_guests, member_category_
         if len(_MATRIX_CACHE) >= _MATRIX_CACHE_SIZE:
             _MATRIX_CACHE.clear()
         _MATRIX_CACHE[key] = rules
-    candidates = [
-        rule for rule in rules
-        if _matches(rule, for_guests=for_guests, member_category_id=member_category_id, item_type=item_type,
-                    branch_id=branch_id)
-    ]
-    return _choice(candidates, for_guests=for_guests)
+    return _choose_from(rules, for_guests=for_guests, member_category_id=member_category_id, item_type=item_type,
+                        branch_id=branch_id)

@@ -2,15 +2,23 @@
 
 import datetime
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from catalogue.models import Title
 from collection.models import Item, ItemStatus
 from members.models import FormerCard
+from members.selectors.ledger import member_balance_cents, membership_expired
 from tenants.models import Branch, GuestLoan, LibraryOrganisation
 
+from .borrowers import borrower_find
 from .models import ACTIVE_HOLD_STATUSES, Hold, HoldStatus, Loan, LoanRule, Transfer
+
+
+def title_texts(title_ids):
+    """{title id: its title text} for these titles (what desk rows and ledger lines show)."""
+    return dict(Title.objects.filter(pk__in=set(title_ids)).values_list("pk", "title"))
 
 
 def _attach_titles(rows, attribute="title_id"):
@@ -213,3 +221,30 @@ def guest_home(loan):
     if not loan.guest_organisation_id:
         return None
     return LibraryOrganisation.objects.filter(pk=loan.guest_organisation_id).first()
+
+
+def title_and_branch_name(title_id, branch_id):
+    """A title's text and a branch's name in one statement (the checkin's row and destination)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT title FROM {Title._meta.db_table} WHERE id = %s), "
+            f"(SELECT name FROM {Branch._meta.db_table} WHERE id = %s)", [title_id, branch_id])
+        title, name = cursor.fetchone()
+    return title or "", name or ""
+
+
+def borrower_panel(library, card):
+    """The desk's member panel: who is at the desk, may they borrow, what they have.
+    Raises the Dutch ValidationError of borrower_find for a card that cannot borrow here."""
+    borrower = borrower_find(organisation=library, card_number=card)
+    panel = {"borrower": borrower, "loans": open_loans(borrower.loans_filter())}
+    panel["overdue_count"] = sum(1 for loan in panel["loans"] if loan.overdue_days)
+    if borrower.member is not None:
+        # Only the numbers here (one query); the holds themselves are on the member page.
+        statuses = list(Hold.objects.filter(member=borrower.member, status__in=ACTIVE_HOLD_STATUSES)
+                        .values_list("status", flat=True))
+        panel["balance_cents"] = member_balance_cents(borrower.member)
+        panel["holds_count"] = len(statuses)
+        panel["holds_ready"] = statuses.count(HoldStatus.READY)
+        panel["expired"] = membership_expired(borrower.member)
+    return panel

@@ -23,7 +23,7 @@ scan needs no branch query (see _desk_branch_id)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,7 +31,6 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from catalogue.models import Title
 from members.forms_accounts import EuroField
 from members.models import AuditEntry
 from members.money import euro
@@ -41,11 +40,9 @@ from staff.models import Role
 from staff.permissions import library_staff_required
 from staff.selectors import working_branch
 from staff.services import WORKING_BRANCH_SESSION_KEY
-from tenants.models import Branch
 
 from .borrowers import borrower_find
-from .models import ACTIVE_HOLD_STATUSES, Hold, HoldStatus
-from .selectors import loan_get, loans_lent_today, open_loans
+from .selectors import borrower_panel, loan_get, loans_lent_today, open_loans, title_and_branch_name, title_texts
 from .services import loans as services
 from .services.loans import CirculationRefused, may_override
 
@@ -71,20 +68,6 @@ def _card(request):
 def _checkout_url(card):
     url = reverse("circulation:checkout")
     return f"{url}?{urlencode({'pas': card})}" if card else url
-
-
-def _title_texts(title_ids):
-    return dict(Title.objects.filter(pk__in=set(title_ids)).values_list("pk", "title"))
-
-
-def _title_and_branch_name(title_id, branch_id):
-    """A title's text and a branch's name in one statement (the checkin's row and destination)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT title FROM {Title._meta.db_table} WHERE id = %s), "
-            f"(SELECT name FROM {Branch._meta.db_table} WHERE id = %s)", [title_id, branch_id])
-        title, name = cursor.fetchone()
-    return title or "", name or ""
 
 
 def _fragment_wanted(request):
@@ -140,23 +123,6 @@ def _remember_checkin(request, entry):
 
 # --- checkout ------------------------------------------------------------------------
 
-def _borrower_panel(library, card):
-    """The member panel: who is at the desk, may they borrow, what they have."""
-    borrower = borrower_find(organisation=library, card_number=card)
-    panel = {"borrower": borrower, "loans": open_loans(borrower.loans_filter())}
-    panel["overdue_count"] = sum(1 for loan in panel["loans"] if loan.overdue_days)
-    if borrower.member is not None:
-        # Only the numbers here (one query); the holds themselves are on the member page.
-        statuses = list(Hold.objects.filter(member=borrower.member, status__in=ACTIVE_HOLD_STATUSES)
-                        .values_list("status", flat=True))
-        panel["balance_cents"] = member_balance_cents(borrower.member)
-        panel["holds_count"] = len(statuses)
-        panel["holds_ready"] = statuses.count(HoldStatus.READY)
-        today = timezone.localdate()
-        panel["expired"] = borrower.member.expires_on is not None and borrower.member.expires_on < today
-    return panel
-
-
 def _checkout_page(request, card, *, status=200, errors=(), result=None, override=None, renewals=None,
                    card_errors=(), audit=False):
     context = {
@@ -165,7 +131,7 @@ def _checkout_page(request, card, *, status=200, errors=(), result=None, overrid
     }
     if card and not card_errors:
         try:
-            context.update(_borrower_panel(request.library, card))
+            context.update(borrower_panel(request.library, card))
         except ValidationError as error:
             context["card_errors"] = error.messages
             status = status if status != 200 else 422
@@ -244,7 +210,7 @@ def checkout_scan(request):
     except ValidationError as error:
         return _checkout_answer(request, card, status=422, errors=error.messages)
     loan = result.loan
-    title = _title_texts([loan.title_id]).get(loan.title_id, "")
+    title = title_texts([loan.title_id]).get(loan.title_id, "")
     entry = {
         "loan": loan.pk, "barcode": loan.item.barcode, "title": title, "due_on": loan.due_on.strftime("%d-%m-%Y"),
         "renewed": result.renewed, "overridden": bool(result.overridden), "fee": result.fee_cents,
@@ -299,7 +265,7 @@ def renew_all(request):
 
 
 def _renewals_page(request, card, outcomes):
-    titles = _title_texts(outcome.loan.title_id for outcome in outcomes)
+    titles = title_texts(outcome.loan.title_id for outcome in outcomes)
     rows = [{"barcode": outcome.loan.item.barcode, "title": titles.get(outcome.loan.title_id, ""),
              "due_on": outcome.loan.due_on, "renewed": outcome.renewed, "reasons": outcome.reasons}
             for outcome in outcomes]
@@ -318,7 +284,7 @@ def _renewals_page(request, card, outcomes):
 
 def _loan_screen(request, loan, template, context, status=200):
     card = _loan_card(loan)
-    loan.title_text = _title_texts([loan.title_id]).get(loan.title_id, "")
+    loan.title_text = title_texts([loan.title_id]).get(loan.title_id, "")
     return render(request, template, {"loan": loan, "card": card, "back_url": _checkout_url(card), **context},
                   status=status)
 
@@ -424,7 +390,7 @@ def checkin_scan(request):
     except ValidationError as error:
         return _checkin_answer(request, status=422, errors=error.messages)
     item = result.item
-    title, destination = _title_and_branch_name(item.title_id, result.destination_branch_id)
+    title, destination = title_and_branch_name(item.title_id, result.destination_branch_id)
     now = timezone.localtime()
     entry = {
         "barcode": item.barcode, "title": title,

@@ -26,8 +26,8 @@ from members.selectors import registration as member_selectors
 from members.services.privacy import audit_record
 from staff.models import Role
 from staff.permissions import library_staff_required
-from staff.selectors import working_branch
-from tenants.models import Branch
+from staff.selectors import branch_for_screen, working_branch
+from tenants.selectors import branch_choices
 
 from . import selectors
 from .models import CirculationEvent, Hold, HoldStatus
@@ -37,9 +37,6 @@ desk_staff = library_staff_required(Role.DESK)
 
 
 # --- helpers -----------------------------------------------------------------------
-
-def _branches(library):
-    return list(Branch.objects.filter(organisation=library, is_active=True).order_by("name"))
 
 
 def _int(value):
@@ -72,20 +69,11 @@ def _title_or_404(title_id):
 
 def _default_pickup(request, member):
     """The member's preferred branch (when it is an active branch here), else the working branch."""
-    branches = {branch.pk: branch for branch in _branches(request.library)}
+    branches = {branch.pk: branch for branch in branch_choices(request.library)}
     if member is not None and member.preferred_branch_id in branches:
         return member.preferred_branch_id
     branch = working_branch(request.session, request.library)
     return branch.pk if branch else None
-
-
-def _chosen_branch(request, branches):
-    """The branch a list screen is about: ?vestiging=<id> (one of this library's), else the working branch."""
-    chosen = _int(request.GET.get("vestiging"))
-    for branch in branches:
-        if branch.pk == chosen:
-            return branch
-    return working_branch(request.session, request.library)
 
 
 def _next_or(request, fallback):
@@ -114,7 +102,7 @@ def place(request, member_id):
     """Place a hold for a member: a title (from a catalogue search or ?titel=<id>) or one copy by barcode."""
     library = request.library
     member = _live_member_or_404(member_id)
-    branches = _branches(library)
+    branches = branch_choices(library)
     errors = []
     query = (request.GET.get("q") or "").strip()
     chosen_title_id = _int(request.POST.get("title_id") if request.method == "POST" else request.GET.get("titel"))
@@ -157,7 +145,7 @@ def place_for_title(request, title_id):
     """From the title page: reserve this title for a member by card number."""
     library = request.library
     title = _title_or_404(title_id)
-    branches = _branches(library)
+    branches = branch_choices(library)
     errors = []
     card = (request.POST.get("card_number") or request.GET.get("pas") or "").strip()
     pickup_id = _int(request.POST.get("pickup_branch"))
@@ -274,7 +262,7 @@ def _queue_context(request, title):
     )
     _audit_shown(request, "reserveringen-wachtrij", holds, title_id=title.pk)
     return {"title": title, "holds": holds, "waiting": waiting, "events": events,
-            "branches": _branches(request.library)}
+            "branches": branch_choices(request.library)}
 
 
 @desk_staff
@@ -305,8 +293,8 @@ def queue_move(request, title_id):
 
 @desk_staff
 def shelf(request):
-    branches = _branches(request.library)
-    branch = _chosen_branch(request, branches)
+    branches = branch_choices(request.library)
+    branch = branch_for_screen(request.session, request.library, request.GET.get("vestiging"), branches)
     shelf = selectors.hold_shelf(branch.pk) if branch else {"ready": [], "expired": [], "incoming": []}
     if branch:
         _audit_shown(request, "reserveringsplank", shelf["ready"] + shelf["expired"] + shelf["incoming"],
@@ -318,8 +306,8 @@ def shelf(request):
 
 @desk_staff
 def pick_list(request):
-    branches = _branches(request.library)
-    branch = _chosen_branch(request, branches)
+    branches = branch_choices(request.library)
+    branch = branch_for_screen(request.session, request.library, request.GET.get("vestiging"), branches)
     rows = selectors.pick_list(branch.pk) if branch else []
     _audit_shown(request, "picklijst", rows, branch_id=branch.pk if branch else None)
     return render(request, "circulation/holds/pick_list.html", {

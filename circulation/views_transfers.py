@@ -6,24 +6,18 @@ from django.utils import timezone
 
 from staff.models import Role
 from staff.permissions import library_staff_required
-from staff.selectors import working_branch
-from tenants.models import Branch
+from staff.selectors import branch_for_screen
+from tenants.selectors import branch_choices
 
 from . import selectors
 
 desk_staff = library_staff_required(Role.DESK)
 
 
-def _chosen_branch(request):
-    branches = list(Branch.objects.filter(organisation=request.library, is_active=True).order_by("name"))
-    chosen = request.GET.get("vestiging")
-    branch = next((branch for branch in branches if str(branch.pk) == chosen), None)
-    return branch or working_branch(request.session, request.library), branches
-
-
 @desk_staff
 def transfers(request):
-    branch, branches = _chosen_branch(request)
+    branches = branch_choices(request.library)
+    branch = branch_for_screen(request.session, request.library, request.GET.get("vestiging"), branches)
     return render(request, "circulation/transfers.html", {
         "branch": branch, "branches": branches,
         "incoming": selectors.transfers_to(branch.pk), "outgoing": selectors.transfers_from(branch.pk),

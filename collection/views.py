@@ -17,7 +17,7 @@ from catalogue.models import Audience
 from staff.models import Role
 from staff.permissions import library_staff_required
 from staff.selectors import working_branch
-from tenants.models import Branch
+from tenants.selectors import branch_choices
 
 from . import selectors, services
 from .forms import (
@@ -33,9 +33,6 @@ from .models import CollectionKind, ItemStatus, ItemType
 
 collection_staff = library_staff_required(Role.COLLECTION)
 
-
-def _branches(library):
-    return list(Branch.objects.filter(organisation=library, is_active=True).order_by("name"))
 
 
 def _working_branch_id(request):
@@ -55,7 +52,7 @@ def title(request, title_id):
     title = selectors.title_get(title_id=title_id)
     if title is None:
         raise Http404("Deze titel staat niet in de catalogus.")
-    branches = _branches(library)
+    branches = branch_choices(library)
     errors = []
     if request.method == "POST":
         form = ItemAddForm(request.POST, branches=branches)
@@ -105,7 +102,7 @@ def _item_or_404(barcode):
 
 
 def _render_item(request, item, *, edit_form=None, status=200):
-    branches = _branches(request.library)
+    branches = branch_choices(request.library)
     return render(
         request,
         "collection/item.html",
@@ -182,7 +179,7 @@ def _form_errors(form):
 
 @collection_staff
 def move(request):
-    branches = _branches(request.library)
+    branches = branch_choices(request.library)
     errors = []
     if request.method == "POST":
         form = MoveForm(request.POST, branches=branches)
@@ -248,7 +245,7 @@ WEEDING_PAGE_SIZE = 200
 
 @collection_staff
 def weeding(request):
-    branches = _branches(request.library)
+    branches = branch_choices(request.library)
     form = WeedingForm(request.GET or None, branches=branches, initial={"months": 24})
     if request.GET and not form.is_valid():
         return render(request, "collection/weeding.html", {"form": form}, status=400)
@@ -293,7 +290,7 @@ def _weeding_csv(result):
 
 @collection_staff
 def stocktakes(request):
-    branches = _branches(request.library)
+    branches = branch_choices(request.library)
     errors = []
     if request.method == "POST":
         form = StocktakeStartForm(request.POST, branches=branches)

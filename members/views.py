@@ -19,6 +19,7 @@ from staff.models import Role
 from staff.permissions import library_staff_required
 from staff.selectors import has_role, working_branch
 from tenants.models import Branch
+from tenants.selectors import branch_choices
 
 from .forms import MemberCategoryForm, MemberForm, MergeFindForm, ReplaceCardForm, SearchForm, SubscriptionTypeForm
 from .models import AuditEntry, MemberCategory, SubscriptionType
@@ -31,9 +32,6 @@ from .services.privacy import audit_record
 desk_staff = library_staff_required(Role.DESK)
 library_admin = library_staff_required(Role.LIBRARY_ADMIN)
 
-
-def _branches(library):
-    return list(Branch.objects.filter(organisation=library, is_active=True).order_by("name"))
 
 
 def _live_member_or_404(member_id):
@@ -121,7 +119,7 @@ def detail(request, member_id):
 @desk_staff
 def register(request):
     library = request.library
-    branches = _branches(library)
+    branches = branch_choices(library)
     subscriptions = selectors.subscription_types(active_only=True)
     errors = []
     if request.method == "POST":
@@ -163,7 +161,7 @@ def register(request):
 @desk_staff
 def edit(request, member_id):
     member = _live_member_or_404(member_id)
-    branches = _branches(request.library)
+    branches = branch_choices(request.library)
     subscriptions = selectors.subscription_types(active_only=True)
     errors = []
     if request.method == "POST":

@@ -16,7 +16,7 @@ from members.services.privacy import audit_record
 from staff.models import Role
 from staff.permissions import library_staff_required
 from staff.selectors import has_role
-from tenants.models import Branch
+from tenants.selectors import branch_choices
 
 from . import rendering, selectors, services
 from .forms import OverviewFilterForm, SettingsForm, TemplateForm
@@ -84,7 +84,7 @@ def resend(request, notice_id):
 
 
 def _branch_choice(request):
-    branches = list(Branch.objects.filter(organisation=request.library, is_active=True).order_by("name"))
+    branches = branch_choices(request.library)
     chosen = None
     value = request.GET.get("vestiging", "")
     if value.isdigit():

@@ -89,3 +89,13 @@ def working_branch(session, organisation):
         if branch is not None:
             return branch
     return branches.first()
+
+
+def branch_for_screen(session, organisation, value, branches):
+    """The branch a list screen is about: `value` (?vestiging=<id>) when it is one of
+    `branches` (this library's), else the staff member's working branch."""
+    chosen = str(value or "").strip()
+    for branch in branches:
+        if str(branch.pk) == chosen:
+            return branch
+    return working_branch(session, organisation)

@@ -63,6 +63,11 @@ def library_address(organisation, *, scheme="http", port=None):
     return f"{scheme}://{domain.domain}{suffix}/"
 
 
+def branch_choices(organisation):
+    """The library's active branches by name: what a screen offers to choose from."""
+    return list(Branch.objects.filter(organisation=organisation, is_active=True).order_by("name"))
+
+
 def branches_of(organisation, *, active_only=True):
     qs = Branch.objects.filter(organisation=organisation)
     if active_only:

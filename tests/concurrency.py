@@ -16,7 +16,7 @@ def in_thread(target):
     def run():
         try:
             outcome["result"] = target()
-        except Exception as error:  # noqa: BLE001 - reported to the test
+        except BaseException as error:  # noqa: BLE001 - reported to the test
             outcome["error"] = error
         finally:
             connection.close()
@@ -24,6 +24,17 @@ def in_thread(target):
     thread = threading.Thread(target=run)
     thread.start()
     return thread, outcome
+
+
+def on_own_connection(work, timeout=60):
+    """Run `work` on a thread of its own, hence on a database connection of its own
+    that commits (outside the test's transaction); return its result or raise its error."""
+    thread, outcome = in_thread(work)
+    thread.join(timeout=timeout)
+    assert not thread.is_alive(), "the work on its own connection did not finish"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("result")
 
 
 def wait_for(condition, timeout=40):

@@ -3,5 +3,6 @@
 - loans: checkout, checkin, renew, lost, claims returned (with fines and fees)
 - holds: place, cancel, suspend, pickup branch, queue order, fill, expire, expected dates
 - rules: the loan-rule matrix and the library's circulation settings
-- renewals: the nightly automatic renewal
+- reminders: the nightly work (automatic renewal, reminders, overdue notices, holds)
+- privacy: loans and holds in the member export, erasure, anonymising and merging
 """

@@ -210,8 +210,11 @@ def hold_queue_move(*, organisation, staff_user, hold_id, before_hold_id, reason
     if not reason:
         raise ValidationError("Geef een reden om de volgorde van de wachtrij te veranderen.")
     with transaction.atomic():
-        hold = _lock_hold(hold_id)
-        other = _lock_hold(before_hold_id)
+        # Both rows in primary-key order, as every write that locks two holds does.
+        locked = {hold_id: None, before_hold_id: None}
+        for pk in sorted(locked, key=lambda value: int(value)):
+            locked[pk] = _lock_hold(pk)
+        hold, other = locked[hold_id], locked[before_hold_id]
         if hold.status != HoldStatus.WAITING or other.status != HoldStatus.WAITING:
             raise ValidationError("Alleen wachtende reserveringen kunnen in de wachtrij worden verplaatst.")
         if hold.title_id != other.title_id or hold.pk == other.pk:

@@ -267,11 +267,10 @@ def _charge_fine(loan, *, returned_on, staff_user, title_text=None):
 
 
 def _title_text(title_id):
-    from catalogue.models import Title
+    """The title's text for a ledger line or a refusal, shortened."""
+    from ..selectors import title_texts
 
-    title = Title.objects.filter(pk=title_id).only("title").first()
-    text = title.title if title else f"titel {title_id}"
-    return text[:80]
+    return title_texts([title_id]).get(title_id, f"titel {title_id}")[:80]
 
 
 def title_fields(title_id):
@@ -432,6 +431,18 @@ def checkout(*, organisation, branch_id, staff_user, card_number, barcode, overr
     return CheckoutResult(loan=loan, fee_cents=fee, overridden=overridden)
 
 
+def _lock_open_loan(loan_id):
+    """Lock an open loan of this library the way every loan write does: its item first."""
+    loan = Loan.objects.select_related("item").filter(pk=loan_id).first()
+    if loan is None or loan.ended_at is not None:
+        raise ValidationError("Deze uitlening bestaat niet of is al beëindigd.")
+    item_lock(loan.item.barcode)
+    loan = Loan.objects.select_related("item", "member").select_for_update(of=("self",)).get(pk=loan_id)
+    if loan.ended_at is not None:
+        raise ValidationError("Deze uitlening is intussen al beëindigd.")
+    return loan
+
+
 # --- renew -------------------------------------------------------------------------
 
 def _renew_refusals(organisation, loan, *, borrower, today):
@@ -520,13 +531,7 @@ def renew(*, organisation, staff_user, loan_id, today=None):
     _in_library_schema(organisation)
     today = today or timezone.localdate()
     with transaction.atomic():
-        loan = Loan.objects.select_related("item", "member").filter(pk=loan_id).first()
-        if loan is None or loan.ended_at is not None:
-            raise ValidationError("Deze uitlening bestaat niet of is al beëindigd.")
-        item_lock(loan.item.barcode)
-        loan = Loan.objects.select_related("item", "member").select_for_update(of=("self",)).get(pk=loan_id)
-        if loan.ended_at is not None:
-            raise ValidationError("Deze uitlening is intussen al beëindigd.")
+        loan = _lock_open_loan(loan_id)
         return _renew_locked(organisation, loan, staff_user=staff_user, today=today)
 
 
@@ -715,17 +720,6 @@ def _expected_refresh(title_id, today):
     from .holds import holds_expected_refresh_for_title
 
     holds_expected_refresh_for_title(title_id, today=today)
-
-
-def _lock_open_loan(loan_id):
-    loan = Loan.objects.select_related("item").filter(pk=loan_id).first()
-    if loan is None or loan.ended_at is not None:
-        raise ValidationError("Deze uitlening bestaat niet of is al beëindigd.")
-    item_lock(loan.item.barcode)
-    loan = Loan.objects.select_related("item", "member").select_for_update(of=("self",)).get(pk=loan_id)
-    if loan.ended_at is not None:
-        raise ValidationError("Deze uitlening is intussen al beëindigd.")
-    return loan
 
 
 def loan_mark_lost(*, organisation, staff_user, loan_id, replacement_cents=None, today=None):

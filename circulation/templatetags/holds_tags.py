@@ -6,22 +6,19 @@ from django.utils import timezone
 
 from staff.models import Role
 from staff.selectors import has_role
-from tenants.models import Branch
+from tenants.selectors import branch_choices
 
 from .. import selectors
 
 register = template.Library()
 
 
-def _branches(library):
-    return list(Branch.objects.filter(organisation=library, is_active=True).order_by("name"))
-
 
 @register.inclusion_tag("circulation/holds/_member_holds.html", takes_context=True)
 def member_holds_card(context, member):
     request = context["request"]
     return {
-        "member": member, "holds": selectors.member_holds(member), "branches": _branches(request.library),
+        "member": member, "holds": selectors.member_holds(member), "branches": branch_choices(request.library),
         "today": timezone.localdate(), "next": request.get_full_path(), "csrf_token": context.get("csrf_token"),
     }
 
@@ -33,6 +30,6 @@ def title_hold_form(context, title):
     if not has_role(request.user, library, Role.DESK):
         return {"show": False}
     return {
-        "show": True, "title": title, "branches": _branches(library),
+        "show": True, "title": title, "branches": branch_choices(library),
         "csrf_token": context.get("csrf_token"), "on_queue_page": request.resolver_match.view_name == "holds:queue",
     }

@@ -83,7 +83,9 @@ def member_active_blocks(member):
     return list(Block.objects.filter(member_id=member.pk, lifted_at__isnull=True).order_by("created_at", "pk"))
 
 
-def _expired(member, today):
+def membership_expired(member, today=None):
+    """Has the member's membership run out (the day after 'lid tot en met')?"""
+    today = today or timezone.localdate()
     return member.expires_on is not None and member.expires_on < today
 
 
@@ -98,7 +100,7 @@ def automatic_blocks_due(member, *, rules=None, balance_cents=None, today=None):
         due[Block.Kind.BALANCE] = (
             f"Openstaand saldo {euro(balance_cents)} (de grens is {euro(rules.balance_block_cents)})."
         )
-    if rules.block_when_expired and _expired(member, today):
+    if rules.block_when_expired and membership_expired(member, today):
         due[Block.Kind.EXPIRED] = f"Het lidmaatschap is verlopen op {member.expires_on:%d-%m-%Y}."
     return due
 

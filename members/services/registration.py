@@ -733,11 +733,8 @@ def members_expire(*, today):
 
 # --- categories and subscription types (library admin) -----------------------------
 
-def subscription_type_save(*, staff_user, subscription_id=None, code, name, annual_fee_cents, max_loans,
-                           includes="", for_youth=False, is_active=True):
-    """Create or change a subscription type. A youth subscription is free (the law);
-    a subscription that is the default of a category stays active and keeps the
-    youth/adult kind that category needs."""
+def _code_and_name(code, name):
+    """A subscription's or category's code and name, cleaned, with what is wrong with them."""
     code = (code or "").strip().lower()
     name = (name or "").strip()
     problems = []
@@ -745,6 +742,15 @@ def subscription_type_save(*, staff_user, subscription_id=None, code, name, annu
         problems.append("De code bestaat uit hoogstens 30 kleine letters, cijfers, - of _.")
     if not name or len(name) > 100:
         problems.append("Vul een naam in van hoogstens 100 tekens.")
+    return code, name, problems
+
+
+def subscription_type_save(*, staff_user, subscription_id=None, code, name, annual_fee_cents, max_loans,
+                           includes="", for_youth=False, is_active=True):
+    """Create or change a subscription type. A youth subscription is free (the law);
+    a subscription that is the default of a category stays active and keeps the
+    youth/adult kind that category needs."""
+    code, name, problems = _code_and_name(code, name)
     if type(annual_fee_cents) is not int or not 0 <= annual_fee_cents <= MAX_AMOUNT_CENTS:  # noqa: E721
         problems.append(f"De jaarbijdrage moet tussen € 0,00 en {euro(MAX_AMOUNT_CENTS)} liggen.")
     elif for_youth and annual_fee_cents:
@@ -790,13 +796,7 @@ def member_category_save(*, staff_user, category_id=None, code, name, min_age, m
     wholly under or wholly from 18, and a youth category's default subscription is
     a youth subscription (an adult category's is not). Members keep their category
     until the daily age task or an edit moves them."""
-    code = (code or "").strip().lower()
-    name = (name or "").strip()
-    problems = []
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,29}", code):
-        problems.append("De code bestaat uit hoogstens 30 kleine letters, cijfers, - of _.")
-    if not name or len(name) > 100:
-        problems.append("Vul een naam in van hoogstens 100 tekens.")
+    code, name, problems = _code_and_name(code, name)
     if type(min_age) is not int or not 0 <= min_age <= 150:  # noqa: E721
         problems.append("De beginleeftijd ligt tussen 0 en 150.")
         min_age = None

@@ -31,7 +31,7 @@ from collection.services import item_add
 from members.models import AuditEntry, Block, LedgerEntry, Member, MemberCategory, SubscriptionType
 from staff.models import StaffUser
 from tenants.models import LibraryOrganisation
-from tests.concurrency import in_thread
+from tests.concurrency import in_thread, on_own_connection
 from tests.factories import TitleFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,14 +40,6 @@ CODE = "circ-race"
 _runs = itertools.count(1)
 
 
-def on_own_connection(work):
-    """Run `work` on a thread (hence a connection) of its own, which commits; return its result."""
-    thread, outcome = in_thread(work)
-    thread.join(timeout=60)
-    assert not thread.is_alive()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("result")
 
 
 @pytest.fixture

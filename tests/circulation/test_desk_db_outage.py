@@ -18,6 +18,7 @@ from circulation.services import loans as loan_services
 from collection.models import Item, ItemStatus
 from staff.models import StaffUser
 from tenants.models import LibraryOrganisation
+from tests.concurrency import on_own_connection
 from tests.factories import TitleFactory
 from tests.members.ledger_helpers import money_cleanup, money_member
 
@@ -62,25 +63,6 @@ def kill_own_connection():
     raise AssertionError("the backend did not go away")
 
 
-def on_own_connection(work):
-    """Run `work` on a thread of its own, hence on a connection of its own that
-    commits (and can be killed without touching the test's transaction)."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["result"] = work()
-        except BaseException as error:  # noqa: BLE001 - reported to the test
-            outcome["error"] = error
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=60)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("result")
 
 
 def test_connection_killed_during_checkout_answers_503_and_changes_nothing(client, committed, monkeypatch):

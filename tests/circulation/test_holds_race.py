@@ -17,7 +17,7 @@ from collection.models import Item, ItemEvent, ItemStatus
 from notices.models import Notice
 from staff.models import StaffUser
 from tenants.models import CardIndex, LibraryOrganisation
-from tests.concurrency import in_thread
+from tests.concurrency import in_thread, on_own_connection
 from tests.members.factories import make_member
 from tests.members.ledger_helpers import money_cleanup
 
@@ -27,12 +27,6 @@ from .factories import make_items
 pytestmark = pytest.mark.django_db
 
 
-def on_own_connection(work):
-    thread, outcome = in_thread(work)
-    thread.join(timeout=60)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("result")
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from collection import services
 from collection.models import Item
 from staff.models import StaffUser
 from tenants.models import LibraryOrganisation
+from tests.concurrency import on_own_connection
 from tests.factories import TitleFactory
 
 
@@ -27,25 +28,6 @@ from tests.factories import TitleFactory
 pytestmark = pytest.mark.django_db
 
 
-def on_own_connection(work):
-    """Run `work` on a thread of its own, hence on a connection of its own that
-    commits; return its result."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["result"] = work()
-        except Exception as error:
-            outcome["error"] = error
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=30)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("result")
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from members import tasks
 from members.models import Block, LedgerEntry, MemberRules
 from members.services.ledger import ledger_charge
 from tenants.models import LibraryOrganisation
+from tests.concurrency import wait_for
 
 from .ledger_helpers import money_cleanup, money_member
 
@@ -85,15 +86,6 @@ def committed(django_db_setup, django_db_blocker):
                 if not entry["rules_existed"]:
                     MemberRules.objects.filter(pk=1).delete()
         connection.set_schema_to_public()
-
-
-def wait_for(condition, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.3)
-    return False
 
 
 def active_kinds(entry, member):

@@ -13,7 +13,7 @@ from members.selectors.privacy import erasure_obstacle_register, export_section_
 from members.services.privacy import loan_history_anonymiser_register
 from members.services.registration import merge_mover_register
 
-from .models import ACTIVE_HOLD_STATUSES, Hold, HoldStatus, Loan
+from ..models import ACTIVE_HOLD_STATUSES, Hold, HoldStatus, Loan
 
 
 def _when(value):
