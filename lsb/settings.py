@@ -71,6 +71,7 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 # is painful. Personal data lives only in TENANT_APPS.
 SHARED_APPS = [
     "django_tenants",
+    "core",
     "tenants",
     "staff",
     "catalogue",
@@ -254,3 +255,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# core.locks: a row lock taken against the documented order raises (tests, and
+# LSB_STRICT_LOCK_ORDER=1) or is logged (production).
+LSB_STRICT_LOCK_ORDER = os.environ.get("LSB_STRICT_LOCK_ORDER", "") == "1"
