@@ -32,3 +32,24 @@ def library_staff_required(role=None):
         return guarded
 
     return decorator
+
+
+def actor_has_role(actor, role):
+    """Whether a service's actor holds `role` at its library: staff by their roles;
+    machines, members and the system never hold a staff role."""
+    return actor.is_staff and has_role(actor.staff_user, actor.organisation, role)
+
+
+def require_role(actor, role):
+    """The services' role check (core.errors: actor.no_role)."""
+    from core.errors import ServiceError
+
+    if not actor_has_role(actor, role):
+        raise ServiceError("actor.no_role", role=Role(role).label)
+
+
+def actor_for_request(request, *, branch_id=None):
+    """The staff actor of a desk request at this library (the view has checked the role)."""
+    from core.actors import Actor
+
+    return Actor.staff(request.user, request.library, branch_id=branch_id)
