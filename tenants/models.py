@@ -6,6 +6,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -245,3 +246,59 @@ class GuestLoan(models.Model):
             models.UniqueConstraint(fields=["lending_organisation", "loan_id"], name="guestloan_unique_loan"),
         ]
         indexes = [models.Index(fields=["home_organisation", "card_number"], name="guestloan_home_card")]
+
+
+class OutboxMessage(models.Model):
+    """One step a library asks of another library's schema (tenants.outbox): a
+    guest's fee charged at home, an interlibrary-loan step. Recorded in the asking
+    transaction, carried out by a Celery task in the target's schema; the step and
+    its "done" mark commit together, so it happens exactly once.
+
+    The payload holds opaque references only (record ids in the target schema,
+    amounts, codes, a ledger line's text): never a person's name, address or card
+    number, since the national staff see these rows."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Wacht")
+        DONE = "done", _("Uitgevoerd")
+        FAILED = "failed", _("Mislukt")
+
+    source = models.ForeignKey(
+        LibraryOrganisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("van")
+    )
+    target = models.ForeignKey(
+        LibraryOrganisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("naar")
+    )
+    kind = models.CharField(_("soort"), max_length=60)
+    payload = models.JSONField(_("gegevens"), default=dict)
+    # The asker's idempotency key (unique per asking library): enqueueing it again returns this row.
+    dedupe_key = models.CharField(max_length=200)
+    actor_ref = models.CharField(max_length=40, blank=True, default="")
+    state = models.CharField(_("status"), max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("pogingen"), default=0)
+    last_error = models.TextField(_("laatste fout"), blank=True)
+    created_at = models.DateTimeField(_("aangemaakt"), auto_now_add=True)
+    # Not before: the next attempt after a failure (backoff), or after one that is running.
+    available_at = models.DateTimeField(_("volgende poging"), default=timezone.now)
+    last_attempt_at = models.DateTimeField(_("laatste poging"), null=True, blank=True)
+    done_at = models.DateTimeField(_("uitgevoerd"), null=True, blank=True)
+    retried_at = models.DateTimeField(null=True, blank=True)
+    retried_by_ref = models.CharField(max_length=40, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("uitgaand bericht")
+        verbose_name_plural = _("uitgaande berichten")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "dedupe_key"], name="outbox_unique_dedupe_key"),
+        ]
+        indexes = [
+            # The sweep and the staff lists look only at unfinished messages.
+            models.Index(fields=["available_at"], name="outbox_open",
+                         condition=models.Q(state__in=["pending", "failed"])),
+            models.Index(fields=["source", "-created_at"], name="outbox_source"),
+            models.Index(fields=["target", "-created_at"], name="outbox_target"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} ({self.dedupe_key})"
