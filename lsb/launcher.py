@@ -617,7 +617,7 @@ class Launcher:
         try:
             if str(REPO) not in sys.path:
                 sys.path.insert(0, str(REPO))
-            from tenants import demo
+            from demo import data as demo
         except Exception as error:  # noqa: BLE001
             demo = None
             demo_error = error
@@ -634,7 +634,7 @@ class Launcher:
         print(f"    Health:                 {national}healthz")
         print()
         if demo is None:
-            print(f"    Demo sign-ins: see tenants/demo.py (could not read it: {demo_error})")
+            print(f"    Demo sign-ins: see demo/data.py (could not read it: {demo_error})")
         else:
             print("    Demo sign-ins:")
             rows = [("username", "role(s) / where", "password", "sign in at")]

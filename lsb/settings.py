@@ -92,7 +92,8 @@ TENANT_APPS = [
     "circulation",
     "notices",
 ]
-INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+# demo (seed_demo: the demo data across every app) has no models, so it is in neither list.
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS] + ["demo"]
 
 TENANT_MODEL = "tenants.LibraryOrganisation"
 TENANT_DOMAIN_MODEL = "tenants.Domain"

@@ -9,9 +9,9 @@ from catalogue.models import Holding, Title
 from circulation.models import CirculationSettings, Hold, Loan, LoanRule
 from circulation.rules import loan_rule_choose
 from collection.models import Item
+from demo import data as demo
 from members.models import LedgerEntry, Member, MemberCategory
 from staff.models import LibraryRole, PoiAdministrator, Role, StaffUser
-from tenants import demo
 from tenants.models import Branch, LibraryOrganisation, Poi, PoiHub, Province
 
 

@@ -10,7 +10,6 @@ from django.db.models import Count
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from catalogue import demo as catalogue_demo
 from catalogue import services as catalogue_services
 from catalogue.models import MarcImport, MarcImportStatus, Title
 from circulation.models import CirculationSettings, Loan, LoanRule
@@ -25,7 +24,9 @@ from members.services import ledger, registration
 
 from staff import services as staff_services
 from staff.models import StaffUser
-from tenants import demo, services
+from demo import data as demo
+from demo import titles as demo_titles
+from tenants import services
 from tenants.models import LibraryOrganisation, Poi, Province
 
 
@@ -90,7 +91,7 @@ class Command(BaseCommand):
 
     def seed_catalogue(self, say):
         """The demo titles, and the real MARC test files when shared/ lies beside the checkout."""
-        files = [("lsb-demo-titels.mrc", io.BytesIO(catalogue_demo.demo_records()))]
+        files = [("lsb-demo-titels.mrc", io.BytesIO(demo_titles.demo_records()))]
         shared = Path(os.environ.get("LSB_SHARED_DATA", settings.BASE_DIR.parent / "shared" / "data")) / "marc"
         for name in SHARED_MARC_FILES:
             if (shared / name).is_file():
@@ -141,7 +142,7 @@ class Command(BaseCommand):
 
     def seed_items(self, say, organisations):
         """A copy or two of every demo title in each demo library, spread over its branches."""
-        titles = list(Title.objects.filter(source=catalogue_demo.SOURCE).order_by("control_number"))
+        titles = list(Title.objects.filter(source=demo_titles.SOURCE).order_by("control_number"))
         for number, library in enumerate(demo.LIBRARIES, start=1):
             organisation = organisations[library["slug"]]
             with tenant_context(organisation):
