@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from django.db import connection
 
 from collection.models import Item
+from tenants.calendar import MAX_SEARCH_DAYS, BranchCalendar
 from tenants.models import Branch, ClosedDate, OpeningPeriod
 
-from .calendar import MAX_SEARCH_DAYS, BranchCalendar
 from .models import CirculationSettings, Hold, Loan, LoanRule
 
 # Closed dates loaded around today: enough for a due date (the longest loan period

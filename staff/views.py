@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from tenants.selectors import branches_of, opening_today
+from tenants.calendar import opening_today
+from tenants.selectors import branches_of
 
 from . import services
 from .forms import LibrarySignInForm, RoleGrantForm

@@ -1,7 +1,7 @@
 """The library administrators' branch screens: opening hours and closed days.
 
-Due dates fall on open days and fines count open days (circulation.calendar),
-so these screens make the circulation calendar the library's own."""
+Due dates fall on open days and fines count open days (tenants.calendar, the one
+branch calendar), so these screens make that calendar the library's own."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -11,12 +11,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from tenants import services as tenant_services
+from tenants.calendar import public_holidays
 from tenants.selectors import (
     branch_closed_dates_upcoming,
     branch_opening_days,
     branches_hours_overview,
     library_branch,
-    public_holidays,
 )
 
 from .forms_branches import ClosedDateForm, OpeningHoursForm

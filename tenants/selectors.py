@@ -1,12 +1,11 @@
 """Reads from the national registry."""
 
-import datetime
-
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from .calendar import public_holidays
 from .models import Branch, ClosedDate, Domain, LibraryOrganisation, OpeningPeriod, Poi, Province
 
 HOST_CACHE_SECONDS = 300
@@ -90,24 +89,6 @@ def opening_week(branch):
     return [(OpeningPeriod.Weekday(day).label, by_day[day]) for day in OpeningPeriod.Weekday.values]
 
 
-def branch_open_at(branch, moment):
-    """Whether the branch is open at an aware datetime (Europe/Amsterdam local time)."""
-    local = timezone.localtime(moment)
-    if ClosedDate.objects.filter(branch=branch, date=local.date()).exists():
-        return False
-    return OpeningPeriod.objects.filter(
-        branch=branch, weekday=local.weekday(), opens__lte=local.time(), closes__gt=local.time()
-    ).exists()
-
-
-def opening_today(branch, today=None):
-    """Today's periods, or [] when closed (weekday without hours, or a closed date)."""
-    today = today or timezone.localdate()
-    if ClosedDate.objects.filter(branch=branch, date=today).exists():
-        return []
-    return list(OpeningPeriod.objects.filter(branch=branch, weekday=today.weekday()).order_by("opens"))
-
-
 def registry_overview():
     """Provinces with their POI and active library organisations, for the national page."""
     return Province.objects.select_related("poi").prefetch_related(
@@ -122,11 +103,6 @@ def pois():
     return Poi.objects.prefetch_related("provinces", "hubs").order_by("name")
 
 
-def upcoming_days(days=7):
-    today = timezone.localdate()
-    return [today + datetime.timedelta(days=n) for n in range(days)]
-
-
 # --- Opening hours and closed days on the library administrators' screens ---
 
 
@@ -137,18 +113,6 @@ def library_branch(organisation, branch_id):
     except (TypeError, ValueError):
         return None
     return Branch.objects.filter(organisation=organisation, pk=branch_id).first()
-
-
-def public_holidays(years):
-    """[(date, Dutch name)] of the Dutch public holidays in `years` on which the
-    circulation calendar closes every branch (circulation.calendar.is_public_holiday
-    decides, so Good Friday is left out as it is there)."""
-    import holidays
-
-    from circulation.calendar import is_public_holiday
-
-    names = holidays.country_holidays("NL", years=list(years), language="nl")
-    return sorted((day, name) for day, name in names.items() if is_public_holiday(day))
 
 
 def branch_opening_days(branch):

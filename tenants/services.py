@@ -236,7 +236,7 @@ def _opening_periods_clean(periods):
     if problems:
         raise ValidationError(problems)
     if not cleaned:
-        # circulation.calendar counts a branch without any hours as open every day.
+        # tenants.calendar counts a branch without any hours as open every day.
         raise ValidationError(
             "Vul ten minste één openingstijd in. Een vestiging zonder openingstijden telt voor de uitlening "
             "als elke dag open; sluit een vestiging tijdelijk met sluitingsdagen."

@@ -11,7 +11,7 @@ Decisions:
   nothing is changed. Some reasons may be overridden by a desk coordinator
   (Role.DESK_SUPERVISOR or library admin) with a reason, which is logged.
 - Due dates come from the loan rule and the lending branch's calendar
-  (circulation.calendar). The fine terms are copied onto the loan at checkout;
+  (tenants.calendar). The fine terms are copied onto the loan at checkout;
   the fine counts the branch's open days after the due date, up to the rule's
   maximum, and is charged when the loan ends (or when an overdue loan is renewed,
   for the days until then).
@@ -37,9 +37,9 @@ from members.selectors.ledger import member_may_borrow
 from members.services.ledger import ledger_charge
 from staff.models import Role
 from staff.selectors import has_role
+from tenants import calendar
 from tenants.models import CardIndex, GuestLoan
 
-from .. import calendar
 from ..borrowers import borrower_find
 from ..desk_context import desk_context_lock
 from ..models import CirculationEvent, CirculationSettings, Loan, Transfer

@@ -8,7 +8,7 @@ import datetime
 
 import pytest
 
-from circulation import calendar
+from tenants import calendar
 from tenants.models import ClosedDate, OpeningPeriod
 
 pytestmark = pytest.mark.django_db

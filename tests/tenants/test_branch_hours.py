@@ -7,11 +7,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from circulation.calendar import due_date
 from staff.models import Role
 from tenants import services
+from tenants.calendar import due_date, public_holidays
 from tenants.models import ClosedDate, OpeningPeriod
-from tenants.selectors import branches_hours_overview, public_holidays
+from tenants.selectors import branches_hours_overview
 
 from ..conftest import host_client
 from ..factories import staff_with_role

@@ -1,5 +1,6 @@
-"""When a branch is open: due dates fall on an open day, and fines count only
-open days.
+"""When a branch is open: the one calendar of the branch registry. Due dates fall
+on an open day, fines count only open days (circulation), and the desk home shows
+today's hours or "gesloten" (staff) from it.
 
 A day is open when the branch has opening hours on that weekday, the day is not
 one of the branch's closed dates, and it is not a Dutch public holiday. A branch
@@ -12,8 +13,9 @@ import datetime
 from functools import lru_cache
 
 import holidays
+from django.utils import timezone
 
-from tenants.models import ClosedDate, OpeningPeriod
+from .models import ClosedDate, OpeningPeriod
 
 # Searching for an open day stops after this many days: a branch closed for
 # longer than that (renovation) gets the due date the loan period gives.
@@ -35,6 +37,13 @@ def is_public_holiday(day):
     return day in _dutch_holidays(day.year)
 
 
+def public_holidays(years):
+    """[(date, Dutch name)] of the Dutch public holidays in `years` on which every
+    branch is closed (is_public_holiday decides, so Good Friday is left out)."""
+    names = holidays.country_holidays("NL", years=list(years), language="nl")
+    return sorted((day, name) for day, name in names.items() if is_public_holiday(day))
+
+
 class BranchCalendar:
     """The open days of one branch, loaded once for a range of dates."""
 
@@ -50,7 +59,7 @@ class BranchCalendar:
 
     @classmethod
     def preloaded(cls, branch_id, *, start, end, open_weekdays, closed_dates):
-        """A calendar from data already read (see circulation.desk_context)."""
+        """A calendar from data already read (the desk scan reads it with the item: circulation.desk_context)."""
         calendar = cls.__new__(cls)
         calendar.branch_id = branch_id
         calendar.start = start
@@ -113,3 +122,12 @@ def overdue_open_days(branch_id, *, due_on, returned_on):
     if returned_on <= effective_due:
         return 0
     return calendar.open_days_after(effective_due, returned_on)
+
+
+def opening_today(branch, today=None):
+    """Today's opening periods, or [] when the branch is closed today (a weekday
+    without hours, one of its closed dates, or a public holiday)."""
+    today = today or timezone.localdate()
+    if not BranchCalendar(branch.pk, start=today, end=today).is_open(today):
+        return []
+    return list(OpeningPeriod.objects.filter(branch_id=branch.pk, weekday=today.weekday()).order_by("opens"))
