@@ -31,9 +31,9 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from core.money import euro
 from members.forms_accounts import EuroField
 from members.models import AuditEntry
-from members.money import euro
 from members.selectors.ledger import member_balance_cents
 from members.services.privacy import audit_record
 from staff.models import Role

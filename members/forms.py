@@ -4,8 +4,9 @@ turn posted text into typed values."""
 
 from django import forms
 
+from core.money import euro
+
 from .forms_accounts import EuroField
-from .money import euro
 
 DATE_FORMATS = ["%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"]
 

@@ -4,8 +4,9 @@ live in members.services.ledger; these forms only turn posted text into typed va
 from django import forms
 from django.core.exceptions import ValidationError
 
+from core.money import MAX_AMOUNT_CENTS, euro, euro_parse
+
 from .models import LedgerEntry
-from .money import MAX_AMOUNT_CENTS, euro, euro_parse
 
 
 class EuroField(forms.CharField):

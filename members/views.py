@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from circulation.selectors import member_guest_loans, member_loans
+from core.money import euro
 from notices.selectors import member_notices
 from staff.models import Role
 from staff.permissions import library_staff_required
@@ -23,7 +24,6 @@ from tenants.selectors import branch_choices
 
 from .forms import MemberCategoryForm, MemberForm, MergeFindForm, ReplaceCardForm, SearchForm, SubscriptionTypeForm
 from .models import AuditEntry, MemberCategory, SubscriptionType
-from .money import euro
 from .selectors import registration as selectors
 from .selectors.ledger import member_account
 from .services import registration as services

@@ -9,12 +9,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core.money import euro
 from staff.models import Role
 from staff.permissions import library_staff_required
 
 from .forms_accounts import BlockForm, ChargeForm, PaymentForm, RulesForm, WaiveForm
 from .models import AuditEntry, Block, Member
-from .money import euro
 from .selectors import ledger as selectors
 from .services import ledger as services
 from .services.privacy import audit_record

@@ -31,8 +31,8 @@ from django_tenants.utils import schema_context
 
 from collection.models import ItemStatus
 from collection.services import _barcode_error, _branch_of, item_circulation_update, item_lock
+from core.money import euro
 from members.models import LedgerEntry, Member
-from members.money import euro
 from members.selectors.ledger import member_may_borrow
 from members.services.ledger import ledger_charge
 from staff.models import Role

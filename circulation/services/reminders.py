@@ -15,8 +15,8 @@ from collections import defaultdict
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core.money import euro
 from members.models import Member
-from members.money import euro
 
 from ..models import HoldStatus, Loan
 from ..rules import loan_rule_choose

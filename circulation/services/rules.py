@@ -8,8 +8,8 @@ from django.db import IntegrityError, connection, transaction
 
 from collection.models import ItemType
 from collection.services import _branch_of
+from core.money import MAX_AMOUNT_CENTS, euro
 from members.models import MemberCategory
-from members.money import MAX_AMOUNT_CENTS, euro
 
 from ..models import CirculationSettings, LoanRule
 from .loans import SETTINGS_PK, _in_library_schema

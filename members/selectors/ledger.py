@@ -15,8 +15,8 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Va
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.money import euro
 from members.models import Block, LedgerEntry, MemberRules
-from members.money import euro
 
 # The singleton rules row of each library schema (see members.services.ledger.member_rules_update).
 RULES_PK = 1

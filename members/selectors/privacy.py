@@ -23,10 +23,10 @@ from typing import Callable
 from django.db.models import Q
 from django.utils import timezone
 
+from core.money import euro
 from staff.models import StaffUser
 
 from ..models import AuditEntry, Block, FormerCard, LedgerEntry, Member
-from ..money import euro
 from .ledger import member_balance_cents
 
 

@@ -2,7 +2,7 @@
 manual blocks, the automatic blocks the library's rules call for, and the rules.
 
 Decisions (see also members.selectors.ledger):
-- Amounts are integer cents, > 0, at most members.money.MAX_AMOUNT_CENTS.
+- Amounts are integer cents, > 0, at most core.money.MAX_AMOUNT_CENTS.
   Entries are never changed or deleted; a wrong charge is corrected by a waiver.
 - Balance = charges - payments - waivers. Payments are not tied to a charge.
   Paying more than is open is allowed and leaves a credit (negative balance,
@@ -29,8 +29,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.money import MAX_AMOUNT_CENTS, euro
 from members.models import AuditEntry, Block, LedgerEntry, Member, MemberRules
-from members.money import MAX_AMOUNT_CENTS, euro
 from members.selectors.ledger import (
     RULES_PK,
     automatic_blocks_due,

@@ -45,6 +45,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from core.money import MAX_AMOUNT_CENTS, euro
 from tenants.models import Branch, CardIndex, LibraryOrganisation, normalise_postcode
 
 from ..models import (
@@ -58,7 +59,6 @@ from ..models import (
     MemberCategory,
     SubscriptionType,
 )
-from ..money import MAX_AMOUNT_CENTS, euro
 from ..selectors.ledger import automatic_blocks_due, member_rules_get
 from ..selectors.registration import (
     ADULT_AGE,

@@ -8,8 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
 
+from core.money import euro, euro_parse
 from members.models import AuditEntry, Block, LedgerEntry, MemberRules
-from members.money import euro, euro_parse
 from members.selectors.ledger import (
     member_account,
     member_balance_cents,

@@ -1,6 +1,6 @@
 from django import template
 
-from members.money import euro as format_euro
+from core.money import euro as format_euro
 
 register = template.Library()
 
