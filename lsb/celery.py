@@ -4,6 +4,7 @@
 import os
 
 from celery.schedules import crontab
+from celery.signals import worker_init
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lsb.settings")
@@ -11,6 +12,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lsb.settings")
 app = CeleryApp("lsb")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def check_search_path(**kwargs):
+    """A worker that would run tasks in the wrong schema does not start."""
+    from tenants.pooling import SearchPathCheckFailed, check_at_startup
+
+    try:
+        check_at_startup("celery worker")
+    except SearchPathCheckFailed as error:
+        raise SystemExit(f"LSB: {error}") from error
+
 
 app.conf.beat_schedule = {
     # Django keeps expired staff sessions until they are cleared.

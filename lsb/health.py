@@ -1,7 +1,9 @@
 """/healthz: can this node reach the database, Redis and a Celery worker?
 
 Load balancers and the run command use it; JSON, HTTP 200 when all are
-reachable, 503 naming what is not."""
+reachable, 503 naming what is not. The database check is the search-path guard:
+one statement asks the server which search path it runs this request's schema
+with, and fails when it is not the one LSB believes in."""
 
 import time
 
@@ -15,9 +17,9 @@ CHECK_TIMEOUT_SECONDS = 1.0
 
 
 def check_database():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
+    from tenants.pooling import verify_search_path
+
+    return {"search_path": verify_search_path(connection), "pool_mode": settings.LSB_DB_POOL_MODE}
 
 
 def check_redis():

@@ -62,8 +62,35 @@ if not ALLOWED_HOSTS:
 DATABASE_URL = required("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lsb")
 REDIS_URL = required("REDIS_URL", "redis://127.0.0.1:6379/0")
 
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+# How LSB reaches PostgreSQL: "direct", or through PgBouncer in "session" or
+# "transaction" pool mode. Every mode is safe: the backend sets each transaction's
+# search path inside that transaction (tenants/postgresql_backend/base.py); in
+# transaction mode it also refuses statements that cannot run in a transaction.
+LSB_DB_POOL_MODE = os.environ.get("LSB_DB_POOL_MODE", "direct").strip().lower() or "direct"
+if LSB_DB_POOL_MODE not in {"direct", "session", "transaction"}:
+    raise ImproperlyConfigured(
+        f"LSB_DB_POOL_MODE is {LSB_DB_POOL_MODE!r}; it must be direct, session or transaction."
+    )
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL,
+        # Seconds a process keeps its connection (to PostgreSQL or to PgBouncer); 0 closes
+        # it after every request, empty keeps it for ever.
+        conn_max_age=(
+            None if os.environ.get("CONN_MAX_AGE", "60").strip().lower() in {"", "none"}
+            else int(os.environ.get("CONN_MAX_AGE", "60"))
+        ),
+        conn_health_checks=env_bool("CONN_HEALTH_CHECKS", True),
+    )
+}
 DATABASES["default"]["ENGINE"] = "tenants.postgresql_backend"
+# No WITH HOLD cursors on a pooled server session: .iterator() fetches client-side
+# outside a transaction anyway (the backend's chunked_cursor); in transaction mode
+# it does so inside transactions too unless this is set to 0.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+    "DISABLE_SERVER_SIDE_CURSORS", LSB_DB_POOL_MODE == "transaction"
+)
+# (psycopg's prepared statements, server-session state, stay off: Django's default.)
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 # --- Tenancy -----------------------------------------------------------------
@@ -103,7 +130,8 @@ ROOT_URLCONF = "lsb.urls_tenants"
 # instead of replaying every migration (seconds instead of minutes at 150 tenants).
 TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
-# Issue `SET search_path` only when the schema changes, not on every cursor.
+# No `SET search_path` per cursor or per connection: tenants/postgresql_backend sends
+# `SET LOCAL search_path` with the first statement of each transaction instead.
 TENANT_LIMIT_SET_CALLS = True
 # migrate_schemas goes on past a failing tenant, names it, and skips schemas that
 # have nothing to apply.

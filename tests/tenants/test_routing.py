@@ -73,22 +73,33 @@ def test_deactivating_takes_effect_at_once_despite_the_routing_cache(client, lib
 class SearchPathCounter:
     def __init__(self):
         self.count = 0
+        self.statements = 0
 
     def __call__(self, execute, sql, params, many, context):
+        self.statements += 1
         if sql.lstrip().upper().startswith("SET SEARCH_PATH"):
             self.count += 1
         return execute(sql, params, many, context)
 
 
-def test_a_request_sets_the_search_path_at_most_once(client, libraries, staff):
+def test_the_search_path_costs_no_statement_and_no_round_trip(client, libraries, staff):
+    """The backend sends `SET LOCAL search_path` in the same message as the
+    transaction's first statement (and after a switch of library): no statement of
+    its own, so every round trip is one of the request's own statements."""
+    from tenants.pooling import count_round_trips
+
     client.force_login(staff.alpha_desk)
     client.get("/balie/", HTTP_HOST="alpha.localhost")  # warm the routing cache
-    counts = []
+    previous_host = "alpha.localhost"
     for host, path in [("alpha.localhost", "/balie/"), ("alpha.localhost", "/"), ("gamma.localhost", "/"),
                        ("alpha.localhost", "/balie/"), ("localhost", "/")]:
         counter = SearchPathCounter()
-        with connection.execute_wrapper(counter):
+        with count_round_trips() as trips, connection.execute_wrapper(counter):
             assert client.get(path, HTTP_HOST=host).status_code == 200
-        counts.append(counter.count)
-    assert max(counts) <= 1, counts
-    assert counts[2] == 1  # switching library does switch the schema
+        assert counter.count == 0, (host, path)
+        # (the test runs inside one transaction: no BEGIN/COMMIT of the request's own)
+        assert trips.count == counter.statements, (host, path, trips.sql)
+        # Inside this (test) transaction the path travels again only when the library changes.
+        switched = any(sql.startswith("SET LOCAL search_path") for sql in trips.sql)
+        assert switched == (host != previous_host), (host, trips.sql)
+        previous_host = host
