@@ -54,4 +54,9 @@ app.conf.beat_schedule = {
         "task": "notices.tasks.notices_send_pending_all_libraries",
         "schedule": 5 * 60,
     },
+    # Cross-library steps (tenants.outbox): delivery starts on commit; this re-sends what was lost.
+    "tenants-outbox-sweep": {
+        "task": "tenants.tasks.outbox_sweep",
+        "schedule": 60,
+    },
 }

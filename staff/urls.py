@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_branches
+from . import views, views_branches, views_outbox
 
 app_name = "staff"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("beheer/", views.library_admin, name="library-admin"),
     path("beheer/rol-toekennen/", views.role_grant, name="role-grant"),
     path("beheer/rol-intrekken/", views.role_revoke, name="role-revoke"),
+    path("beheer/uitgaand/", views_outbox.outbox_list, name="outbox"),
+    path("beheer/uitgaand/<int:message_id>/opnieuw/", views_outbox.outbox_message_retry, name="outbox-retry"),
     path("beheer/vestigingen/", views_branches.branch_list, name="branches"),
     path("beheer/vestigingen/<int:branch_id>/", views_branches.branch_hours, name="branch-hours"),
     path(

@@ -7,6 +7,9 @@ queryset and permission check here (not Django's model permissions, which
 cannot express 'only these rows')."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
 
 from staff.selectors import (
     branches_administered_by,
@@ -15,8 +18,12 @@ from staff.selectors import (
     provinces_administered_by,
 )
 
-from . import services
-from .models import Branch, ClosedDate, Domain, LibraryOrganisation, OpeningPeriod, Poi, PoiHub, Province
+from core.actors import Actor
+
+from . import outbox, services
+from .models import (
+    Branch, ClosedDate, Domain, LibraryOrganisation, OpeningPeriod, OutboxMessage, Poi, PoiHub, Province,
+)
 
 
 class NationalOnlyAdmin(admin.ModelAdmin):
@@ -204,3 +211,86 @@ class BranchAdmin(ScopedAdmin):
         obj.pk = saved.pk
         obj.postcode = saved.postcode
         obj._state.adding = False
+
+
+class OutboxStateFilter(admin.SimpleListFilter):
+    title = "toestand"
+    parameter_name = "toestand"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open (wacht, vastgelopen of mislukt)"), ("vastgelopen", "Vastgelopen"),
+                ("mislukt", "Mislukt"), ("uitgevoerd", "Uitgevoerd")]
+
+    def queryset(self, request, queryset):
+        state = OutboxMessage.State
+        if self.value() == "open":
+            return queryset.filter(state__in=[state.PENDING, state.FAILED])
+        if self.value() == "vastgelopen":
+            return queryset.filter(state=state.PENDING, available_at__lte=timezone.now() - outbox.STUCK_AFTER)
+        if self.value() == "mislukt":
+            return queryset.filter(state=state.FAILED)
+        if self.value() == "uitgevoerd":
+            return queryset.filter(state=state.DONE)
+        return queryset
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ScopedAdmin):
+    """Steps one library asked of another (tenants.outbox): read-only, with "try
+    again" for failed and stuck ones. A POI administrator sees those to or from
+    the libraries of their provinces."""
+
+    list_display = ["pk", "kind_text", "source", "target", "state_text", "attempts", "created_at", "available_at",
+                    "done_at", "error_text"]
+    list_filter = [OutboxStateFilter, "kind"]
+    list_select_related = ["source", "target"]
+    search_fields = ["dedupe_key", "kind"]
+    actions = ["retry"]
+    fields = ["kind", "source", "target", "state", "attempts", "last_error", "payload", "dedupe_key", "actor_ref",
+              "created_at", "available_at", "last_attempt_at", "done_at", "retried_at", "retried_by_ref"]
+    readonly_fields = fields
+
+    def scoped_queryset(self, request):
+        libraries = organisations_administered_by(request.user)
+        return OutboxMessage.objects.filter(Q(source__in=libraries) | Q(target__in=libraries)).select_related(
+            "source", "target")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # read-only; "try again" is the one thing staff do
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="soort")
+    def kind_text(self, message):
+        return outbox.kind_label(message.kind)
+
+    @admin.display(description="status")
+    def state_text(self, message):
+        if outbox.is_stuck(message):
+            return "Vastgelopen"
+        return message.get_state_display()
+
+    @admin.display(description="laatste fout")
+    def error_text(self, message):
+        return message.last_error[:120]
+
+    @admin.action(description="Opnieuw proberen (mislukte en vastgelopen berichten)")
+    def retry(self, request, queryset):
+        actor = Actor.staff(request.user, None)
+        retried, refused = 0, 0
+        for message_id in queryset.values_list("pk", flat=True):
+            try:
+                outbox.outbox_retry(actor=actor, message_id=message_id)
+            except ValidationError:
+                refused += 1
+            else:
+                retried += 1
+        if retried:
+            messages.success(request, f"{retried} bericht(en) worden opnieuw geprobeerd.")
+        if refused:
+            messages.warning(request, f"{refused} bericht(en) overgeslagen: alleen mislukte of vastgelopen berichten "
+                                      "kunnen opnieuw worden geprobeerd.")
