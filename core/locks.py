@@ -42,9 +42,7 @@ def note_lock(rank):
     """Record that this transaction now holds a lock of `rank` (checks the order)."""
     if not connection.in_atomic_block:
         raise LockOrderError(f"a {RANK_NAMES[rank]} row lock outside a transaction is released at once")
-    # The list of on-commit hooks is replaced when a transaction ends (commit or
-    # rollback): it identifies the current transaction without a query.
-    marker = connection.run_on_commit
+    marker = _transaction_marker()
     state = getattr(connection, "_lsb_lock_state", None)
     if state is None or state[0] is not marker:
         state = (marker, [0])
@@ -57,6 +55,23 @@ def note_lock(rank):
             raise LockOrderError(message)
         logger.warning(message)
     highest[0] = max(highest[0], rank)
+
+
+def _transaction_marker():
+    """What identifies the transaction a lock is taken in, without a query.
+
+    The list of on-commit hooks is replaced when a transaction ends (commit or
+    rollback). Inside a Django TestCase every test is one long transaction: there
+    the outermost atomic block the code itself entered (a service's) stands for the
+    transaction it has in production, identified by its savepoint (a new one each
+    time a block is entered), so two services called one after another in a test
+    each start over, as they do in production."""
+    for depth, block in enumerate(connection.atomic_blocks):
+        if not getattr(block, "_from_testcase", False):
+            if depth and connection.savepoint_ids[depth - 1] is not None:
+                return connection.savepoint_ids[depth - 1]
+            break
+    return connection.run_on_commit
 
 
 def lock_rows(rank, queryset, *, of=None):

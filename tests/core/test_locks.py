@@ -63,3 +63,18 @@ def test_lock_rows_locks_in_primary_key_order(db):
         rows = lock_rows(locks.HOLD, Province.objects.order_by("-code"))
     assert [row.pk for row in rows] == sorted(row.pk for row in rows)
     assert len(rows) == 12
+
+
+@override_settings(LSB_STRICT_LOCK_ORDER=True)
+def test_in_a_test_each_outermost_block_of_the_code_starts_over(db):
+    """A test is one long transaction: two services called one after another (each in
+    its own atomic block) are two transactions in production, so the second's locks
+    start over; within one block the order still counts."""
+    with transaction.atomic():
+        note_lock(locks.HOLDINGS)
+    with transaction.atomic():
+        note_lock(locks.ITEM)
+        with transaction.atomic():  # a nested block is the same transaction
+            note_lock(locks.HOLD)
+            with pytest.raises(LockOrderError, match="loan row locked after a hold row"):
+                note_lock(locks.LOAN)
