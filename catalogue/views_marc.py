@@ -1,18 +1,16 @@
-"""MARC screens for collection staff: upload a file to import, follow an import
-and read its problem log, download the library's catalogue as MARC."""
+"""MARC import screens for collection staff: upload a file to import, follow an
+import and read its problem log. Downloading the library's catalogue with its
+holdings is collection.views_marc (it reads the library's items)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
 from staff.models import Role
 from staff.permissions import library_staff_required
 
 from . import selectors_marc, services
-from .forms_marc import MarcExportForm, MarcUploadForm
-from .marc_export import CONTENT_TYPES, EXTENSIONS, export_marc, library_title_count
+from .forms_marc import MarcUploadForm
 
 # How often the detail page of a running import reloads itself (seconds).
 REFRESH_SECONDS = 2
@@ -55,33 +53,3 @@ def import_detail(request, import_id):
             "refresh_seconds": None if marc_import.is_finished else REFRESH_SECONDS,
         },
     )
-
-
-@library_staff_required(Role.COLLECTION)
-def export(request):
-    return render(
-        request,
-        "catalogue/marc_export.html",
-        {"form": MarcExportForm(), "title_count": library_title_count(organisation=request.library)},
-    )
-
-
-@library_staff_required(Role.COLLECTION)
-def export_download(request):
-    """The library's whole catalogue with its holdings, streamed."""
-    form = MarcExportForm(request.GET)
-    if not form.is_valid():
-        return render(
-            request,
-            "catalogue/marc_export.html",
-            {"form": form, "title_count": library_title_count(organisation=request.library)},
-            status=400,
-        )
-    marc_format = form.cleaned_data["format"]
-    library = request.library
-    response = StreamingHttpResponse(
-        export_marc(marc_format=marc_format, organisation=library), content_type=CONTENT_TYPES[marc_format]
-    )
-    name = f"{library.slug}-catalogus-{timezone.localdate():%Y%m%d}.{EXTENSIONS[marc_format]}"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response

@@ -2,6 +2,8 @@
 
 from django.urls import include, path
 
+from catalogue import urls_marc as catalogue_marc_urls
+from collection import urls_marc as collection_marc_urls
 from lsb.health import healthz
 from tenants import views as tenant_views
 
@@ -9,7 +11,8 @@ urlpatterns = [
     path("", tenant_views.library_home, name="library-home"),
     path("balie/", include("staff.urls")),
     path("collectie/zoeken/", include("catalogue.urls_search")),
-    path("collectie/marc/", include("catalogue.urls_marc")),
+    # MARC: the catalogue's import screens and collection's export (with the library's items), one namespace.
+    path("collectie/marc/", include((catalogue_marc_urls.urlpatterns + collection_marc_urls.urlpatterns, "marc"))),
     path("collectie/", include("collection.urls")),
     path("leden/", include("members.urls")),
     path("uitlening/regels/", include("circulation.urls_rules")),

@@ -1,5 +1,6 @@
-"""MARC export: a library's catalogue with its holdings in 852, or selected
-titles; streamed, and readable again by pymarc (and by our own import)."""
+"""MARC export: a library's catalogue with its holdings in 852 (collection, which
+owns the items), or selected titles (catalogue); streamed, and readable again by
+pymarc (and by our own import)."""
 
 import io
 
@@ -12,6 +13,7 @@ from pymarc import MARCReader, parse_xml_to_array
 from catalogue.marc_export import export_marc
 from catalogue.models import MarcFormat, Title
 from collection import services as collection_services
+from collection.marc_export import export_library_marc
 from collection.models import WithdrawalReason
 
 from .marc_support import marc_bytes, run_import
@@ -59,7 +61,7 @@ def holdings_of(record):
 
 def test_library_catalogue_has_its_titles_with_their_holdings_in_852(holdings, libraries):
     alpha = libraries.alpha
-    data = b"".join(export_marc(marc_format=MarcFormat.ISO2709, organisation=alpha))
+    data = b"".join(export_library_marc(marc_format=MarcFormat.ISO2709, organisation=alpha))
 
     records = list(MARCReader(io.BytesIO(data), to_unicode=True))
     assert all(record is not None for record in records)
@@ -77,12 +79,12 @@ def test_library_catalogue_has_its_titles_with_their_holdings_in_852(holdings, l
 
 
 def test_marcxml_export_reads_back_the_same_records(holdings, libraries):
-    data = b"".join(export_marc(marc_format=MarcFormat.MARCXML, organisation=libraries.alpha))
+    data = b"".join(export_library_marc(marc_format=MarcFormat.MARCXML, organisation=libraries.alpha))
 
     assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
     records = parse_xml_to_array(io.BytesIO(data), strict=True)  # MARC21 slim namespace
     iso = list(MARCReader(io.BytesIO(b"".join(
-        export_marc(marc_format=MarcFormat.ISO2709, organisation=libraries.alpha))), to_unicode=True))
+        export_library_marc(marc_format=MarcFormat.ISO2709, organisation=libraries.alpha))), to_unicode=True))
     assert [record.as_marc() for record in records] == [record.as_marc() for record in iso]
 
 
@@ -92,7 +94,7 @@ def test_another_library_exports_only_its_own_holdings(holdings, libraries, staf
               "GAMMA00001")
 
     records = list(MARCReader(io.BytesIO(b"".join(
-        export_marc(marc_format=MarcFormat.ISO2709, organisation=gamma))), to_unicode=True))
+        export_library_marc(marc_format=MarcFormat.ISO2709, organisation=gamma))), to_unicode=True))
 
     assert [record["001"].data for record in records] == ["11778504"]
     assert holdings_of(records[0]) == [{"a": gamma.isil, "b": "v1", "p": "GAMMA00001"}]
@@ -111,15 +113,15 @@ def test_selected_titles_without_a_library_are_the_catalogue_records_themselves(
 
 
 def test_selected_titles_with_a_library_carry_its_holdings(holdings, libraries):
-    data = b"".join(export_marc(marc_format=MarcFormat.ISO2709, organisation=libraries.alpha,
-                                title_ids=[holdings["1598167"].pk, holdings["205256"].pk]))
+    data = b"".join(export_library_marc(marc_format=MarcFormat.ISO2709, organisation=libraries.alpha,
+                                        title_ids=[holdings["1598167"].pk, holdings["205256"].pk]))
     records = {record["001"].data: record for record in MARCReader(io.BytesIO(data), to_unicode=True)}
     assert len(holdings_of(records["1598167"])) == 1
     assert holdings_of(records["205256"]) == []  # selected, but alpha holds no copy
 
 
 def test_export_is_streamed_in_chunks(holdings, libraries):
-    pieces = export_marc(marc_format=MarcFormat.ISO2709, organisation=libraries.alpha, chunk_size=1)
+    pieces = export_library_marc(marc_format=MarcFormat.ISO2709, organisation=libraries.alpha, chunk_size=1)
     first = next(pieces)
     assert MARCReader(io.BytesIO(first)).__next__()["001"].data == "11778504"
     assert len(list(pieces)) == 1

@@ -1,4 +1,4 @@
-"""Export catalogue records as MARC21, streamed.
+"""Export catalogue records as MARC21, streamed (with a library's holdings from its items).
 
     manage.py export_marc --library SLUG [--format iso2709|marcxml] [-o FILE]
         a library's whole catalogue (the titles it has items of), with its holdings in 852
@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalogue.marc_export import export_marc
 from catalogue.models import MarcFormat, Title
+from collection.marc_export import export_library_marc
 from tenants.models import LibraryOrganisation
 
 
@@ -44,10 +45,14 @@ class Command(BaseCommand):
         if organisation is None and title_ids is None:
             raise CommandError("Give --library, --titles, or both.")
 
+        if organisation is not None:
+            pieces = export_library_marc(marc_format=options["format"], organisation=organisation, title_ids=title_ids)
+        else:
+            pieces = export_marc(marc_format=options["format"], title_ids=title_ids)
         out = sys.stdout.buffer if options["output"] == "-" else open(options["output"], "wb")
         count = 0
         try:
-            for piece in export_marc(marc_format=options["format"], organisation=organisation, title_ids=title_ids):
+            for piece in pieces:
                 out.write(piece)
                 if options["format"] == MarcFormat.ISO2709 or piece.startswith(b"<record"):
                     count += 1
