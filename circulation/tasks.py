@@ -1,7 +1,7 @@
 """Nightly circulation work for every active library (Celery beat, see lsb.celery).
 
 One beat task per kind of work fans out one task per active library (see
-lsb.library_tasks). Every task is idempotent and works member by member in short
+tenants.library_tasks). Every task is idempotent and works member by member in short
 transactions (circulation.services.reminders), so a rerun after a crash does
 only what is left and sends nothing twice.
 """
@@ -11,7 +11,7 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from lsb.library_tasks import RETRY_ON_DATABASE_ERRORS, fan_out, in_active_library
+from tenants.library_tasks import RETRY_ON_DATABASE_ERRORS, fan_out, in_active_library
 
 
 @shared_task(name="circulation.tasks.nightly_all_libraries")

@@ -13,9 +13,9 @@ import datetime
 from celery import shared_task
 from django.db import transaction
 
-from lsb.library_tasks import RETRY_ON_DATABASE_ERRORS as _RETRY
-from lsb.library_tasks import fan_out as _fan_out
-from lsb.library_tasks import in_active_library as _in_active_library
+from tenants.library_tasks import RETRY_ON_DATABASE_ERRORS as _RETRY
+from tenants.library_tasks import fan_out as _fan_out
+from tenants.library_tasks import in_active_library as _in_active_library
 
 
 @shared_task(name="members.tasks.members_age_transition_all_libraries")

@@ -1,4 +1,4 @@
-"""How a daily (beat) task reaches every library: the beat task runs in the public
+"""How a daily (beat) task reaches every library in the registry: the beat task runs in the public
 schema and sends one task per active library, stamped with that library's schema
 (tenant-schemas-celery switches to it in the worker). Each library's work runs on
 its own, so one library's failure neither rolls back nor blocks another's, and is
