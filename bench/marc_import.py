@@ -100,8 +100,10 @@ def child_import(path):
     django.setup()
     from catalogue import services
     from catalogue.models import MarcFormat
+    from core.actors import Actor
 
-    marc_import = services.marc_import_register(file_name=str(path), marc_format=MarcFormat.ISO2709)
+    marc_import = services.marc_import_register(actor=Actor.system("bench"), file_name=str(path),
+                                                marc_format=MarcFormat.ISO2709)
     started = time.monotonic()
     last = {"at": started}
 

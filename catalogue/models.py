@@ -176,6 +176,8 @@ class MarcImport(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         verbose_name=_("medewerker"),
     )
+    # Who started it (core.actors: staff:12 at the desk, system:import_marc for the command).
+    actor_ref = models.CharField(max_length=40, blank=True, default="")
     file_name = models.CharField(_("bestandsnaam"), max_length=255)
     # Path in default_storage (uploads); empty when a command read a local file.
     stored_file = models.CharField(max_length=255, blank=True)

@@ -18,13 +18,16 @@ import os
 import uuid
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django_tenants.utils import get_public_schema_name
 from psycopg.types.json import Jsonb
+
+from core.errors import ServiceError
+from staff.models import Role
+from staff.permissions import require_role
 
 from .marc import BadRecord, detect_format, read_records, title_fields_from
 from .models import MarcFormat, MarcImport, MarcImportProblem, MarcImportStatus, Title
@@ -45,21 +48,24 @@ _TITLE_FIELDS = [
 # --- creating an import ---------------------------------------------------------------
 
 
-def marc_import_create(*, organisation, user, upload, marc_format=MarcFormat.AUTO):
-    """Store an uploaded MARC file and queue its import for the library
-    `organisation`; the Celery task starts once this transaction commits."""
+def marc_import_create(*, actor, upload, marc_format=MarcFormat.AUTO):
+    """Store an uploaded MARC file and queue its import for the actor's library
+    (collection role); the Celery task starts once this transaction commits."""
+    organisation = actor.require_current_library()
+    require_role(actor, Role.COLLECTION)
     if marc_format not in MarcFormat.values:
-        raise ValidationError("Onbekend formaat: kies automatisch, MARC21 (ISO 2709) of MARCXML.")
+        raise ServiceError("marc_import.format_unknown", field="format")
     if not upload or not upload.size:
-        raise ValidationError("Het bestand is leeg.")
+        raise ServiceError("marc_import.file_empty", field="file")
     name = os.path.basename(upload.name or "marc")[:200] or "marc"
     stored = default_storage.save(f"marc_imports/{uuid.uuid4().hex}/{get_valid_filename(name)}", upload)
     try:
         with transaction.atomic():
             marc_import = MarcImport.objects.create(
-                organisation=organisation, user=user, file_name=name, stored_file=stored, format=marc_format,
+                organisation=organisation, user=actor.user_or_none, actor_ref=actor.ref, file_name=name,
+                stored_file=stored, format=marc_format,
             )
-            schema = organisation.schema_name if organisation else get_public_schema_name()
+            schema = organisation.schema_name
             transaction.on_commit(lambda: _enqueue(marc_import.pk, schema))
     except Exception:
         default_storage.delete(stored)
@@ -73,10 +79,17 @@ def _enqueue(import_id, schema):
     marc_import_process.apply_async(args=[import_id], headers={"_schema_name": schema})
 
 
-def marc_import_register(*, file_name, marc_format=MarcFormat.AUTO, organisation=None, user=None):
-    """An import of a local file, run at once by the caller (the import_marc command)."""
+def marc_import_register(*, actor, file_name, marc_format=MarcFormat.AUTO):
+    """An import of a local file, run at once by the caller (the import_marc command,
+    the demo data). The national catalogue has no library of its own: in the public
+    schema the actor (e.g. Actor.system("import_marc", organisation)) only says for
+    whom the import is logged, `actor.organisation` being None for a national
+    delivery; in a library's schema it must be that library's actor."""
+    if connection.schema_name != get_public_schema_name():
+        actor.require_current_library()
     return MarcImport.objects.create(
-        organisation=organisation, user=user, file_name=str(file_name)[:255], format=marc_format,
+        organisation=actor.organisation, user=actor.user_or_none, actor_ref=actor.ref,
+        file_name=str(file_name)[:255], format=marc_format,
     )
 
 
@@ -160,24 +173,36 @@ def _is_connection_error(error):
 
 
 class _session_lock:
-    """A PostgreSQL session-level advisory lock, held across the batches' commits."""
+    """An advisory lock held across the batches' commits, safe behind a pooler in
+    transaction mode: taken with pg_try_advisory_xact_lock in a transaction of its
+    own on a connection of its own, which stays open (and pins one server
+    connection) until the import ends. A session-level lock on the import's own
+    connection would stay on whichever server connection took it. A crashed
+    worker's connection closes, its transaction rolls back and the lock goes."""
 
     def __init__(self, namespace, key):
         self.args = [namespace, key]
+        self.holder = None
 
     def __enter__(self):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", self.args)
-            self.locked = cursor.fetchone()[0]
+        self.holder = connection.get_new_connection(connection.get_connection_params())
+        try:
+            self.holder.autocommit = False
+            with self.holder.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", self.args)
+                self.locked = cursor.fetchone()[0]
+        except Exception:
+            self.holder.close()
+            raise
         return self.locked
 
     def __exit__(self, *exc):
-        if self.locked and connection.connection is not None and not connection.needs_rollback:
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", self.args)
-            except Exception:  # the connection is gone, and the lock with it
-                logger.warning("Could not release the MARC import lock %s", self.args)
+        try:
+            self.holder.rollback()  # ends the transaction: the lock is released
+        except Exception:  # the connection is gone, and the lock with it
+            logger.warning("Could not release the MARC import lock %s", self.args)
+        finally:
+            self.holder.close()
         return False
 
 

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 
 from staff.models import Role
-from staff.permissions import library_staff_required
+from staff.permissions import actor_for_request, library_staff_required
 
 from . import selectors_marc, services
 from .forms_marc import MarcUploadForm
@@ -23,7 +23,7 @@ def imports(request):
     if request.method == "POST" and form.is_valid():
         try:
             marc_import = services.marc_import_create(
-                organisation=request.library, user=request.user, upload=form.cleaned_data["file"],
+                actor=actor_for_request(request), upload=form.cleaned_data["file"],
                 marc_format=form.cleaned_data["format"],
             )
         except ValidationError as error:

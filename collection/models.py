@@ -140,6 +140,8 @@ class ItemEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
         related_name="+",
     )
+    # Who did it (core.actors: staff:12, member:812, machine:3@5, system:nightly).
+    actor_ref = models.CharField(max_length=40, blank=True, default="")
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -155,8 +157,10 @@ class Stocktake(models.Model):
     )
     shelf_location = models.CharField(_("plaats"), max_length=80)
     started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
+        related_name="+",
     )
+    actor_ref = models.CharField(max_length=40, blank=True, default="")  # who started it (core.actors)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

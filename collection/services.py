@@ -2,26 +2,32 @@
 status of and withdrawing items, and stocktakes; plus the national holdings
 index those writes keep in step.
 
-Each service runs in one transaction inside the library's own schema. Locks are
-always taken in the same order, so two desks can never deadlock each other:
-first the items (by primary key), then the holdings rows (by title id, then
-branch id). The holdings row of a title x branch is locked before its counts are
-recomputed from the items, so the last desk to commit always writes counts that
-include every other desk's committed change.
+Every service takes the `actor` (core.actors) and works in the schema of the
+actor's library (`actor.require_current_library()`); the collection screens'
+services need the collection role (`actor.no_role` otherwise). Each runs in one
+transaction. Locks follow core.locks: first the items (by primary key), then the
+holdings rows (by title id, then branch id). The holdings row of a title x branch
+is locked before its counts are recomputed from the items, so the last desk to
+commit always writes counts that include every other desk's committed change.
 
-Errors are ValidationErrors with Dutch messages, one per problem (for a scanned
-batch: one per barcode); when a service raises, it has changed nothing.
+Refusals are core.errors.ServiceError codes (collection/errors.py), one per
+problem (for a scanned batch: one per barcode, together in a ServiceErrors); when
+a service raises, it has changed nothing.
 """
 
 import re
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import get_public_schema_name, schema_exists
 
 from catalogue.models import Holding, Title
+from core import locks
+from core.errors import ServiceError, ServiceErrors
+from staff.models import Role
+from staff.permissions import require_role
 from tenants.models import Branch, LibraryOrganisation
 
 from .models import (
@@ -56,6 +62,7 @@ ALLOWED_TRANSITIONS = {
     },
     ItemStatus.ON_HOLD_SHELF: {
         ItemStatus.AVAILABLE, ItemStatus.ON_LOAN, ItemStatus.IN_TRANSIT, ItemStatus.MISSING,
+        ItemStatus.ON_INTERLIBRARY_LOAN,  # put ready for a library's request, then sent to it
     },
     ItemStatus.MISSING: {
         ItemStatus.AVAILABLE, ItemStatus.DAMAGED, ItemStatus.IN_PROCESSING, ItemStatus.WITHDRAWN,
@@ -68,17 +75,18 @@ ALLOWED_TRANSITIONS = {
     },
     ItemStatus.ON_INTERLIBRARY_LOAN: {
         ItemStatus.AVAILABLE, ItemStatus.IN_TRANSIT, ItemStatus.MISSING, ItemStatus.DAMAGED,
+        ItemStatus.ON_HOLD_SHELF,  # back from a library and checked in for a hold here
     },
     ItemStatus.WITHDRAWN: set(),
 }
 
-# Why an item in this status cannot be withdrawn (shown per barcode).
+# Why an item in this status cannot be withdrawn (one code per status, shown per barcode).
 _WITHDRAW_REFUSALS = {
-    ItemStatus.ON_LOAN: "is uitgeleend; neem het eerst in",
-    ItemStatus.ON_HOLD_SHELF: "staat op de reserveringsplank voor een lid",
-    ItemStatus.IN_TRANSIT: "is onderweg naar een andere vestiging",
-    ItemStatus.ON_INTERLIBRARY_LOAN: "is uitgeleend aan een andere bibliotheek (IBL)",
-    ItemStatus.WITHDRAWN: "is al afgeschreven",
+    ItemStatus.ON_LOAN: "item.withdraw_on_loan",
+    ItemStatus.ON_HOLD_SHELF: "item.withdraw_on_hold_shelf",
+    ItemStatus.IN_TRANSIT: "item.withdraw_in_transit",
+    ItemStatus.ON_INTERLIBRARY_LOAN: "item.withdraw_on_interlibrary_loan",
+    ItemStatus.WITHDRAWN: "item.withdraw_already",
 }
 
 EDITABLE_FIELDS = ("shelf_location", "call_number", "item_type", "collection", "price_cents", "acquired_on",
@@ -91,14 +99,6 @@ _HOLDINGS_LOCK_NAMESPACE = 4711
 
 # --- helpers -----------------------------------------------------------------------
 
-def _in_library_schema(organisation):
-    """The services write to the connection's current schema: it must be this library's."""
-    if connection.schema_name != organisation.schema_name:
-        raise RuntimeError(
-            f"Collection services for {organisation.schema_name} called in schema {connection.schema_name}"
-        )
-
-
 def scanned_barcodes(text):
     """The barcodes in scanner input: one per line (or separated by spaces/commas), stripped."""
     if isinstance(text, str):
@@ -108,52 +108,55 @@ def scanned_barcodes(text):
     return [part.strip() for part in parts if part and part.strip()]
 
 
-def _barcode_error(barcode):
+def barcode_error(barcode):
+    """The refusal of a malformed barcode (item.barcode_invalid), or None when it is well-formed."""
     if not _BARCODE_RE.match(barcode):
-        return f"Barcode '{barcode}' is ongeldig: een barcode bestaat uit 5 tot 20 letters en cijfers."
+        return ServiceError("item.barcode_invalid", barcode=barcode)
     return None
 
 
-def _branch_of(organisation, branch_id, *, label="Vestiging"):
+def branch_of(organisation, branch_id, *, label=None):
+    """The active branch `branch_id` of this library, or a refusal (branch.*).
+    `label` names the branch in the sentence (default "Vestiging")."""
+    label = label if label is not None else _("Vestiging")
     try:
         branch_id = int(branch_id)
     except (TypeError, ValueError):
-        raise ValidationError(f"Kies een vestiging van {organisation.name}.")
+        raise ServiceError("branch.choose", library=organisation.name) from None
     branch = Branch.objects.filter(pk=branch_id).first()
     if branch is None or branch.organisation_id != organisation.pk:
-        raise ValidationError(f"{label} hoort niet bij {organisation.name}.")
+        raise ServiceError("branch.other_library", label=label, library=organisation.name)
     if not branch.is_active:
-        raise ValidationError(f"{label} {branch.name} is niet actief.")
+        raise ServiceError("branch.inactive", label=label, branch=branch.name)
     return branch
 
 
-def _event(item, kind, staff_user, **fields):
-    return ItemEvent(item=item, kind=kind, staff_user=staff_user, **fields)
+def _event(item, kind, actor, **fields):
+    return ItemEvent(item=item, kind=kind, staff_user=actor.user_or_none, actor_ref=actor.ref, **fields)
 
 
-def _status_set(item, to_status, *, staff_user, detail="", withdrawal_reason=""):
+def _status_set(item, to_status, *, actor, detail="", withdrawal_reason=""):
     """Change an (already locked) item's status in memory and return its event.
 
     The single place where the status of an item changes; checks the transition."""
     to_status = ItemStatus(to_status)
     from_status = ItemStatus(item.status)
     if to_status == from_status:
-        raise ValidationError(f"Exemplaar {item.barcode} heeft de status {to_status.label} al.")
+        raise ServiceError("item.status_unchanged", barcode=item.barcode, status=to_status.label)
     if to_status not in ALLOWED_TRANSITIONS[from_status]:
-        raise ValidationError(
-            f"Exemplaar {item.barcode}: de status kan niet van {from_status.label} naar {to_status.label}."
-        )
+        raise ServiceError("item.status_not_allowed", barcode=item.barcode, from_status=from_status.label,
+                           to_status=to_status.label)
     item.status = to_status
     if to_status == ItemStatus.WITHDRAWN:
         item.withdrawn_at = timezone.now()
         item.withdrawal_reason = withdrawal_reason
     kind = ItemEvent.Kind.WITHDRAWN if to_status == ItemStatus.WITHDRAWN else ItemEvent.Kind.STATUS
-    return _event(item, kind, staff_user, from_status=from_status, to_status=to_status, detail=detail)
+    return _event(item, kind, actor, from_status=from_status, to_status=to_status, detail=detail)
 
 
 def _lock_items_by_barcode(barcodes):
     """Lock the items with these barcodes (in primary-key order); returns {barcode: item}."""
-    items = Item.objects.select_for_update().filter(barcode__in=barcodes).order_by("pk")
+    items = locks.lock_rows(locks.ITEM, Item.objects.filter(barcode__in=barcodes))
     return {item.barcode: item for item in items}
 
 
@@ -184,12 +187,15 @@ def holding_refresh(*, organisation, title_id, branch_id):
     Second: count in a fresh snapshot, so a concurrent desk that changed items of
     the same title and branch either committed before our lock (and is counted)
     or waits for us. Rows whose total drops to 0 are deleted. Two statements: this
-    runs at every checkout and checkin. Returns the Holding, or None when deleted."""
-    _in_library_schema(organisation)
+    runs at every checkout and checkin. Returns the Holding, or None when deleted.
+
+    A step of the services here (which have checked the actor): `organisation` is
+    their current library."""
     params = {"namespace": _HOLDINGS_LOCK_NAMESPACE, "organisation": organisation.pk, "title": title_id,
               "branch": branch_id}
     table = Holding._meta.db_table
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        locks.note_lock(locks.HOLDINGS)
         cursor.execute(_HOLDING_LOCK_SQL.format(holding=table), params)
         cursor.execute(_HOLDING_COUNT_SQL.format(holding=table, item=Item._meta.db_table), params)
         holding_id, total, available = cursor.fetchone()
@@ -296,14 +302,15 @@ def _holdings_rebuild_one(organisation):
 
 # --- items ---------------------------------------------------------------------------
 
-def item_add(*, organisation, staff_user, title_id, barcodes, branch_id, shelf_location="", call_number="",
+def item_add(*, actor, title_id, barcodes, branch_id, shelf_location="", call_number="",
              item_type=ItemType.BOOK, collection=CollectionKind.ADULT, price_cents=None, acquired_on=None,
              not_for_loan=False, notes=""):
     """Add the scanned barcodes as items of a title, owned by (and at) a branch of this library.
 
     All or nothing: any bad barcode (invalid, scanned twice, already in use), an
     unknown title or a branch of another library refuses the whole batch."""
-    _in_library_schema(organisation)
+    organisation = actor.require_current_library()
+    require_role(actor, Role.COLLECTION)
     barcodes = scanned_barcodes(barcodes)
     errors = []
     title = None
@@ -312,30 +319,30 @@ def item_add(*, organisation, staff_user, title_id, barcodes, branch_id, shelf_l
     except (TypeError, ValueError):
         pass
     if title is None:
-        errors.append(f"Titel {title_id} bestaat niet in de catalogus.")
+        errors.append(ServiceError("title.unknown", title_id=title_id))
     try:
-        branch = _branch_of(organisation, branch_id)
-    except ValidationError as error:
-        errors.extend(error.messages)
+        branch = branch_of(organisation, branch_id)
+    except ServiceError as error:
+        errors.append(error)
     if item_type not in ItemType.values:
-        errors.append(f"Onbekende soort exemplaar: '{item_type}'.")
+        errors.append(ServiceError("item.type_unknown", item_type=item_type))
     if collection not in CollectionKind.values:
-        errors.append(f"Onbekende collectie: '{collection}'.")
+        errors.append(ServiceError("item.collection_unknown", collection=collection))
     if not barcodes:
-        errors.append("Scan minstens één barcode.")
+        errors.append(ServiceError("item.no_barcodes"))
     seen = set()
     for barcode in barcodes:
-        problem = _barcode_error(barcode)
+        problem = barcode_error(barcode)
         if problem:
             errors.append(problem)
         elif barcode in seen:
-            errors.append(f"Barcode '{barcode}' is twee keer gescand.")
+            errors.append(ServiceError("item.barcode_scanned_twice", barcode=barcode))
         seen.add(barcode)
     existing = Item.objects.filter(barcode__in=seen).select_related("title").only("barcode", "title__title")
     for item in existing:
-        errors.append(f"Barcode '{item.barcode}' is al in gebruik (exemplaar van '{item.title.title}').")
+        errors.append(ServiceError("item.barcode_in_use", barcode=item.barcode, title=item.title.title))
     if errors:
-        raise ValidationError(errors)
+        raise ServiceErrors(errors)
 
     acquired_on = acquired_on or timezone.localdate()
     items = [
@@ -349,7 +356,7 @@ def item_add(*, organisation, staff_user, title_id, barcodes, branch_id, shelf_l
         with transaction.atomic():
             Item.objects.bulk_create(items)
             ItemEvent.objects.bulk_create(
-                _event(item, ItemEvent.Kind.ADDED, staff_user, to_status=item.status, to_branch_id=branch.pk,
+                _event(item, ItemEvent.Kind.ADDED, actor, to_status=item.status, to_branch_id=branch.pk,
                        detail=f"{branch.name}, {item.shelf_location}".rstrip(", "))
                 for item in items
             )
@@ -357,28 +364,29 @@ def item_add(*, organisation, staff_user, title_id, barcodes, branch_id, shelf_l
     except IntegrityError:
         # Another desk added one of these barcodes after our check.
         taken = sorted(Item.objects.filter(barcode__in=seen).values_list("barcode", flat=True))
-        raise ValidationError([f"Barcode '{barcode}' is zojuist elders toegevoegd." for barcode in taken]
-                              or ["De exemplaren konden niet worden toegevoegd; probeer het opnieuw."])
+        raise ServiceErrors([ServiceError("item.barcode_added_meanwhile", barcode=barcode) for barcode in taken]
+                            or [ServiceError("item.add_failed")]) from None
     return items
 
 
-def item_update(*, organisation, staff_user, barcode, **changes):
+def item_update(*, actor, barcode, **changes):
     """Edit an item's descriptive fields (EDITABLE_FIELDS). Status, branch and
     withdrawal have their own services."""
-    _in_library_schema(organisation)
+    organisation = actor.require_current_library()
+    require_role(actor, Role.COLLECTION)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"item_update cannot change {', '.join(sorted(unknown))}")
     if "item_type" in changes and changes["item_type"] not in ItemType.values:
-        raise ValidationError(f"Onbekende soort exemplaar: '{changes['item_type']}'.")
+        raise ServiceError("item.type_unknown", field="item_type", item_type=changes["item_type"])
     if "collection" in changes and changes["collection"] not in CollectionKind.values:
-        raise ValidationError(f"Onbekende collectie: '{changes['collection']}'.")
+        raise ServiceError("item.collection_unknown", field="collection", collection=changes["collection"])
     with transaction.atomic():
         item = _lock_items_by_barcode([barcode]).get(barcode)
         if item is None:
-            raise ValidationError(f"Exemplaar {barcode} bestaat niet in deze bibliotheek.")
+            raise ServiceError("item.not_found", barcode=barcode)
         if item.status == ItemStatus.WITHDRAWN:
-            raise ValidationError(f"Exemplaar {barcode} is afgeschreven en kan niet meer worden gewijzigd.")
+            raise ServiceError("item.withdrawn_not_editable", barcode=barcode)
         changed = []
         for name, value in changes.items():
             if isinstance(value, str):
@@ -390,41 +398,43 @@ def item_update(*, organisation, staff_user, barcode, **changes):
         if not changed:
             return item
         item.save(update_fields=[*changes, "updated_at"])
-        ItemEvent.objects.create(item=item, kind=ItemEvent.Kind.EDITED, staff_user=staff_user,
-                                 detail="; ".join(changed))
+        _event(item, ItemEvent.Kind.EDITED, actor, detail="; ".join(changed)).save()
         if "not_for_loan" in changes:
             holding_refresh(organisation=organisation, title_id=item.title_id, branch_id=item.owning_branch_id)
     return item
 
 
-def item_move(*, organisation, staff_user, barcodes, branch_id, shelf_location, call_number=None):
+def item_move(*, actor, barcodes, branch_id, shelf_location, call_number=None):
     """Move items (one or a scanned batch) to another branch and/or shelf location
-    of this library: they then belong there. Updates the holdings of both branches."""
-    _in_library_schema(organisation)
+    of this library: they then belong there. Updates the holdings of both branches.
+    `branch_id` is where they go (not the actor's branch)."""
+    organisation = actor.require_current_library()
+    require_role(actor, Role.COLLECTION)
     barcodes = scanned_barcodes(barcodes)
-    branch = _branch_of(organisation, branch_id, label="De nieuwe vestiging")
+    branch = branch_of(organisation, branch_id, label=_("De nieuwe vestiging"))
     shelf_location = (shelf_location or "").strip()
     if not barcodes:
-        raise ValidationError("Scan minstens één barcode.")
+        raise ServiceError("item.no_barcodes", field="barcodes")
     with transaction.atomic():
         items = _lock_items_by_barcode(barcodes)
         errors = []
         for barcode in dict.fromkeys(barcodes):
             item = items.get(barcode)
             if item is None:
-                errors.append(_barcode_error(barcode) or f"Exemplaar {barcode} bestaat niet in deze bibliotheek.")
+                errors.append(barcode_error(barcode) or ServiceError("item.not_found", barcode=barcode))
             elif item.status == ItemStatus.WITHDRAWN:
-                errors.append(f"Exemplaar {barcode} is afgeschreven en kan niet worden verplaatst.")
+                errors.append(ServiceError("item.withdrawn_not_movable", barcode=barcode))
             elif (item.owning_branch_id, item.current_branch_id, item.shelf_location) == (
                     branch.pk, branch.pk, shelf_location) and call_number in (None, item.call_number):
-                errors.append(f"Exemplaar {barcode} staat al in {branch.name}, {shelf_location or 'zonder plaats'}.")
+                errors.append(ServiceError("item.already_there", barcode=barcode, branch=branch.name,
+                                           place=shelf_location or _("zonder plaats")))
         if errors:
-            raise ValidationError(errors)
+            raise ServiceErrors(errors)
         affected = set()
         events = []
         for item in items.values():
             affected.add((item.title_id, item.owning_branch_id))
-            events.append(_event(item, ItemEvent.Kind.MOVED, staff_user, from_branch_id=item.owning_branch_id,
+            events.append(_event(item, ItemEvent.Kind.MOVED, actor, from_branch_id=item.owning_branch_id,
                                  to_branch_id=branch.pk,
                                  detail=f"{item.shelf_location or '—'} → {branch.name}, {shelf_location or '—'}"))
             item.owning_branch_id = branch.pk
@@ -441,20 +451,21 @@ def item_move(*, organisation, staff_user, barcodes, branch_id, shelf_location, 
     return list(items.values())
 
 
-def item_status_change(*, organisation, staff_user, barcode, to_status, detail=""):
-    """Change an item's status: the one service every status change goes through
-    (circulation, IBL and the collection screens call it). Withdrawing needs a
-    reason: use item_withdraw."""
-    _in_library_schema(organisation)
+def item_status_change(*, actor, barcode, to_status, detail=""):
+    """Change an item's status by hand (the collection screens), through the same
+    transition table as circulation's changes (item_circulation_update).
+    Withdrawing needs a reason: use item_withdraw."""
+    organisation = actor.require_current_library()
+    require_role(actor, Role.COLLECTION)
     if to_status not in ItemStatus.values:
-        raise ValidationError(f"Onbekende status '{to_status}'.")
+        raise ServiceError("item.status_unknown", field="to_status", status=to_status)
     if to_status == ItemStatus.WITHDRAWN:
-        raise ValidationError("Afschrijven gaat met een reden: gebruik Afschrijven.")
+        raise ServiceError("item.withdraw_needs_reason", field="to_status")
     with transaction.atomic():
         item = _lock_items_by_barcode([barcode]).get(barcode)
         if item is None:
-            raise ValidationError(f"Exemplaar {barcode} bestaat niet in deze bibliotheek.")
-        event = _status_set(item, to_status, staff_user=staff_user, detail=detail)
+            raise ServiceError("item.not_found", barcode=barcode)
+        event = _status_set(item, to_status, actor=actor, detail=detail)
         item.save(update_fields=["status", "updated_at"])
         event.save()
         holding_refresh(organisation=organisation, title_id=item.title_id, branch_id=item.owning_branch_id)
@@ -462,8 +473,8 @@ def item_status_change(*, organisation, staff_user, barcode, to_status, detail="
 
 
 def item_lock(barcode):
-    """Lock one item by barcode for a circulation write; None when unknown."""
-    return Item.objects.select_for_update().filter(barcode=barcode).first()
+    """Lock one item by barcode for a circulation write (rank item, core.locks); None when unknown."""
+    return locks.lock_row(locks.ITEM, Item.objects.filter(barcode=barcode))
 
 
 def _item_save_with_event(item, fields, event):
@@ -480,28 +491,30 @@ def _item_save_with_event(item, fields, event):
         cursor.execute(
             f"WITH changed AS (UPDATE {Item._meta.db_table} SET {assignments} WHERE id = %s RETURNING id)"
             f" INSERT INTO {ItemEvent._meta.db_table} (item_id, kind, from_status, to_status, from_branch_id,"
-            " to_branch_id, detail, staff_user_id, at)"
-            " SELECT id, %s, %s, %s, %s, %s, %s, %s, %s FROM changed RETURNING id",
+            " to_branch_id, detail, staff_user_id, actor_ref, at)"
+            " SELECT id, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM changed RETURNING id",
             values + [item.pk, event.kind, event.from_status, event.to_status, event.from_branch_id,
-                      event.to_branch_id, event.detail, event.staff_user_id, item.updated_at],
+                      event.to_branch_id, event.detail, event.staff_user_id, event.actor_ref, item.updated_at],
         )
         event.pk = cursor.fetchone()[0]
 
 
-def item_circulation_update(*, organisation, item, staff_user, to_status=None, current_branch_id=None,
-                            loaned_at=None, detail=""):
+def item_circulation_update(*, actor, item, to_status=None, current_branch_id=None, loaned_at=None, detail=""):
     """Circulation's change of an item it has locked (item_lock) in its own
     transaction: status (through the same transition table as every status
     change), where it is now, and the loan statistics the weeding list reads.
 
+    `actor` is circulation's actor (the desk, the machine, the member, the
+    system): the item's event records it. No role check: circulation has decided.
+
     The national holdings row is recomputed only when the item's availability
     changed: most circulation moves (on loan -> in transit) leave it as it is."""
-    _in_library_schema(organisation)
+    organisation = actor.require_current_library()
     fields = ["updated_at"]
     event = None
     was_available = item.is_available
     if to_status is not None and to_status != item.status:
-        event = _status_set(item, to_status, staff_user=staff_user, detail=detail)
+        event = _status_set(item, to_status, actor=actor, detail=detail)
         fields.append("status")
     if current_branch_id is not None and current_branch_id != item.current_branch_id:
         item.current_branch_id = current_branch_id
@@ -534,6 +547,7 @@ def _holding_available_adjust(organisation, item, delta):
     this suffices for every scan; a missing row is recounted."""
     params = {"namespace": _HOLDINGS_LOCK_NAMESPACE, "organisation": organisation.pk, "title": item.title_id,
               "branch": item.owning_branch_id, "delta": delta}
+    locks.note_lock(locks.HOLDINGS)
     with connection.cursor() as cursor:
         cursor.execute(_HOLDING_ADJUST_SQL.format(holding=Holding._meta.db_table), params)
         adjusted = cursor.fetchone()
@@ -541,31 +555,32 @@ def _holding_available_adjust(organisation, item, delta):
         holding_refresh(organisation=organisation, title_id=item.title_id, branch_id=item.owning_branch_id)
 
 
-def item_withdraw(*, organisation, staff_user, barcodes, reason, detail=""):
+def item_withdraw(*, actor, barcodes, reason, detail=""):
     """Withdraw (afschrijven) one item or a scanned batch with a reason.
 
     Items that are out (on loan, on the hold shelf, in transit, on IBL) are refused
     by barcode, and then the whole batch changes nothing."""
-    _in_library_schema(organisation)
+    organisation = actor.require_current_library()
+    require_role(actor, Role.COLLECTION)
     if reason not in WithdrawalReason.values:
-        raise ValidationError("Kies een reden voor het afschrijven.")
+        raise ServiceError("item.withdrawal_reason_missing", field="reason")
     barcodes = scanned_barcodes(barcodes)
     if not barcodes:
-        raise ValidationError("Scan minstens één barcode.")
+        raise ServiceError("item.no_barcodes", field="barcodes")
     with transaction.atomic():
         items = _lock_items_by_barcode(barcodes)
         errors = []
         for barcode in dict.fromkeys(barcodes):
             item = items.get(barcode)
             if item is None:
-                errors.append(_barcode_error(barcode) or f"Exemplaar {barcode} bestaat niet in deze bibliotheek.")
+                errors.append(barcode_error(barcode) or ServiceError("item.not_found", barcode=barcode))
             elif item.status in _WITHDRAW_REFUSALS:
-                errors.append(f"Exemplaar {barcode} {_WITHDRAW_REFUSALS[item.status]}: niet afgeschreven.")
+                errors.append(ServiceError(_WITHDRAW_REFUSALS[item.status], barcode=barcode))
         if errors:
-            raise ValidationError(errors)
+            raise ServiceErrors(errors)
         label = WithdrawalReason(reason).label
         events = [
-            _status_set(item, ItemStatus.WITHDRAWN, staff_user=staff_user, withdrawal_reason=reason,
+            _status_set(item, ItemStatus.WITHDRAWN, actor=actor, withdrawal_reason=reason,
                         detail=f"{label}{': ' + detail.strip() if detail.strip() else ''}")
             for item in items.values()
         ]
@@ -580,34 +595,38 @@ def item_withdraw(*, organisation, staff_user, barcodes, reason, detail=""):
 
 # --- stocktake -------------------------------------------------------------------------
 
-def stocktake_start(*, organisation, staff_user, branch_id, shelf_location):
-    """Start scanning one shelf: a branch and a shelf location of this library."""
-    _in_library_schema(organisation)
-    branch = _branch_of(organisation, branch_id)
+def stocktake_start(*, actor, branch_id, shelf_location):
+    """Start scanning one shelf: a branch (the one scanned, not necessarily the
+    actor's) and a shelf location of this library."""
+    organisation = actor.require_current_library()
+    require_role(actor, Role.COLLECTION)
+    branch = branch_of(organisation, branch_id)
     shelf_location = (shelf_location or "").strip()
     if not shelf_location:
-        raise ValidationError("Geef de plaats (kast/plank) op die u gaat scannen.")
-    return Stocktake.objects.create(branch_id=branch.pk, shelf_location=shelf_location, started_by=staff_user)
+        raise ServiceError("stocktake.shelf_missing", field="shelf_location")
+    return Stocktake.objects.create(branch_id=branch.pk, shelf_location=shelf_location,
+                                    started_by=actor.user_or_none, actor_ref=actor.ref)
 
 
 def _open_stocktake(stocktake_id):
     stocktake = Stocktake.objects.select_for_update().filter(pk=stocktake_id).first()
     if stocktake is None:
-        raise ValidationError("Deze inventarisatie bestaat niet.")
+        raise ServiceError("stocktake.not_found")
     if stocktake.finished_at is not None:
-        raise ValidationError("Deze inventarisatie is al afgerond.")
+        raise ServiceError("stocktake.finished")
     return stocktake
 
 
-def stocktake_scan(*, organisation, stocktake_id, barcode):
+def stocktake_scan(*, actor, stocktake_id, barcode):
     """Record one scanned barcode on the shelf. Unknown barcodes are recorded too
     (they are misplaced: something on the shelf LSB does not know). Scanning the
     same barcode again is harmless. Returns (scan, created)."""
-    _in_library_schema(organisation)
+    actor.require_current_library()
+    require_role(actor, Role.COLLECTION)
     barcode = (barcode or "").strip()
-    problem = _barcode_error(barcode)
+    problem = barcode_error(barcode)
     if problem:
-        raise ValidationError(problem)
+        raise problem
     with transaction.atomic():
         stocktake = _open_stocktake(stocktake_id)
         item = Item.objects.filter(barcode=barcode).first()
@@ -621,21 +640,22 @@ class StocktakeOutcome:
     found: list = field(default_factory=list)
 
 
-def stocktake_finish(*, organisation, staff_user, stocktake_id, mark_missing=False):
+def stocktake_finish(*, actor, stocktake_id, mark_missing=False):
     """Close a stocktake: every scanned item gets last_seen_at; items reported
     missing before but scanned now are available again; and, when the user
     confirms (mark_missing), the items expected on the shelf but not scanned get
     the status missing."""
     from .selectors import stocktake_result
 
-    _in_library_schema(organisation)
+    organisation = actor.require_current_library()
+    require_role(actor, Role.COLLECTION)
     with transaction.atomic():
         stocktake = _open_stocktake(stocktake_id)
         result = stocktake_result(stocktake=stocktake)
         scanned_ids = list(stocktake.scans.exclude(item=None).values_list("item_id", flat=True))
         to_missing = [item.pk for item in result.missing] if mark_missing else []
-        items = {item.pk: item for item in Item.objects.select_for_update().filter(
-            pk__in=[*scanned_ids, *to_missing]).order_by("pk")}
+        items = {item.pk: item for item in locks.lock_rows(
+            locks.ITEM, Item.objects.filter(pk__in=[*scanned_ids, *to_missing]))}
         now = timezone.now()
         outcome = StocktakeOutcome()
         events = []
@@ -644,10 +664,10 @@ def stocktake_finish(*, organisation, staff_user, stocktake_id, mark_missing=Fal
             item = items[item_id]
             item.last_seen_at = now
             outcome.seen += 1
-            events.append(_event(item, ItemEvent.Kind.SEEN, staff_user,
+            events.append(_event(item, ItemEvent.Kind.SEEN, actor,
                                  detail=f"Inventarisatie {stocktake.shelf_location}"))
             if item.status == ItemStatus.MISSING:
-                events.append(_status_set(item, ItemStatus.AVAILABLE, staff_user=staff_user,
+                events.append(_status_set(item, ItemStatus.AVAILABLE, actor=actor,
                                           detail="Teruggevonden bij inventarisatie"))
                 outcome.found.append(item)
                 affected.add((item.title_id, item.owning_branch_id))
@@ -655,7 +675,7 @@ def stocktake_finish(*, organisation, staff_user, stocktake_id, mark_missing=Fal
             item = items[item_id]
             if item.status != ItemStatus.AVAILABLE:  # changed since the result was computed
                 continue
-            events.append(_status_set(item, ItemStatus.MISSING, staff_user=staff_user,
+            events.append(_status_set(item, ItemStatus.MISSING, actor=actor,
                                       detail=f"Niet gevonden bij inventarisatie {stocktake.shelf_location}"))
             outcome.marked_missing.append(item)
             affected.add((item.title_id, item.owning_branch_id))

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from catalogue.models import Audience
 from staff.models import Role
-from staff.permissions import library_staff_required
+from staff.permissions import actor_for_request, library_staff_required
 from staff.selectors import working_branch
 from tenants.selectors import branch_choices
 
@@ -40,6 +40,11 @@ def _working_branch_id(request):
     return branch.pk if branch else None
 
 
+def _actor(request):
+    """The staff member at their working branch (the services' actor)."""
+    return actor_for_request(request, branch_id=_working_branch_id(request))
+
+
 def _items_text(count):
     return "1 exemplaar" if count == 1 else f"{count} exemplaren"
 
@@ -60,7 +65,7 @@ def title(request, title_id):
             data = form.cleaned_data
             try:
                 items = services.item_add(
-                    organisation=library, staff_user=request.user, title_id=title.pk, barcodes=data["barcodes"],
+                    actor=_actor(request), title_id=title.pk, barcodes=data["barcodes"],
                     branch_id=data["branch"], shelf_location=data["shelf_location"],
                     call_number=data["call_number"], item_type=data["item_type"], collection=data["collection"],
                     price_cents=data["price"], acquired_on=data["acquired_on"],
@@ -128,8 +133,7 @@ def item(request, barcode):
         form = ItemEditForm(request.POST)
         if form.is_valid():
             try:
-                services.item_update(organisation=request.library, staff_user=request.user, barcode=item.barcode,
-                                     **form.changes())
+                services.item_update(actor=_actor(request), barcode=item.barcode, **form.changes())
             except ValidationError as error:
                 for message in error.messages:
                     messages.error(request, message)
@@ -150,8 +154,8 @@ def item_status(request, barcode):
     else:
         try:
             changed = services.item_status_change(
-                organisation=request.library, staff_user=request.user, barcode=item.barcode,
-                to_status=form.cleaned_data["status"], detail=form.cleaned_data["detail"],
+                actor=_actor(request), barcode=item.barcode, to_status=form.cleaned_data["status"],
+                detail=form.cleaned_data["detail"],
             )
         except ValidationError as error:
             for message in error.messages:
@@ -186,7 +190,7 @@ def move(request):
         if form.is_valid():
             try:
                 items = services.item_move(
-                    organisation=request.library, staff_user=request.user, barcodes=form.cleaned_data["barcodes"],
+                    actor=_actor(request), barcodes=form.cleaned_data["barcodes"],
                     branch_id=form.cleaned_data["branch"], shelf_location=form.cleaned_data["shelf_location"],
                 )
             except ValidationError as error:
@@ -217,7 +221,7 @@ def withdraw(request):
         if form.is_valid():
             try:
                 items = services.item_withdraw(
-                    organisation=request.library, staff_user=request.user, barcodes=form.cleaned_data["barcodes"],
+                    actor=_actor(request), barcodes=form.cleaned_data["barcodes"],
                     reason=form.cleaned_data["reason"], detail=form.cleaned_data["detail"],
                 )
             except ValidationError as error:
@@ -297,7 +301,7 @@ def stocktakes(request):
         if form.is_valid():
             try:
                 stocktake = services.stocktake_start(
-                    organisation=request.library, staff_user=request.user, branch_id=form.cleaned_data["branch"],
+                    actor=_actor(request), branch_id=form.cleaned_data["branch"],
                     shelf_location=form.cleaned_data["shelf_location"],
                 )
             except ValidationError as error:
@@ -330,8 +334,7 @@ def stocktake_scan(request, stocktake_id):
     stocktake = _stocktake_or_404(stocktake_id)
     barcode = request.POST.get("barcode", "").strip()
     try:
-        _scan, created = services.stocktake_scan(organisation=request.library, stocktake_id=stocktake.pk,
-                                                 barcode=barcode)
+        _scan, created = services.stocktake_scan(actor=_actor(request), stocktake_id=stocktake.pk, barcode=barcode)
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
@@ -347,8 +350,7 @@ def stocktake_finish(request, stocktake_id):
     stocktake = _stocktake_or_404(stocktake_id)
     try:
         outcome = services.stocktake_finish(
-            organisation=request.library, staff_user=request.user, stocktake_id=stocktake.pk,
-            mark_missing=request.POST.get("mark_missing") == "1",
+            actor=_actor(request), stocktake_id=stocktake.pk, mark_missing=request.POST.get("mark_missing") == "1",
         )
     except ValidationError as error:
         for message in error.messages:

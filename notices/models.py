@@ -30,6 +30,7 @@ class NoticeTemplate(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
         related_name="+",
     )
+    actor_ref = models.CharField(max_length=40, blank=True, default="")  # who saved it last (core.actors)
 
     class Meta:
         verbose_name = _("berichtsjabloon")
@@ -52,6 +53,7 @@ class NoticeSettings(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
         related_name="+",
     )
+    actor_ref = models.CharField(max_length=40, blank=True, default="")  # who saved it last (core.actors)
 
     class Meta:
         verbose_name = _("berichtinstellingen")
@@ -93,6 +95,8 @@ class Notice(models.Model):
         related_name="+",
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Whose action made the notice due (core.actors: staff:12 at a checkin, system:nightly).
+    actor_ref = models.CharField(max_length=40, blank=True, default="")
     attempts = models.PositiveSmallIntegerField(default=0)  # send attempts (claims) so far
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -103,11 +107,13 @@ class Notice(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
         related_name="+",
     )
+    printed_by_ref = models.CharField(max_length=40, blank=True, default="")
     resent_at = models.DateTimeField(null=True, blank=True)
     resent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
         related_name="+",
     )
+    resent_by_ref = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import FilterExpression, Lexer, Parser, TokenType, Variable
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import ServiceError
 
 from .models import NoticeKind
 
@@ -176,21 +179,19 @@ def example_context(kind, *, library_name="Bibliotheek Voorbeeld", branch_name="
 # --- checking a library's text ----------------------------------------------------------------
 
 def _check(source, kind):
-    """Dutch problems with a text of this kind (empty when it is fine)."""
+    """The problems with a text of this kind as (code, params) (empty when it is fine)."""
     refused = []
     for token in Lexer(source).tokenize():
         if token.token_type == TokenType.BLOCK:
             tag = (token.contents.split() or [""])[0]
             if tag not in ALLOWED_TAGS:
-                refused.append(
-                    f"De opdracht {{% {tag} %}} is niet toegestaan. Gebruik alleen: if, for, with, comment, firstof."
-                )
+                refused.append(("notice_text.tag_not_allowed", {"tag": tag}))
     if refused:
-        return list(dict.fromkeys(refused))
+        return _distinct(refused)
     try:
         ENGINE.from_string(source)
     except TemplateSyntaxError as error:
-        return [f"De tekst bevat een fout in de opmaak: {error}"]
+        return [("notice_text.syntax", {"error": str(error)})]
     known = {placeholder.name: placeholder for placeholder in placeholders(kind)}
     parser = Parser([], builtins=ENGINE.template_builtins)
     problems = []
@@ -204,24 +205,20 @@ def _check(source, kind):
             if name in scope:
                 fields = scope[name]
                 if fields is not None and rest and rest[0] not in fields:
-                    problems.append(
-                        f"Onbekend veld '{rest[0]}' in {{{{ {variable.var} }}}}. Bekende velden: {', '.join(fields)}."
-                    )
+                    problems.append(("notice_text.unknown_field",
+                                     {"name": rest[0], "variable": variable.var, "fields": ", ".join(fields)}))
                 return None
         if name not in known:
-            problems.append(
-                f"Onbekende plaatshouder {{{{ {variable.var} }}}}. Toegestaan bij dit bericht: "
-                f"{', '.join(known)}."
-            )
+            problems.append(("notice_text.unknown_placeholder",
+                             {"variable": variable.var, "allowed": ", ".join(known)}))
             return None
         fields = known[name].item_fields
         if fields:
             if rest and rest[0].isdigit():
                 rest = rest[1:]
             if rest and rest[0] not in fields:
-                problems.append(
-                    f"Onbekend veld '{rest[0]}' in {{{{ {variable.var} }}}}. Bekende velden: {', '.join(fields)}."
-                )
+                problems.append(("notice_text.unknown_field",
+                                 {"name": rest[0], "variable": variable.var, "fields": ", ".join(fields)}))
             return fields
         return None
 
@@ -229,7 +226,7 @@ def _check(source, kind):
         try:
             expression = FilterExpression(text, parser)
         except TemplateSyntaxError as error:
-            problems.append(f"De tekst bevat een fout in de opmaak: {error}")
+            problems.append(("notice_text.syntax", {"error": str(error)}))
             return None
         fields = check_variable(expression.var)
         for _filter, arguments in expression.filters:
@@ -274,7 +271,7 @@ def _check(source, kind):
                     scope[arguments[2]] = check_expression(arguments[0])
                 else:
                     for argument in arguments:
-                        name, _, value = argument.partition("=")
+                        name, _equals, value = argument.partition("=")
                         scope[name] = check_expression(value)
                 scopes.append(scope)
             elif tag == "endwith":
@@ -287,28 +284,40 @@ def _check(source, kind):
                 for value in values:
                     check_expression(value)
     if problems:
-        return list(dict.fromkeys(problems))
+        return _distinct(problems)
     try:
         render(source, example_context(kind))
     except Exception as error:  # a filter that fails on real values
-        return [f"De tekst kan niet worden opgemaakt: {error}"]
+        return [("notice_text.render_failed", {"error": str(error)})]
     return []
 
 
-def text_problems(*, kind, subject, body):
-    """Every Dutch problem with a subject and body for this kind of notice."""
-    problems = []
+def _distinct(problems):
+    return list({(code, tuple(sorted(params.items()))): (code, params) for code, params in problems}.values())
+
+
+def text_errors(*, kind, subject, body):
+    """Every problem with a subject and body for this kind of notice, as ServiceErrors
+    (codes in notices/errors.py; field "subject" or "body")."""
+    errors = []
     if not subject.strip():
-        problems.append("Vul een onderwerp in.")
+        errors.append(ServiceError("notice_text.subject_missing", field="subject"))
     elif len(subject) > 200:
-        problems.append("Het onderwerp mag hoogstens 200 tekens lang zijn.")
+        errors.append(ServiceError("notice_text.subject_too_long", field="subject"))
     else:
-        problems.extend(f"Onderwerp: {problem}" for problem in _check(subject, kind))
+        errors.extend(ServiceError(code, field="subject", part=_("Onderwerp"), **params)
+                      for code, params in _check(subject, kind))
     if not body.strip():
-        problems.append("Vul een tekst in.")
+        errors.append(ServiceError("notice_text.body_missing", field="body"))
     else:
-        problems.extend(f"Tekst: {problem}" for problem in _check(body, kind))
-    return problems
+        errors.extend(ServiceError(code, field="body", part=_("Tekst"), **params)
+                      for code, params in _check(body, kind))
+    return errors
+
+
+def text_problems(*, kind, subject, body):
+    """The same problems as Dutch sentences (the preview on the texts screen)."""
+    return [message for error in text_errors(kind=kind, subject=subject, body=body) for message in error.messages]
 
 
 # --- rendering ------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Notice writes: queue, send (at most once), print letters, the library's texts and settings.
 
-All run in the connection's current schema, which must be a library's. Errors are
-ValidationErrors with Dutch messages; a raising service changes nothing.
+Every service takes the `actor` (core.actors) and runs in the schema of the
+actor's library (`actor.require_current_library()`); the desk's and the library
+administrator's actions check their role (`actor.no_role`). Refusals are
+core.errors.ServiceError codes (notices/errors.py); a raising service changes nothing.
 
 Dedupe keys. The caller names what a notice is about with a key that is unique
 for the notice it means: "<kind>:<id>[:<date>]", where <id> is the object the
@@ -33,6 +35,11 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.text import capfirst
+
+from core.errors import ServiceError, ServiceErrors
+from staff.models import Role
+from staff.permissions import require_role
 
 from . import rendering
 from .models import Notice, NoticeKind, NoticeSettings, NoticeTemplate
@@ -42,15 +49,6 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 SEND_BATCH_LIMIT = 1000  # notices per run at most; the next run (or task) sends the rest
-
-
-def _library():
-    from tenants.models import LibraryOrganisation
-
-    library = LibraryOrganisation.objects.filter(schema_name=connection.schema_name).first()
-    if library is None:
-        raise RuntimeError(f"Notice services called outside a library schema ({connection.schema_name})")
-    return library
 
 
 # --- queueing ------------------------------------------------------------------------------------
@@ -74,7 +72,7 @@ def _branch(branch_id, library):
     return Branch.objects.filter(pk=branch_id, organisation=library).first()
 
 
-def notice_queue(*, member, kind, dedupe_key, context, branch=None):
+def notice_queue(*, actor, member, kind, dedupe_key, context, branch=None):
     """Queue one notice to `member` and return it (or the notice already queued under
     `dedupe_key`: calling this twice makes one notice only; `.queued_now` tells which).
     None when the member was erased or merged into another record (nothing is sent).
@@ -88,7 +86,13 @@ def notice_queue(*, member, kind, dedupe_key, context, branch=None):
 
     The text is rendered now with the library's template for `kind`. E-mail when the
     member has an e-mail address, else a letter to print. Sending is started when the
-    caller's transaction commits (and the 5-minute beat run catches anything missed)."""
+    caller's transaction commits (and the 5-minute beat run catches anything missed).
+
+    `actor` is whoever's action makes the notice due (the desk that checked in a
+    held copy, the nightly run): the notice records it. A member actor queues
+    notices to themselves only."""
+    library = actor.require_current_library()
+    actor.require_member(member.pk)
     kind = NoticeKind(kind)
     if not dedupe_key or len(dedupe_key) > 200:
         raise ValueError("dedupe_key must be 1 to 200 characters")
@@ -98,7 +102,6 @@ def notice_queue(*, member, kind, dedupe_key, context, branch=None):
     if existing is not None:
         existing.queued_now = False
         return existing
-    library = _library()
     branch_id = getattr(branch, "pk", branch) if branch is not None else member.preferred_branch_id
     branch_obj = _branch(branch_id, library)
     values = _member_context(member, library=library, branch=branch_obj, today=timezone.localdate())
@@ -114,6 +117,7 @@ def notice_queue(*, member, kind, dedupe_key, context, branch=None):
                 "body": rendering.render(template.body, values),
                 "to_address": member.email if channel == Notice.Channel.EMAIL else "",
                 "branch_id": branch_obj.pk if branch_obj is not None else None,
+                "actor_ref": actor.ref,
             },
         )
     notice.queued_now = created
@@ -176,12 +180,13 @@ def _retry_failed():
         ).update(status=Notice.Status.PENDING)
 
 
-def notices_send_pending():
+def notices_send_pending(*, actor):
     """Send this library's pending e-mail notices, each at most once. Returns
-    {"sent": n, "failed": n, "retried": n}.
+    {"sent": n, "failed": n, "retried": n}. The actor is the process sending
+    (Actor.system("notices") in the task).
 
     Must run outside a transaction (each claim and each result is committed on its own)."""
-    library = _library()
+    library = actor.require_current_library()
     from_address = _from_address(library)
     counts = {"sent": 0, "failed": 0, "retried": _retry_failed()}
     mail_connection = None
@@ -226,37 +231,40 @@ def notices_send_pending():
     return counts
 
 
-def notice_resend(*, notice_id, staff_user):
+def notice_resend(*, actor, notice_id):
     """Staff send an e-mail notice again that may not have arrived: one that failed
     every attempt, or one stuck in "sending" (onzeker verzonden). It goes back to
     pending with a fresh set of attempts; the send run picks it up."""
+    actor.require_current_library()
+    require_role(actor, Role.DESK)
     with transaction.atomic():
         notice = Notice.objects.select_for_update().select_related("member").filter(pk=notice_id).first()
         if notice is None:
-            raise ValidationError("Dit bericht bestaat niet (meer).")
+            raise ServiceError("notice.not_found")
         if notice.channel != Notice.Channel.EMAIL:
-            raise ValidationError("Alleen e-mailberichten kunnen opnieuw worden verstuurd.")
+            raise ServiceError("notice.resend_email_only")
         if notice.member.erased_at is not None:
-            raise ValidationError("Dit lid is gewist; het bericht wordt niet meer verstuurd.")
+            raise ServiceError("notice.member_erased")
         if not (is_uncertain(notice) or notice.status == Notice.Status.FAILED):
-            raise ValidationError(
-                "Dit bericht kan niet opnieuw worden verstuurd: alleen mislukte of onzeker verzonden berichten."
-            )
+            raise ServiceError("notice.resend_not_allowed")
         notice.status = Notice.Status.PENDING
         notice.attempts = 0
         notice.claimed_at = None
         notice.resent_at = timezone.now()
-        notice.resent_by_id = staff_user.pk if staff_user is not None else None
-        notice.save(update_fields=["status", "attempts", "claimed_at", "resent_at", "resent_by"])
+        notice.resent_by = actor.user_or_none
+        notice.resent_by_ref = actor.ref
+        notice.save(update_fields=["status", "attempts", "claimed_at", "resent_at", "resent_by", "resent_by_ref"])
         send_soon()
     return notice
 
 
 # --- letters -----------------------------------------------------------------------------------
 
-def letters_mark_printed(*, notice_ids, staff_user):
+def letters_mark_printed(*, actor, notice_ids):
     """Mark the pending letters among `notice_ids` as printed. Letters another desk
     already marked are left alone. Returns how many were marked."""
+    actor.require_current_library()
+    require_role(actor, Role.DESK)
     ids = [int(notice_id) for notice_id in notice_ids]
     with transaction.atomic():
         letters = list(
@@ -265,76 +273,79 @@ def letters_mark_printed(*, notice_ids, staff_user):
             .values_list("pk", flat=True)
         )
         return Notice.objects.filter(pk__in=letters).update(
-            status=Notice.Status.PRINTED, printed_at=timezone.now(),
-            printed_by_id=staff_user.pk if staff_user is not None else None,
+            status=Notice.Status.PRINTED, printed_at=timezone.now(), printed_by=actor.user_or_none,
+            printed_by_ref=actor.ref,
         )
 
 
 # --- the library's texts and settings ------------------------------------------------------------
 
-def notice_template_save(*, staff_user, kind, subject, body):
+def notice_template_save(*, actor, kind, subject, body):
     """Save the library's own text for `kind`, after checking it renders and uses
-    only the kind's placeholders (every problem in Dutch; nothing saved then)."""
+    only the kind's placeholders (every problem a code; nothing saved then)."""
+    actor.require_current_library()
+    require_role(actor, Role.LIBRARY_ADMIN)
     try:
         kind = NoticeKind(kind)
     except ValueError:
-        raise ValidationError("Onbekende soort bericht.") from None
+        raise ServiceError("notice_text.kind_unknown", field="kind") from None
     subject = subject.strip()
     body = body.replace("\r\n", "\n")
-    problems = rendering.text_problems(kind=kind, subject=subject, body=body)
-    if problems:
-        raise ValidationError(problems)
+    errors = rendering.text_errors(kind=kind, subject=subject, body=body)
+    if errors:
+        raise ServiceErrors(errors)
     with transaction.atomic():
-        template, _ = NoticeTemplate.objects.update_or_create(
+        template, _created = NoticeTemplate.objects.update_or_create(
             kind=kind,
-            defaults={"subject": subject, "body": body,
-                      "updated_by_id": staff_user.pk if staff_user is not None else None},
+            defaults={"subject": subject, "body": body, "updated_by": actor.user_or_none, "actor_ref": actor.ref},
         )
     return template
 
 
-def notice_template_reset(kind, *, staff_user=None):
+def notice_template_reset(*, actor, kind):
     """Go back to the built-in default text for `kind`."""
+    actor.require_current_library()
+    require_role(actor, Role.LIBRARY_ADMIN)
     kind = NoticeKind(kind)
     with transaction.atomic():
         NoticeTemplate.objects.filter(kind=kind).delete()
     return notice_template_get(kind)
 
 
-def notice_settings_update(*, staff_user, due_soon_days_before, overdue_1_days, overdue_2_days, overdue_3_days,
+def notice_settings_update(*, actor, due_soon_days_before, overdue_1_days, overdue_2_days, overdue_3_days,
                            from_email=""):
     """Save when reminders go out (days) and the sender address."""
-    problems = []
+    actor.require_current_library()
+    require_role(actor, Role.LIBRARY_ADMIN)
+    errors = []
     values = {
         "due_soon_days_before": due_soon_days_before, "overdue_1_days": overdue_1_days,
         "overdue_2_days": overdue_2_days, "overdue_3_days": overdue_3_days,
     }
     for name, value in values.items():
         if not isinstance(value, int) or value < 0 or value > 365:
-            problems.append(f"{NoticeSettings._meta.get_field(name).verbose_name.capitalize()}: "
-                            "geef een aantal dagen van 0 tot en met 365.")
-    if not problems:
+            errors.append(ServiceError("notice_settings.days_out_of_range", field=name,
+                                       label=capfirst(NoticeSettings._meta.get_field(name).verbose_name)))
+    if not errors:
         if due_soon_days_before < 1:
-            problems.append("De herinnering gaat minstens 1 dag vóór de inleverdatum uit.")
+            errors.append(ServiceError("notice_settings.due_soon_too_late", field="due_soon_days_before"))
         if overdue_1_days < 1:
-            problems.append("De eerste aanmaning gaat minstens 1 dag na de inleverdatum uit.")
+            errors.append(ServiceError("notice_settings.overdue_1_too_early", field="overdue_1_days"))
         if not overdue_1_days < overdue_2_days < overdue_3_days:
-            problems.append("De aanmaningen moeten elkaar opvolgen: eerste vóór tweede vóór derde "
-                            "(aantal dagen na de inleverdatum oplopend).")
+            errors.append(ServiceError("notice_settings.overdue_order"))
     from_email = (from_email or "").strip()
     if from_email:
         try:
             validate_email(from_email)
         except ValidationError:
-            problems.append("Het afzenderadres is geen geldig e-mailadres.")
-    if problems:
-        raise ValidationError(problems)
+            errors.append(ServiceError("notice_settings.from_email_invalid", field="from_email"))
+    if errors:
+        raise ServiceErrors(errors)
     with transaction.atomic():
         NoticeSettings.objects.select_for_update().filter(pk=SETTINGS_PK).first()
-        result, _ = NoticeSettings.objects.update_or_create(
+        result, _created = NoticeSettings.objects.update_or_create(
             pk=SETTINGS_PK,
-            defaults={**values, "from_email": from_email,
-                      "updated_by_id": staff_user.pk if staff_user is not None else None},
+            defaults={**values, "from_email": from_email, "updated_by": actor.user_or_none, "actor_ref": actor.ref},
         )
     return result
 

@@ -42,8 +42,11 @@ def notices_send_pending_all_libraries():
 @shared_task(name="notices.tasks.notices_send_pending_library", **_RETRY)
 def notices_send_pending_library():
     """Send this library's pending e-mail notices (the worker is in its schema)."""
+    from core.actors import Actor
+
     from .services import notices_send_pending
 
-    if _in_active_library() is None:
+    library = _in_active_library()
+    if library is None:
         return None
-    return notices_send_pending()
+    return notices_send_pending(actor=Actor.system("notices", library))

@@ -11,10 +11,9 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from members.models import AuditEntry
-from members.services.privacy import audit_record
+from members.selectors.access import member_shown, members_listed
 from staff.models import Role
-from staff.permissions import library_staff_required
+from staff.permissions import actor_for_request, library_staff_required
 from staff.selectors import has_role
 from tenants.selectors import branch_choices
 
@@ -27,10 +26,8 @@ library_admin = library_staff_required(Role.LIBRARY_ADMIN)
 
 
 def _audit_list(request, screen, notices, **shown):
-    member_ids = sorted({notice.member_id for notice in notices})
-    if member_ids:
-        audit_record(staff_user=request.user, member=None, action=AuditEntry.Action.SEARCH,
-                     detail={"query": {"scherm": screen, **shown}, "member_ids": member_ids})
+    members_listed(actor_for_request(request), [notice.member_id for notice in notices], purpose=screen,
+                   query=shown)
 
 
 def _kind_or_404(kind):
@@ -62,9 +59,7 @@ def detail(request, notice_id):
     notice = selectors.notice_get(notice_id)
     if notice is None:
         raise Http404("Dit bericht bestaat niet bij deze bibliotheek.")
-    if notice.member.erased_at is None:
-        audit_record(staff_user=request.user, member=notice.member, action=AuditEntry.Action.VIEW,
-                     detail={"screen": "notice", "notice": notice.pk})
+    member_shown(actor_for_request(request), notice.member, purpose="notice", notice=notice.pk)
     return render(request, "notices/detail.html", {"notice": notice})
 
 
@@ -72,7 +67,7 @@ def detail(request, notice_id):
 @desk_staff
 def resend(request, notice_id):
     try:
-        services.notice_resend(notice_id=notice_id, staff_user=request.user)
+        services.notice_resend(actor=actor_for_request(request), notice_id=notice_id)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -104,7 +99,7 @@ def letters(request):
 @desk_staff
 def letters_printed(request):
     ids = [value for value in request.POST.getlist("notice") if value.isdigit()]
-    count = services.letters_mark_printed(notice_ids=ids, staff_user=request.user)
+    count = services.letters_mark_printed(actor=actor_for_request(request), notice_ids=ids)
     if count:
         messages.success(request, f"{count} brief/brieven gemarkeerd als afgedrukt.")
     else:
@@ -136,7 +131,8 @@ def template_edit(request, kind):
                                "body": rendering.render(body, context)}
             else:
                 try:
-                    services.notice_template_save(staff_user=request.user, kind=kind, subject=subject, body=body)
+                    services.notice_template_save(actor=actor_for_request(request), kind=kind, subject=subject,
+                                                  body=body)
                 except ValidationError as error:
                     errors = error.messages
                 else:
@@ -156,7 +152,7 @@ def template_edit(request, kind):
 @library_admin
 def template_reset(request, kind):
     kind = _kind_or_404(kind)
-    services.notice_template_reset(kind, staff_user=request.user)
+    services.notice_template_reset(actor=actor_for_request(request), kind=kind)
     messages.success(request, f"De tekst voor '{kind.label}' is terug naar de standaardtekst.")
     return redirect("notices:template-edit", kind=kind.value)
 
@@ -169,7 +165,7 @@ def settings_edit(request):
         form = SettingsForm(request.POST)
         if form.is_valid():
             try:
-                services.notice_settings_update(staff_user=request.user, **form.cleaned_data)
+                services.notice_settings_update(actor=actor_for_request(request), **form.cleaned_data)
             except ValidationError as error:
                 errors = error.messages
             else:

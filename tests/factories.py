@@ -85,6 +85,16 @@ def staff_with_role(organisation, role, username=None):
     return user
 
 
+def collection_actor(organisation, *, branch_id=None):
+    """A collection staff member of `organisation` as the services' actor (the
+    library's first one; made when it has none): for adding and changing items."""
+    from core.actors import Actor
+
+    user = (StaffUser.objects.filter(library_roles__organisation=organisation, library_roles__role=Role.COLLECTION)
+            .order_by("pk").first() or staff_with_role(organisation, Role.COLLECTION))
+    return Actor.staff(user, organisation, branch_id=branch_id)
+
+
 def marc_record(*, title, author="", isbn="", control_number="", source="LSBTEST", year=2020, language="dut",
                 subjects=()):
     """A small but real MARC21 record (pymarc), as a catalogue import would receive it."""

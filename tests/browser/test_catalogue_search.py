@@ -13,9 +13,10 @@ from playwright.sync_api import expect
 from catalogue.models import Holding, MaterialType, SearchWord, Title
 from collection import services
 from collection.models import Item, Stocktake
+from core.actors import Actor
 from staff.models import StaffUser
 from tenants.models import LibraryOrganisation
-from tests.factories import PASSWORD, TitleFactory
+from tests.factories import PASSWORD, TitleFactory, collection_actor
 
 pytestmark = pytest.mark.django_db
 
@@ -42,16 +43,15 @@ def lighthouse_titles(django_db_setup, django_db_blocker):
         audiobook = TitleFactory(isbns=[AUDIOBOOK_ISBN], material_type=MaterialType.AUDIOBOOK, **common)
         alpha_branch = alpha.branches.order_by("code")[0]
         with tenant_context(alpha):
-            user = StaffUser.objects.get(username="alpha.collection")
-            services.item_add(organisation=alpha, staff_user=user, title_id=book.pk, branch_id=alpha_branch.pk,
+            actor = Actor.staff(StaffUser.objects.get(username="alpha.collection"), alpha)
+            services.item_add(actor=actor, title_id=book.pk, branch_id=alpha_branch.pk,
                               barcodes=[ON_SHELF, ALSO_ON_SHELF], shelf_location=SHELF, call_number="VUUR",
                               acquired_on=datetime.date(2012, 3, 1))
-            services.item_add(organisation=alpha, staff_user=user, title_id=book.pk, branch_id=alpha_branch.pk,
+            services.item_add(actor=actor, title_id=book.pk, branch_id=alpha_branch.pk,
                               barcodes=[ELSEWHERE], shelf_location="Jeugd", call_number="VUUR",
                               acquired_on=datetime.date(2012, 3, 1))
         with tenant_context(beta):
-            services.item_add(organisation=beta, staff_user=StaffUser.objects.get(username="beta.desk"),
-                              title_id=audiobook.pk, barcodes=["ZKPBETA01"],
+            services.item_add(actor=collection_actor(beta), title_id=audiobook.pk, barcodes=["ZKPBETA01"],
                               branch_id=beta.branches.order_by("code")[0].pk)
     yield book, audiobook
     with django_db_blocker.unblock():

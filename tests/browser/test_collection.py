@@ -10,9 +10,8 @@ from playwright.sync_api import expect
 from catalogue.models import Holding
 from collection import services
 from collection.models import Item
-from staff.models import StaffUser
 from tenants.models import LibraryOrganisation
-from tests.factories import PASSWORD, TitleFactory
+from tests.factories import PASSWORD, TitleFactory, collection_actor
 
 pytestmark = pytest.mark.django_db
 
@@ -26,13 +25,13 @@ def title_held_elsewhere(django_db_setup, django_db_blocker):
         connection.set_schema_to_public()
         beta = LibraryOrganisation.objects.get(slug="beta")
         alpha = LibraryOrganisation.objects.get(slug="alpha")
-        user = StaffUser.objects.get(username="beta.desk")
+        actor = collection_actor(beta)
         title = TitleFactory(title="Het diner", contributors_text="Koch, Herman", year=2009,
                              isbns=["9789041413123"], publisher="Anthos")
         with tenant_context(beta):
-            services.item_add(organisation=beta, staff_user=user, title_id=title.pk,
+            services.item_add(actor=actor, title_id=title.pk,
                               barcodes=["BRWBETA01", "BRWBETA02"], branch_id=beta.branches.order_by("code")[0].pk)
-            services.item_status_change(organisation=beta, staff_user=user, barcode="BRWBETA01", to_status="on_loan")
+            services.item_status_change(actor=actor, barcode="BRWBETA01", to_status="on_loan")
     yield title
     with django_db_blocker.unblock():
         for library in (alpha, beta):

@@ -48,7 +48,7 @@ def desk_day(django_db_setup, django_db_blocker):
             member = make_member(card_number=CARD, first_name="Daan", last_name="Dagelijks", paid_until=PAID_UNTIL)
             ledger_charge(member=member, charge_type=LedgerEntry.ChargeType.FINE, amount_cents=250, staff_user=None,
                           description="Te laat (vorige keer)")
-            items = [make_items(alpha, branch=home, title=title, staff_user=staff)[0] for title in titles]
+            items = [make_items(alpha, branch=home, title=title)[0] for title in titles]
             checkout(organisation=alpha, branch_id=home.pk, staff_user=staff, card_number=CARD,
                      barcode=items[2].barcode, now=timezone.now() - datetime.timedelta(days=10))
         connection.set_schema_to_public()

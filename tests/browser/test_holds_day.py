@@ -16,6 +16,7 @@ from catalogue.models import Holding, Title
 from circulation.models import CirculationEvent, Hold, Loan, Transfer
 from circulation.services.loans import checkout
 from collection.models import Item, ItemEvent
+from core.actors import Actor
 from members.models import AuditEntry, Member, MemberCategory, SubscriptionType
 from notices.models import Notice
 from staff.models import StaffUser
@@ -51,7 +52,7 @@ def holds_day(django_db_setup, django_db_blocker):
                                  email="tom.tweede@example.nl", paid_until=PAID_UNTIL)
             reader = make_member(card_number=CARDS["reader"], first_name="Lex", last_name="Lezer",
                                  email="lex.lezer@example.nl", paid_until=PAID_UNTIL)
-            copies = make_items(alpha, branch=branch, title=title, count=2, staff_user=staff)
+            copies = make_items(alpha, branch=branch, title=title, count=2)
             for copy in copies:
                 checkout(organisation=alpha, branch_id=branch.pk, staff_user=staff, card_number=reader.card_number,
                          barcode=copy.barcode)
@@ -161,8 +162,8 @@ def test_a_day_of_reservations(page, library_url, holds_day, mailoutbox):
         assert len(notices) == 1 and notices[0].to_address == "ilse.eerste@example.nl"
         assert not Notice.objects.filter(member_id=second.pk).exists()
         # The send run (the worker's task body), twice: one e-mail.
-        notices_send_pending()
-        notices_send_pending()
+        notices_send_pending(actor=Actor.system("notices", alpha))
+        notices_send_pending(actor=Actor.system("notices", alpha))
         assert Notice.objects.get(pk=notices[0].pk).status == Notice.Status.SENT
     connection.set_schema_to_public()
     to_first = [message for message in mailoutbox if "ilse.eerste@example.nl" in message.to]

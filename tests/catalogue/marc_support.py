@@ -6,9 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django_tenants.utils import tenant_context
 
 from catalogue import services
 from catalogue.models import MarcFormat
+from core.actors import Actor
 
 
 def marc_dir():
@@ -32,10 +35,18 @@ def run_import(data, *, marc_format=MarcFormat.AUTO, file_name="test.mrc", organ
                progress=None):
     """Import bytes through the real service, as the command does; returns the import."""
     marc_import = services.marc_import_register(
-        file_name=file_name, marc_format=marc_format, organisation=organisation
+        actor=Actor.system("import_marc", organisation), file_name=file_name, marc_format=marc_format
     )
     options = {"batch_size": batch_size} if batch_size else {}
     return services.marc_import_run(marc_import=marc_import, stream=io.BytesIO(data), progress=progress, **options)
+
+
+def upload_import(organisation, user, name, data):
+    """Queue an import of uploaded bytes as `user` at the desk of `organisation`
+    (the upload screen's service); returns the import."""
+    with tenant_context(organisation):
+        return services.marc_import_create(actor=Actor.staff(user, organisation),
+                                           upload=SimpleUploadedFile(name, data))
 
 
 def problems_of(marc_import):

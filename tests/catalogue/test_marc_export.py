@@ -15,6 +15,7 @@ from catalogue.models import MarcFormat, Title
 from collection import services as collection_services
 from collection.marc_export import export_library_marc
 from collection.models import WithdrawalReason
+from core.actors import Actor
 
 from .marc_support import marc_bytes, run_import
 
@@ -30,7 +31,7 @@ def catalogue(db):
 
 def add_items(organisation, user, title, branch, barcodes, **fields):
     with tenant_context(organisation):
-        collection_services.item_add(organisation=organisation, staff_user=user, title_id=title.pk,
+        collection_services.item_add(actor=Actor.staff(user, organisation), title_id=title.pk,
                                      barcodes=barcodes, branch_id=branch.pk, **fields)
 
 
@@ -47,7 +48,7 @@ def holdings(catalogue, libraries, staff):
               call_number="005.1 GAM")
     add_items(alpha, staff.alpha_collection, catalogue["3035409"], v1, "ALPHA00005")
     with tenant_context(alpha):
-        collection_services.item_withdraw(organisation=alpha, staff_user=staff.alpha_collection,
+        collection_services.item_withdraw(actor=Actor.staff(staff.alpha_collection, alpha),
                                           barcodes="ALPHA00004 ALPHA00005", reason=WithdrawalReason.WORN)
     return catalogue
 

@@ -5,7 +5,6 @@ import hashlib
 import io
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from pymarc import Field, Leader, MARCReader, Record, Subfield
 
@@ -15,7 +14,7 @@ from catalogue.models import Audience, MarcFormat, MarcImportStatus, MaterialTyp
 from catalogue.tasks import marc_import_process
 from tests.factories import TitleFactory, marc_record
 
-from .marc_support import marc_bytes, media_root, problems_of, run_import  # noqa: F401 (fixture)
+from .marc_support import marc_bytes, media_root, problems_of, run_import, upload_import  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -375,9 +374,8 @@ class Crash(Exception):
     pass
 
 
-def test_an_import_that_dies_halfway_keeps_its_batches_and_continues_when_run_again(media_root):
-    upload = SimpleUploadedFile("marc.dat", marc_bytes("marc.dat"))
-    marc_import = services.marc_import_create(organisation=None, user=None, upload=upload)
+def test_an_import_that_dies_halfway_keeps_its_batches_and_continues_when_run_again(media_root, libraries, staff):
+    marc_import = upload_import(libraries.alpha, staff.alpha_collection, "marc.dat", marc_bytes("marc.dat"))
 
     def crash_after_first_batch(current):
         raise Crash
@@ -404,12 +402,11 @@ def test_an_import_that_dies_halfway_keeps_its_batches_and_continues_when_run_ag
     assert marc_import.finished_at == finished_at and marc_import.created == 20
 
 
-def test_an_import_another_worker_is_running_is_not_run_twice(media_root):
+def test_an_import_another_worker_is_running_is_not_run_twice(media_root, libraries, staff):
     import psycopg
     from django.conf import settings
 
-    upload = SimpleUploadedFile("marc.dat", marc_bytes("marc.dat"))
-    marc_import = services.marc_import_create(organisation=None, user=None, upload=upload)
+    marc_import = upload_import(libraries.alpha, staff.alpha_collection, "marc.dat", marc_bytes("marc.dat"))
     database = settings.DATABASES["default"]
     with psycopg.connect(host=database["HOST"], port=database["PORT"], user=database["USER"],
                          dbname=connection.settings_dict["NAME"], autocommit=True) as other_worker:
@@ -419,9 +416,8 @@ def test_an_import_another_worker_is_running_is_not_run_twice(media_root):
     assert marc_import.status == MarcImportStatus.QUEUED and not Title.objects.exists()
 
 
-def test_an_upload_that_has_disappeared_fails_the_import_with_a_clear_message(media_root):
-    upload = SimpleUploadedFile("marc.dat", marc_bytes("marc.dat"))
-    marc_import = services.marc_import_create(organisation=None, user=None, upload=upload)
+def test_an_upload_that_has_disappeared_fails_the_import_with_a_clear_message(media_root, libraries, staff):
+    marc_import = upload_import(libraries.alpha, staff.alpha_collection, "marc.dat", marc_bytes("marc.dat"))
     services.default_storage.delete(marc_import.stored_file)
 
     marc_import_process(marc_import.pk)

@@ -4,6 +4,7 @@ log; the library's import list; the export download. Collection role only."""
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from pymarc import MARCReader
@@ -13,7 +14,7 @@ from catalogue.tasks import marc_import_process
 from staff.models import Role
 from tests.conftest import host_client
 
-from .marc_support import marc_bytes, media_root  # noqa: F401 (fixture)
+from .marc_support import marc_bytes, media_root, upload_import  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -78,12 +79,8 @@ def test_detail_page_lists_each_skipped_record_with_position_and_reason(
 
 
 def test_import_list_shows_this_librarys_imports_only(alpha_client, client, staff, libraries, media_root):
-    from catalogue import services
-
-    services.marc_import_create(organisation=libraries.alpha, user=staff.alpha_collection,
-                                upload=SimpleUploadedFile("alpha-feed.mrc", marc_bytes("one.dat")))
-    services.marc_import_create(organisation=libraries.gamma, user=staff.gamma_library_admin,
-                                upload=SimpleUploadedFile("gamma-feed.mrc", marc_bytes("one.dat")))
+    upload_import(libraries.alpha, staff.alpha_collection, "alpha-feed.mrc", marc_bytes("one.dat"))
+    upload_import(libraries.gamma, staff.gamma_library_admin, "gamma-feed.mrc", marc_bytes("one.dat"))
 
     html = alpha_client.get(IMPORTS).content.decode()
     assert "alpha-feed.mrc" in html
@@ -112,11 +109,53 @@ def test_upload_errors_are_shown_in_dutch_and_start_nothing(alpha_client, media_
     assert not MarcImport.objects.exists()
 
 
+def test_the_upload_service_refuses_with_codes_and_stores_nothing(libraries, staff, media_root):
+    from django_tenants.utils import tenant_context
+
+    from catalogue import services
+    from core.actors import Actor
+    from core.errors import error_codes
+    from tests.factories import staff_with_role
+
+    alpha = libraries.alpha
+    beta_collection = staff_with_role(libraries.beta, Role.COLLECTION)
+    refusals = [
+        # An actor of another library while the connection is in alpha's schema.
+        (Actor.staff(beta_collection, libraries.beta), "auto", b"00000", "actor.other_library"),
+        # Staff of alpha without the collection role; a member; the system.
+        (Actor.staff(staff.alpha_desk, alpha), "auto", b"00000", "actor.no_role"),
+        (Actor.member(1, alpha), "auto", b"00000", "actor.no_role"),
+        (Actor.system("nightly", alpha), "auto", b"00000", "actor.no_role"),
+        (Actor.staff(staff.alpha_collection, alpha), "dbase", b"00000", "marc_import.format_unknown"),
+        (Actor.staff(staff.alpha_collection, alpha), "auto", b"", "marc_import.file_empty"),
+    ]
+    with tenant_context(alpha):
+        for actor, marc_format, data, code in refusals:
+            with pytest.raises(ValidationError) as error:
+                services.marc_import_create(actor=actor, upload=SimpleUploadedFile("feed.mrc", data),
+                                            marc_format=marc_format)
+            assert error_codes(error.value) == [code]
+    assert not MarcImport.objects.exists()
+    assert not services.default_storage.exists("marc_imports")
+
+    marc_import = upload_import(alpha, staff.alpha_collection, "feed.mrc", marc_bytes("one.dat"))
+    assert (marc_import.organisation, marc_import.user, marc_import.actor_ref) == (
+        alpha, staff.alpha_collection, f"staff:{staff.alpha_collection.pk}")
+
+
+def test_the_command_logs_its_import_as_the_system(libraries):
+    from tests.catalogue.marc_support import run_import
+
+    national = run_import(marc_bytes("one.dat"))
+    for_alpha = run_import(marc_bytes("one.dat"), organisation=libraries.alpha)
+    assert (national.organisation, national.user, national.actor_ref) == (None, None, "system:import_marc")
+    assert (for_alpha.organisation, for_alpha.actor_ref) == (libraries.alpha, "system:import_marc")
+
+
 def test_a_failed_import_shows_why(alpha_client, libraries, staff, media_root):
     from catalogue import services
 
-    marc_import = services.marc_import_create(organisation=libraries.alpha, user=staff.alpha_collection,
-                                              upload=SimpleUploadedFile("weg.mrc", marc_bytes("one.dat")))
+    marc_import = upload_import(libraries.alpha, staff.alpha_collection, "weg.mrc", marc_bytes("one.dat"))
     services.default_storage.delete(marc_import.stored_file)
     marc_import_process(marc_import.pk)
 
@@ -142,13 +181,14 @@ def test_export_page_and_download(alpha_client, libraries, staff):
     from django_tenants.utils import tenant_context
 
     from collection import services as collection_services
+    from core.actors import Actor
     from tests.catalogue.marc_support import run_import
 
     run_import(marc_bytes("marc.dat"))
     title = Title.objects.get(control_number="12515882")
     alpha = libraries.alpha
     with tenant_context(alpha):
-        collection_services.item_add(organisation=alpha, staff_user=staff.alpha_collection, title_id=title.pk,
+        collection_services.item_add(actor=Actor.staff(staff.alpha_collection, alpha), title_id=title.pk,
                                      barcodes="ALPHA00010", branch_id=alpha.branches.order_by("code").first().pk,
                                      call_number="005.133 LUT")
 

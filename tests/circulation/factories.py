@@ -4,7 +4,7 @@
 import itertools
 
 from collection.services import item_add
-from tests.factories import TitleFactory
+from tests.factories import TitleFactory, collection_actor
 
 from circulation.models import LoanRule
 
@@ -15,11 +15,12 @@ def next_barcode(prefix="C"):
     return f"{prefix}{next(_barcodes):08d}"
 
 
-def make_items(organisation, *, branch, title=None, count=1, staff_user=None, **fields):
-    """`count` new copies of a title (a new one unless given) owned by `branch`."""
+def make_items(organisation, *, branch, title=None, count=1, actor=None, **fields):
+    """`count` new copies of a title (a new one unless given) owned by `branch`, added
+    by `actor` (default: a collection staff member of the library)."""
     title = title or TitleFactory()
     barcodes = [next_barcode() for _ in range(count)]
-    item_add(organisation=organisation, staff_user=staff_user, title_id=title.pk, barcodes=barcodes,
+    item_add(actor=actor or collection_actor(organisation), title_id=title.pk, barcodes=barcodes,
              branch_id=branch.pk, **fields)
     from collection.models import Item
 

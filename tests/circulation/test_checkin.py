@@ -15,6 +15,7 @@ from circulation.services.rules import circulation_settings_update
 from collection.models import Item, ItemStatus
 from collection.services import item_status_change, item_withdraw
 from members.models import LedgerEntry
+from tests.factories import collection_actor
 from tests.members.factories import make_member
 
 from .conftest import PAID_UNTIL
@@ -124,7 +125,7 @@ def test_item_not_on_loan_is_available_with_a_note(desk):
 
 def test_missing_item_found_is_repaired_and_logged(desk):
     [item] = desk.items()
-    item_status_change(organisation=desk.library, staff_user=desk.staff, barcode=item.barcode,
+    item_status_change(actor=collection_actor(desk.library), barcode=item.barcode,
                        to_status=ItemStatus.MISSING)
     result = take_back(desk, item)
     assert result.route == "shelf"
@@ -136,7 +137,7 @@ def test_missing_item_found_is_repaired_and_logged(desk):
 
 def test_missing_item_found_at_another_branch_goes_home(desk):
     [item] = desk.items()
-    item_status_change(organisation=desk.library, staff_user=desk.staff, barcode=item.barcode,
+    item_status_change(actor=collection_actor(desk.library), barcode=item.barcode,
                        to_status=ItemStatus.MISSING)
     result = take_back(desk, item, branch=desk.other)
     assert result.route == "transit"
@@ -145,7 +146,7 @@ def test_missing_item_found_at_another_branch_goes_home(desk):
 
 def test_withdrawn_item_is_kept_aside_and_nothing_changes(desk):
     [item] = desk.items()
-    item_withdraw(organisation=desk.library, staff_user=desk.staff, barcodes=[item.barcode], reason="worn")
+    item_withdraw(actor=collection_actor(desk.library), barcodes=[item.barcode], reason="worn")
     before = snapshot(item)
     result = take_back(desk, item, branch=desk.other)
     assert result.route == "keep"
@@ -158,7 +159,7 @@ def test_withdrawn_item_is_kept_aside_and_nothing_changes(desk):
 @pytest.mark.parametrize("status", [ItemStatus.DAMAGED, ItemStatus.IN_PROCESSING, ItemStatus.ON_INTERLIBRARY_LOAN])
 def test_other_items_left_aside(desk, status):
     [item] = desk.items()
-    item_status_change(organisation=desk.library, staff_user=desk.staff, barcode=item.barcode, to_status=status)
+    item_status_change(actor=collection_actor(desk.library), barcode=item.barcode, to_status=status)
     before = snapshot(item)
     result = take_back(desk, item)
     assert result.route == "keep"

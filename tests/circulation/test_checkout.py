@@ -17,6 +17,7 @@ from members.models import LedgerEntry, MemberRules, SubscriptionType
 from members.services.ledger import block_add, ledger_charge
 from members.services.privacy import member_erase
 from members.services.registration import member_card_replace
+from tests.factories import collection_actor
 from tests.members.factories import make_member
 
 from .conftest import PAID_UNTIL
@@ -224,7 +225,7 @@ def test_not_for_loan_refused(desk):
 )
 def test_item_status_refused(desk, status, code, overridable):
     [item] = desk.items()
-    item_status_change(organisation=desk.library, staff_user=desk.staff, barcode=item.barcode, to_status=status)
+    item_status_change(actor=collection_actor(desk.library), barcode=item.barcode, to_status=status)
     error = refused(lambda: lend(desk, item), item)
     assert codes(error) == [code]
     assert error.messages[0].startswith(f"Exemplaar {item.barcode} ")
@@ -233,7 +234,7 @@ def test_item_status_refused(desk, status, code, overridable):
 
 def test_withdrawn_refused_even_for_a_coordinator(desk):
     [item] = desk.items()
-    item_withdraw(organisation=desk.library, staff_user=desk.staff, barcodes=[item.barcode], reason="worn")
+    item_withdraw(actor=collection_actor(desk.library), barcodes=[item.barcode], reason="worn")
     error = refused(lambda: lend(desk, item), item)
     assert codes(error) == ["withdrawn"]
     assert "afgeschreven" in error.messages[0]
@@ -422,7 +423,7 @@ def test_override_needs_a_reason(desk):
 def test_one_non_overridable_refusal_stops_the_override(desk):
     block_add(member=desk.member, reason="Geblokkeerd", staff_user=desk.staff)
     [item] = desk.items()
-    item_withdraw(organisation=desk.library, staff_user=desk.staff, barcodes=[item.barcode], reason="worn")
+    item_withdraw(actor=collection_actor(desk.library), barcodes=[item.barcode], reason="worn")
     error = refused(lambda: lend(desk, item, staff_user=desk.supervisor, override_reason="Toch"), item)
     assert codes(error) == ["blocked", "withdrawn"]
     assert not error.overridable
@@ -439,7 +440,7 @@ def test_override_of_limits(desk):
 
 def test_override_of_a_missing_item_found_at_the_desk(desk):
     [item] = desk.items()
-    item_status_change(organisation=desk.library, staff_user=desk.staff, barcode=item.barcode,
+    item_status_change(actor=collection_actor(desk.library), barcode=item.barcode,
                        to_status=ItemStatus.MISSING)
     result = lend(desk, item, staff_user=desk.supervisor, override_reason="Lag achter de balie")
     assert fresh(item).status == ItemStatus.ON_LOAN

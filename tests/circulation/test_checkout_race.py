@@ -32,7 +32,7 @@ from members.models import AuditEntry, Block, LedgerEntry, Member, MemberCategor
 from staff.models import StaffUser
 from tenants.models import LibraryOrganisation
 from tests.concurrency import in_thread, on_own_connection
-from tests.factories import TitleFactory
+from tests.factories import TitleFactory, collection_actor
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +63,7 @@ def committed():
                                       expires_on=datetime.date(2099, 1, 1))
                 for number in range(1, 4)
             ]
-            items = item_add(organisation=alpha, staff_user=desk_user, title_id=title.pk, barcodes=barcodes,
+            items = item_add(actor=collection_actor(alpha), title_id=title.pk, barcodes=barcodes,
                              branch_id=main.pk)
         return SimpleNamespace(alpha=alpha, main=main, other=other, user=desk_user, title=title, members=members,
                                items=items)

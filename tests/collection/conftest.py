@@ -3,6 +3,7 @@ from django_tenants.utils import tenant_context
 
 from catalogue.models import Holding
 from collection import services
+from core.actors import Actor
 
 
 @pytest.fixture
@@ -32,5 +33,5 @@ def holding_counts(organisation, title, branch):
 
 def add_items(organisation, user, title, branch, barcodes, **fields):
     with tenant_context(organisation):
-        return services.item_add(organisation=organisation, staff_user=user, title_id=title.pk,
+        return services.item_add(actor=Actor.staff(user, organisation), title_id=title.pk,
                                  barcodes=barcodes, branch_id=branch.pk, **fields)

@@ -17,6 +17,7 @@ from django_tenants.utils import tenant_context
 from catalogue.models import Holding
 from collection import services
 from collection.models import Item
+from core.actors import Actor
 from staff.models import StaffUser
 from tenants.models import LibraryOrganisation
 from tests.concurrency import on_own_connection
@@ -38,9 +39,9 @@ def committed():
         user = StaffUser.objects.get(username="alpha.collection")
         title = TitleFactory(title="Race")
         with tenant_context(alpha):
-            services.item_add(organisation=alpha, staff_user=user, title_id=title.pk,
+            services.item_add(actor=Actor.staff(user, alpha), title_id=title.pk,
                               barcodes=["RACE00001", "RACE00002"], branch_id=v1.pk)
-            services.item_add(organisation=alpha, staff_user=user, title_id=title.pk,
+            services.item_add(actor=Actor.staff(user, alpha), title_id=title.pk,
                               barcodes=["RACE00003"], branch_id=v2.pk)
         return SimpleNamespace(alpha=alpha, v1=v1, v2=v2, user=user, title=title)
 
@@ -109,7 +110,7 @@ def test_concurrent_status_changes_leave_the_right_counts(committed, monkeypatch
     assert counts(data, data.v1) == (2, 2)
 
     def checkout(barcode):
-        return lambda: services.item_status_change(organisation=data.alpha, staff_user=data.user, barcode=barcode,
+        return lambda: services.item_status_change(actor=Actor.staff(data.user, data.alpha), barcode=barcode,
                                                    to_status="on_loan")
 
     b_finished_meanwhile, errors = run_desks(monkeypatch, data, checkout("RACE00001"), checkout("RACE00002"))
@@ -122,7 +123,7 @@ def test_crossing_moves_between_two_branches_do_not_deadlock(committed, monkeypa
     data = committed
 
     def move(barcode, branch):
-        return lambda: services.item_move(organisation=data.alpha, staff_user=data.user, barcodes=[barcode],
+        return lambda: services.item_move(actor=Actor.staff(data.user, data.alpha), barcodes=[barcode],
                                           branch_id=branch.pk, shelf_location="Verhuisd")
 
     b_finished_meanwhile, errors = run_desks(monkeypatch, data, move("RACE00001", data.v2),

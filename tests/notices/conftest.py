@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
+from core.actors import Actor
 from tests.members.conftest import in_alpha, in_beta, member_defaults  # noqa: F401 (fixtures)
 from tests.members.ledger_helpers import money_member
 
@@ -20,6 +21,12 @@ def notice_member(**fields):
               "street": "Oudegracht", "house_number": "12", "postcode": "3511 AB", "city": "Utrecht"}
     values.update(fields)
     return money_member(**values)
+
+
+def system_actor():
+    """Whoever queues and sends in these tests: the system, in the current library
+    (circulation queues as the desk or the nightly run; the task sends as "notices")."""
+    return Actor.system("notices")
 
 
 def titles_context(**extra):

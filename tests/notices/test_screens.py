@@ -12,7 +12,7 @@ from members.models import AuditEntry
 from notices import services
 from notices.models import Notice, NoticeSettings, NoticeTemplate
 
-from .conftest import notice_member, titles_context
+from .conftest import notice_member, system_actor, titles_context
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,8 @@ BETA = "beta.localhost"
 def make_notice(library, key="due_soon:loan:1", **member_fields):
     with tenant_context(library):
         member = notice_member(**member_fields)
-        notice = services.notice_queue(member=member, kind="due_soon", dedupe_key=key, context=titles_context())
+        notice = services.notice_queue(actor=system_actor(), member=member, kind="due_soon", dedupe_key=key,
+                                       context=titles_context())
     connection.set_schema_to_public()
     return notice
 
@@ -118,7 +119,7 @@ def test_letters_page_prints_one_letter_per_page_and_marks_printed(client, libra
         branches = list(libraries.alpha.branches.order_by("name"))
         member = notice_member(email="", first_name="Lotte", street="Domplein", house_number="9",
                                postcode="3512 JC", city="Utrecht")
-        letter = services.notice_queue(member=member, kind="overdue_1", dedupe_key="l1",
+        letter = services.notice_queue(actor=system_actor(), member=member, kind="overdue_1", dedupe_key="l1",
                                        context=titles_context(boete="€ 1,00"), branch=branches[0])
     connection.set_schema_to_public()
     client.force_login(staff.alpha_desk)

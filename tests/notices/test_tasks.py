@@ -18,7 +18,7 @@ from tests.concurrency import wait_for
 from tests.conftest import mails_in
 from tests.members.ledger_helpers import money_cleanup
 
-from .conftest import notice_member, titles_context
+from .conftest import notice_member, system_actor, titles_context
 
 pytestmark = pytest.mark.django_db
 
@@ -51,8 +51,8 @@ def queued(celery_worker_mailing, libraries_committed, django_db_blocker):
     with django_db_blocker.unblock():
         with tenant_context(alpha):
             member = notice_member(email="worker-test@example.nl")
-            notice = services.notice_queue(member=member, kind="due_soon", dedupe_key="worker-test:1",
-                                           context=titles_context())
+            notice = services.notice_queue(actor=system_actor(), member=member, kind="due_soon",
+                                           dedupe_key="worker-test:1", context=titles_context())
         connection.set_schema_to_public()
     yield alpha, notice
     with django_db_blocker.unblock():

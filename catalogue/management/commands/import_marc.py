@@ -12,6 +12,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from catalogue import services
+from core.actors import Actor
 from catalogue.models import MarcFormat
 from tenants.models import LibraryOrganisation
 
@@ -48,7 +49,7 @@ class Command(BaseCommand):
 
     def _import(self, path, stream, organisation, options):
         marc_import = services.marc_import_register(
-            file_name=path, marc_format=options["format"], organisation=organisation
+            actor=Actor.system("import_marc", organisation), file_name=path, marc_format=options["format"]
         )
         every = max(1, options["progress_every"])
         started = time.monotonic()
