@@ -24,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from collection.models import Item, ItemStatus
-from collection.services import _branch_of, item_circulation_update
+from collection.services import branch_of, item_circulation_update
 from members.models import LedgerEntry, Member
 from members.selectors.ledger import member_may_borrow
 from members.services.ledger import ledger_charge
@@ -82,7 +82,7 @@ def hold_place(*, organisation, staff_user, member, title_id=None, item_barcode=
     _in_library_schema(organisation)
     now = now or timezone.now()
     with transaction.atomic():
-        pickup = _branch_of(organisation, pickup_branch_id, label="De ophaalvestiging")
+        pickup = branch_of(organisation, pickup_branch_id, label="De ophaalvestiging")
         member = Member.objects.select_related("category").select_for_update(of=("self",)).filter(pk=member.pk).first()
         if member is None or member.erased_at is not None:
             raise ValidationError("Dit lid bestaat niet (meer).")
@@ -189,7 +189,7 @@ def hold_change_pickup(*, organisation, staff_user, hold_id, pickup_branch_id):
     shelf cannot move: cancel and place it anew)."""
     _in_library_schema(organisation)
     with transaction.atomic():
-        pickup = _branch_of(organisation, pickup_branch_id, label="De ophaalvestiging")
+        pickup = branch_of(organisation, pickup_branch_id, label="De ophaalvestiging")
         hold = _lock_hold(hold_id)
         if hold.status != HoldStatus.WAITING:
             raise ValidationError("Alleen bij een wachtende reservering kan de ophaalvestiging nog worden gewijzigd.")

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from collection.models import ItemStatus
-from collection.services import _barcode_error, _branch_of, item_circulation_update, item_lock
+from collection.services import barcode_error, branch_of, item_circulation_update, item_lock
 from core.money import euro
 from members.models import LedgerEntry, Member
 from members.selectors.ledger import member_may_borrow
@@ -117,7 +117,7 @@ def _clean_barcode(barcode):
     barcode = (barcode or "").strip()
     if not barcode:
         raise ValidationError("Scan de barcode van een exemplaar.")
-    error = _barcode_error(barcode)
+    error = barcode_error(barcode)
     if error:
         raise ValidationError(error)
     return barcode
@@ -147,7 +147,7 @@ def _desk_context(organisation, *, barcode, branch_id, today):
         raise ValidationError(f"Kies een vestiging van {organisation.name}.")
     context = desk_context_lock(barcode=barcode, branch_id=branch_id, today=today)
     if context is None:
-        _branch_of(organisation, branch_id, label="De vestiging van de balie")
+        branch_of(organisation, branch_id, label="De vestiging van de balie")
         _refuse_card_as_item(barcode)
         raise ValidationError(f"Exemplaar {barcode} is onbekend in deze bibliotheek.")
     branch = context.branch

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from collection.models import ItemType
-from collection.services import _branch_of
+from collection.services import branch_of
 from core.money import MAX_AMOUNT_CENTS, euro
 from members.models import MemberCategory
 
@@ -84,7 +84,7 @@ def loan_rule_save(*, organisation, staff_user, rule_id=None, for_guests=False, 
         errors.append("Kies een ledencategorie van deze bibliotheek.")
     if branch_id:
         try:
-            branch_id = _branch_of(organisation, branch_id).pk
+            branch_id = branch_of(organisation, branch_id).pk
         except ValidationError as error:
             errors.extend(error.messages)
     if not errors and cleaned["fine_max_cents"] and cleaned["fine_max_cents"] < cleaned["fine_per_day_cents"]:
