@@ -39,7 +39,7 @@ def say(message=""):
 
 
 def shared_marc_dir():
-    return Path(os.environ.get("LSB_SHARED_DATA", REPO.parent / "shared" / "data")) / "marc"
+    return Path(os.environ.get("LSB_SHARED_DATA", REPO / "tests" / "data")) / "marc"
 
 
 # --- generating --------------------------------------------------------------------

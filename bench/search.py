@@ -53,7 +53,8 @@ from catalogue.selectors import title_search  # noqa: E402
 SOURCE = "LSBBENCH2"
 CHUNK = 50_000
 TARGET_P95_MS = 50.0
-SHARED_DATA = Path(os.environ.get("LSB_SHARED_DATA", REPO.parent / "shared" / "data"))
+# The real records the tests use (tests/data/marc); LSB_SHARED_DATA may point at a larger set.
+SHARED_DATA = Path(os.environ.get("LSB_SHARED_DATA", REPO / "tests" / "data"))
 
 # --- Word lists ------------------------------------------------------------------------
 

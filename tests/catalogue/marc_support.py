@@ -1,8 +1,7 @@
-"""Shared helpers for the MARC tests: the real test files in ../shared/data/marc
-(read where they are, never copied into the repository) and running an import."""
+"""Shared helpers for the MARC tests: the real test files in tests/data/marc (the
+ones the tests use, from pymarc's test data) and running an import."""
 
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -15,15 +14,13 @@ from core.actors import Actor
 
 
 def marc_dir():
-    shared = os.environ.get("LSB_SHARED_DATA")
-    base = Path(shared) if shared else Path(__file__).resolve().parents[3] / "shared" / "data"
-    return base / "marc"
+    return Path(__file__).resolve().parents[1] / "data" / "marc"
 
 
 def marc_file(name):
     path = marc_dir() / name
     if not path.exists():
-        pytest.fail(f"MARC test file {path} is missing (set LSB_SHARED_DATA to the shared data folder)")
+        pytest.fail(f"MARC test file {path} is missing from tests/data/marc")
     return path
 
 
