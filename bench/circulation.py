@@ -76,6 +76,7 @@ from circulation.models import Loan, LoanRule  # noqa: E402
 from circulation.services.loans import CirculationRefused, checkin, checkout  # noqa: E402
 from circulation.services.rules import loan_rule_save  # noqa: E402
 from collection.models import Item  # noqa: E402
+from core.actors import Actor  # noqa: E402
 from members.models import LedgerEntry, Member, MemberCategory, SubscriptionType  # noqa: E402
 from members.services import registration  # noqa: E402
 from staff import services as staff_services  # noqa: E402
@@ -179,7 +180,8 @@ def staff_ensure(organisation, desk_users):
             created += 1
         else:
             user = StaffUser.objects.get(username=username)
-        staff_services.library_role_grant(user=user, organisation=organisation, role=role)
+        staff_services.library_role_grant(actor=Actor.system("bench"), user=user, organisation=organisation,
+                                          role=role)
     say(f"   staff: {ADMIN} and {desk_users} desk users ({created} new)")
 
 
@@ -191,10 +193,12 @@ def setup_ensure(organisation):
         subscriptions = {}
         for code, name, fee, max_loans, youth in SUBSCRIPTIONS:
             subscriptions[code] = registration.subscription_type_save(
-                staff_user=admin, code=code, name=name, annual_fee_cents=fee, max_loans=max_loans, for_youth=youth)
+                actor=Actor.staff(admin, organisation), code=code, name=name, annual_fee_cents=fee,
+                max_loans=max_loans, for_youth=youth)
         for code, name, min_age, max_age, default in CATEGORIES:
-            registration.member_category_save(staff_user=admin, code=code, name=name, min_age=min_age,
-                                              max_age=max_age, default_subscription_id=subscriptions[default].pk)
+            registration.member_category_save(actor=Actor.staff(admin, organisation), code=code, name=name,
+                                              min_age=min_age, max_age=max_age,
+                                              default_subscription_id=subscriptions[default].pk)
         say("   subscriptions and categories created")
     if not LoanRule.objects.exists():
         youth = MemberCategory.objects.get(code="jeugd")
@@ -884,7 +888,7 @@ def big_member_ensure(organisation, loans):
     if member is None:
         branch = Branch.objects.filter(organisation=organisation).order_by("pk").first()
         member = registration.member_register(
-            organisation=organisation, staff_user=admin, card_number=BIG_CARD, first_name="Veel",
+            actor=Actor.staff(admin, organisation), card_number=BIG_CARD, first_name="Veel",
             last_name="Lezer", date_of_birth=datetime.date(1970, 5, 17), postcode="3511 AB", house_number="1",
             street="Lezersweg", city="Benchstad", preferred_branch_id=branch.pk,
             subscription=SubscriptionType.objects.get(code="veellezer"),

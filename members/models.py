@@ -154,6 +154,7 @@ class FormerCard(models.Model):
     reason = models.CharField(max_length=120)
     replaced_at = models.DateTimeField(auto_now_add=True)
     replaced_by_id = models.BigIntegerField(null=True, blank=True)
+    actor_ref = models.CharField(max_length=40, blank=True, default="")  # who replaced it (Actor.ref)
 
 
 class Block(models.Model):
@@ -179,6 +180,9 @@ class Block(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
         related_name="+",
     )
+    # Who set the block (core.actors.Actor.ref: staff:12, system:member_rules, ...) and who lifted it.
+    actor_ref = models.CharField(max_length=40, blank=True, default="")
+    lifted_actor_ref = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]
@@ -230,6 +234,8 @@ class LedgerEntry(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
         related_name="+",
     )
+    # Who booked it (core.actors.Actor.ref): staff:12, member:812 (OPAC), machine:3@5, system:nightly.
+    actor_ref = models.CharField(max_length=40, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -247,7 +253,10 @@ class LedgerEntry(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Every staff read or change of a member's personal data (AVG/GDPR)."""
+    """Every read or change of a member's personal data by someone other than the
+    member (staff, a self-service machine, the system) and every change by the
+    member themself (AVG/GDPR). `actor_ref` says who; `staff_user` is the staff
+    account when it was staff."""
 
     class Action(models.TextChoices):
         VIEW = "view", _("Bekeken")
@@ -266,6 +275,8 @@ class AuditEntry(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
         related_name="+",
     )
+    # Who read or changed (core.actors.Actor.ref): staff:12, member:812, machine:3@5, system:nightly.
+    actor_ref = models.CharField(max_length=40, blank=True, default="")
     member_id_ref = models.BigIntegerField(null=True, blank=True, help_text="Member id; kept after erasure")
     action = models.CharField(max_length=8, choices=Action.choices)
     detail = models.JSONField(default=dict, blank=True)

@@ -13,6 +13,8 @@ import datetime
 from celery import shared_task
 from django.db import transaction
 
+from core.actors import Actor
+
 from tenants.library_tasks import RETRY_ON_DATABASE_ERRORS as _RETRY
 from tenants.library_tasks import fan_out as _fan_out
 from tenants.library_tasks import in_active_library as _in_active_library
@@ -31,7 +33,7 @@ def members_age_transition_library(today):
     if _in_active_library() is None:
         return None
     with transaction.atomic():
-        return members_age_transition(today=datetime.date.fromisoformat(today))
+        return members_age_transition(actor=Actor.system("nightly"), today=datetime.date.fromisoformat(today))
 
 
 @shared_task(name="members.tasks.members_expire_all_libraries")
@@ -47,7 +49,7 @@ def members_expire_library(today):
     if _in_active_library() is None:
         return None
     with transaction.atomic():
-        return members_expire(today=datetime.date.fromisoformat(today))
+        return members_expire(actor=Actor.system("nightly"), today=datetime.date.fromisoformat(today))
 
 
 @shared_task(name="members.tasks.member_blocks_refresh_library", **_RETRY)
@@ -58,7 +60,8 @@ def member_blocks_refresh_library(today=None):
 
     if _in_active_library() is None:
         return None
-    return members_blocks_refresh_all(today=datetime.date.fromisoformat(today) if today else None)
+    return members_blocks_refresh_all(actor=Actor.system("member_rules"),
+                                      today=datetime.date.fromisoformat(today) if today else None)
 
 
 @shared_task(name="members.tasks.loan_history_anonymise_all_libraries")
@@ -73,4 +76,4 @@ def loan_history_anonymise_library(today):
 
     if _in_active_library() is None:
         return None
-    return loan_history_anonymise(today=datetime.date.fromisoformat(today))
+    return loan_history_anonymise(actor=Actor.system("nightly"), today=datetime.date.fromisoformat(today))

@@ -1,7 +1,8 @@
 """Member screens (desk role): search, member page, register, edit, renew, replace a
 card, merge duplicates; categories and subscription types (library admin).
 Thin: they parse input, call one service or selector and render. Every screen
-that shows a member's personal data writes that to the audit log.
+that shows a member's personal data reads it through members.selectors.access,
+which checks the actor and writes the audit entry.
 
 A member of another library never resolves: every lookup runs in the request's
 library schema, so its ids and card numbers do not exist here (404)."""
@@ -17,32 +18,28 @@ from circulation.selectors import member_guest_loans, member_loans
 from core.money import euro
 from notices.selectors import member_notices
 from staff.models import Role
-from staff.permissions import library_staff_required
+from staff.permissions import actor_for_request, library_staff_required
 from staff.selectors import has_role, working_branch
 from tenants.models import Branch
 from tenants.selectors import branch_choices
 
 from .forms import MemberCategoryForm, MemberForm, MergeFindForm, ReplaceCardForm, SearchForm, SubscriptionTypeForm
-from .models import AuditEntry, MemberCategory, SubscriptionType
+from .models import MemberCategory, SubscriptionType
 from .selectors import registration as selectors
+from .selectors.access import member_for_actor, members_search_for_actor
 from .selectors.ledger import member_account
 from .services import registration as services
-from .services.privacy import audit_record
 
 desk_staff = library_staff_required(Role.DESK)
 library_admin = library_staff_required(Role.LIBRARY_ADMIN)
 
 
-
-def _live_member_or_404(member_id):
-    member = selectors.member_get(member_id)
-    if member is None or member.erased_at is not None or member.merged_into_id is not None:
+def _live_member_or_404(request, member_id, screen):
+    """The member this screen shows, read (and audited) through the access selector."""
+    member = member_for_actor(actor_for_request(request), member_id, purpose=screen)
+    if member is None:
         raise Http404("Dit lid bestaat niet bij deze bibliotheek.")
     return member
-
-
-def _audit_view(request, member, screen):
-    audit_record(staff_user=request.user, member=member, action=AuditEntry.Action.VIEW, detail={"screen": screen})
 
 
 def _guardian_id(form, errors):
@@ -74,14 +71,11 @@ def search(request):
                 return redirect("members:detail", member_id=found.member.pk)
             if found is not None:
                 old_card = found
-        results = selectors.member_search(
-            query=query, card_number=data["card_number"], name=data["name"], date_of_birth=data["date_of_birth"],
-            postcode=data["postcode"], house_number=data["house_number"], email=data["email"],
+        results = members_search_for_actor(
+            actor_for_request(request), purpose="members", query=query, card_number=data["card_number"],
+            name=data["name"], date_of_birth=data["date_of_birth"], postcode=data["postcode"],
+            house_number=data["house_number"], email=data["email"],
         )
-        shown = {key: (value.isoformat() if hasattr(value, "isoformat") else value)
-                 for key, value in data.items() if value}
-        audit_record(staff_user=request.user, member=None, action=AuditEntry.Action.SEARCH,
-                     detail={"query": shown, "member_ids": [member.pk for member in results]})
     return render(request, "members/search.html", {
         "form": form, "results": results, "old_card": old_card,
         "may_administer": has_role(request.user, request.library, Role.LIBRARY_ADMIN),
@@ -92,13 +86,13 @@ def search(request):
 
 @desk_staff
 def detail(request, member_id):
-    member = selectors.member_get(member_id)
-    if member is None or member.erased_at is not None:
-        raise Http404("Dit lid bestaat niet bij deze bibliotheek.")
-    if member.merged_into_id is not None:
+    member = member_for_actor(actor_for_request(request), member_id, purpose="member")
+    if member is None:
+        merged = selectors.member_get(member_id)  # only to follow a merged record: nothing of it is shown
+        if merged is None or merged.erased_at is not None or merged.merged_into_id is None:
+            raise Http404("Dit lid bestaat niet bij deze bibliotheek.")
         messages.info(request, "Deze inschrijving is samengevoegd; u ziet nu het lid waarmee ze is samengevoegd.")
-        return redirect("members:detail", member_id=member.merged_into_id)
-    _audit_view(request, member, "member")
+        return redirect("members:detail", member_id=merged.merged_into_id)
     branch = Branch.objects.filter(pk=member.preferred_branch_id).first() if member.preferred_branch_id else None
     return render(request, "members/member.html", {
         "member": member,
@@ -130,7 +124,7 @@ def register(request):
             if not errors:
                 try:
                     member = services.member_register(
-                        organisation=library, staff_user=request.user, card_number=data["card_number"],
+                        actor=actor_for_request(request), card_number=data["card_number"],
                         first_name=data["first_name"], name_prefix=data["name_prefix"],
                         last_name=data["last_name"], date_of_birth=data["date_of_birth"], street=data["street"],
                         house_number=data["house_number"], postcode=data["postcode"], city=data["city"],
@@ -160,7 +154,7 @@ def register(request):
 
 @desk_staff
 def edit(request, member_id):
-    member = _live_member_or_404(member_id)
+    member = _live_member_or_404(request, member_id, "edit")
     branches = branch_choices(request.library)
     subscriptions = selectors.subscription_types(active_only=True)
     errors = []
@@ -172,7 +166,7 @@ def edit(request, member_id):
             if not errors:
                 try:
                     member = services.member_update(
-                        member_id=member.pk, expected_version=data["version"], staff_user=request.user,
+                        actor=actor_for_request(request), member_id=member.pk, expected_version=data["version"],
                         first_name=data["first_name"], name_prefix=data["name_prefix"],
                         last_name=data["last_name"], date_of_birth=data["date_of_birth"], street=data["street"],
                         house_number=data["house_number"], postcode=data["postcode"], city=data["city"],
@@ -199,7 +193,6 @@ def edit(request, member_id):
             "consent_suggestions": member.consent_suggestions_at is not None,
             "notes": member.notes, "version": member.version,
         })
-    _audit_view(request, member, "edit")
     return render(request, "members/edit.html", {"form": form, "errors": errors, "member": member},
                   status=400 if request.method == "POST" else 200)
 
@@ -209,13 +202,15 @@ def edit(request, member_id):
 @require_POST
 @desk_staff
 def renew(request, member_id):
-    member = _live_member_or_404(member_id)
+    member = selectors.member_get(member_id)
+    if member is None or member.erased_at is not None or member.merged_into_id is not None:
+        raise Http404("Dit lid bestaat niet bij deze bibliotheek.")
     try:
         version = int(request.POST.get("version", ""))
     except ValueError:
         version = -1
     try:
-        member = services.member_subscription_renew(member=member, staff_user=request.user,
+        member = services.member_subscription_renew(actor=actor_for_request(request), member=member,
                                                     expected_version=version)
     except ValidationError as error:
         for message in error.messages:
@@ -231,56 +226,54 @@ def renew(request, member_id):
 
 @desk_staff
 def replace_card(request, member_id):
-    member = _live_member_or_404(member_id)
+    member = _live_member_or_404(request, member_id, "replace_card")
     errors = []
     if request.method == "POST":
         form = ReplaceCardForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
-            if data["version"] != member.version:
-                errors = [services.CONFLICT_MESSAGE]
+            old = member.card_number
+            try:
+                member = services.member_card_replace(
+                    actor=actor_for_request(request), member=member, new_card_number=data["new_card_number"],
+                    reason=form.reason_text(), fee_cents=data["fee"] or 0, expected_version=data["version"],
+                )
+            except ValidationError as error:
+                errors = error.messages
             else:
-                old = member.card_number
-                try:
-                    member = services.member_card_replace(
-                        member=member, new_card_number=data["new_card_number"], reason=form.reason_text(),
-                        staff_user=request.user, fee_cents=data["fee"] or 0,
-                    )
-                except ValidationError as error:
-                    errors = error.messages
-                else:
-                    messages.success(request, f"Pas {old} is geblokkeerd; {member.full_name} heeft nu pas "
-                                              f"{member.card_number}.")
-                    return redirect("members:detail", member_id=member.pk)
+                messages.success(request, f"Pas {old} is geblokkeerd; {member.full_name} heeft nu pas "
+                                          f"{member.card_number}.")
+                return redirect("members:detail", member_id=member.pk)
     else:
         form = ReplaceCardForm(initial={"version": member.version})
-    _audit_view(request, member, "replace_card")
     return render(request, "members/replace_card.html", {"form": form, "errors": errors, "member": member},
                   status=400 if request.method == "POST" else 200)
 
 
 # --- merge -------------------------------------------------------------------------
 
-def _find_other(text):
+def _find_other(request, text):
+    """The duplicate named by card or member number, read (and audited) for the merge screen."""
     text = (text or "").strip()
     found = selectors.member_by_card(text)
+    member_id = None
     if found is not None and not found.is_old_card:
-        return found.member
-    if text.isdigit():
-        member = selectors.member_get(int(text))
-        if member is not None and member.erased_at is None and member.merged_into_id is None:
-            return member
-    return None
+        member_id = found.member.pk
+    elif text.isdigit():
+        member_id = int(text)
+    if member_id is None:
+        return None
+    return member_for_actor(actor_for_request(request), member_id, purpose="merge")
 
 
 @desk_staff
 def merge(request, member_id):
-    keep = _live_member_or_404(member_id)
+    keep = _live_member_or_404(request, member_id, "merge")
     errors = []
     duplicate = None
     form = MergeFindForm(request.POST or request.GET or None)
     if form.is_bound and form.is_valid():
-        duplicate = _find_other(form.cleaned_data["other"])
+        duplicate = _find_other(request, form.cleaned_data["other"])
         if duplicate is None:
             errors = [f"Geen lid met pasnummer of lidnummer '{form.cleaned_data['other']}' bij deze bibliotheek."]
         elif duplicate.pk == keep.pk:
@@ -288,17 +281,15 @@ def merge(request, member_id):
             duplicate = None
     if request.method == "POST" and duplicate is not None and request.POST.get("confirm") == "1":
         try:
-            kept = services.member_merge(keep=keep, duplicate=duplicate, staff_user=request.user)
+            kept = services.member_merge(actor=actor_for_request(request), keep=keep, duplicate=duplicate)
         except ValidationError as error:
             errors = error.messages
         else:
             messages.success(request, f"Pas {duplicate.card_number} is samengevoegd met {kept.full_name} "
                                       f"(pas {kept.card_number}).")
             return redirect("members:detail", member_id=kept.pk)
-    _audit_view(request, keep, "merge")
     context = {"member": keep, "form": form, "errors": errors, "duplicate": duplicate}
     if duplicate is not None:
-        _audit_view(request, duplicate, "merge")
         context["duplicate_account"] = member_account(duplicate)
         context["keep_account"] = member_account(keep)
     return render(request, "members/merge.html", context, status=400 if errors else 200)
@@ -329,7 +320,7 @@ def categories(request):
                 if subscription_form.is_valid():
                     data = subscription_form.cleaned_data
                     saved = services.subscription_type_save(
-                        staff_user=request.user, subscription_id=int(object_id) if object_id else None,
+                        actor=actor_for_request(request), subscription_id=int(object_id) if object_id else None,
                         code=data["code"], name=data["name"], annual_fee_cents=data["annual_fee"] or 0,
                         max_loans=data["max_loans"], includes=data["includes"], for_youth=data["for_youth"],
                         is_active=data["is_active"],
@@ -342,7 +333,7 @@ def categories(request):
                 if category_form.is_valid():
                     data = category_form.cleaned_data
                     saved = services.member_category_save(
-                        staff_user=request.user, category_id=int(object_id) if object_id else None,
+                        actor=actor_for_request(request), category_id=int(object_id) if object_id else None,
                         code=data["code"], name=data["name"], min_age=data["min_age"], max_age=data["max_age"],
                         default_subscription_id=int(data["default_subscription"]),
                     )

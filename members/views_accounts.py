@@ -1,7 +1,8 @@
 """Account screens (desk role): take a payment, post a charge, waive (part of) a
 charge, block a member and lift a block; and the member rules (library admin).
 Thin: they parse input, call one service or selector and render. Every screen
-that shows a member records that in the audit log."""
+that shows a member reads it through members.selectors.access, which checks the
+actor and records the view in the audit log."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -11,32 +12,27 @@ from django.views.decorators.http import require_POST
 
 from core.money import euro
 from staff.models import Role
-from staff.permissions import library_staff_required
+from staff.permissions import actor_for_request, library_staff_required
 
 from .forms_accounts import BlockForm, ChargeForm, PaymentForm, RulesForm, WaiveForm
-from .models import AuditEntry, Block, Member
+from .models import Block
 from .selectors import ledger as selectors
+from .selectors.access import member_for_actor, member_shown
 from .services import ledger as services
-from .services.privacy import audit_record
 
 desk_staff = library_staff_required(Role.DESK)
 library_admin = library_staff_required(Role.LIBRARY_ADMIN)
 
 
-def _member_or_404(member_id):
-    member = (
-        Member.objects.select_related("category", "subscription")
-        .filter(pk=member_id, erased_at__isnull=True, merged_into__isnull=True)
-        .first()
-    )
+def _member_or_404(request, member_id, screen):
+    """The member a screen shows (name, card, balance), read and audited as a view."""
+    member = member_for_actor(actor_for_request(request), member_id, purpose=screen)
     if member is None:
         raise Http404("Dit lid bestaat niet in deze bibliotheek.")
     return member
 
 
-def _render_member_screen(request, template, member, context, *, screen, status=200):
-    """Render a screen that shows a member (name, card, balance): audited as a view."""
-    audit_record(staff_user=request.user, member=member, action=AuditEntry.Action.VIEW, detail={"screen": screen})
+def _render_member_screen(request, template, member, context, *, status=200):
     balance = selectors.member_balance_cents(member)
     context = {"member": member, "balance_cents": balance, "credit_cents": max(-balance, 0), **context}
     return render(request, template, context, status=status)
@@ -48,7 +44,7 @@ def _back_to_member(member):
 
 @desk_staff
 def payment(request, member_id):
-    member = _member_or_404(member_id)
+    member = _member_or_404(request, member_id, "payment")
     errors = []
     if request.method == "POST":
         form = PaymentForm(request.POST)
@@ -56,8 +52,8 @@ def payment(request, member_id):
             data = form.cleaned_data
             try:
                 entry = services.ledger_payment(
-                    member=member, amount_cents=data["amount"], method=data["method"], staff_user=request.user,
-                    description=data["description"],
+                    actor=actor_for_request(request), member=member, amount_cents=data["amount"],
+                    method=data["method"], description=data["description"],
                 )
             except ValidationError as error:
                 errors = error.messages
@@ -69,14 +65,14 @@ def payment(request, member_id):
         balance = selectors.member_balance_cents(member)
         form = PaymentForm(initial={"amount": euro(balance).replace("€ ", "") if balance > 0 else ""})
     return _render_member_screen(
-        request, "members/payment.html", member, {"form": form, "errors": errors}, screen="payment",
+        request, "members/payment.html", member, {"form": form, "errors": errors},
         status=400 if request.method == "POST" else 200,
     )
 
 
 @desk_staff
 def charge(request, member_id):
-    member = _member_or_404(member_id)
+    member = _member_or_404(request, member_id, "charge")
     errors = []
     if request.method == "POST":
         form = ChargeForm(request.POST)
@@ -84,8 +80,8 @@ def charge(request, member_id):
             data = form.cleaned_data
             try:
                 entry = services.ledger_charge(
-                    member=member, charge_type=data["charge_type"], amount_cents=data["amount"],
-                    staff_user=request.user, description=data["description"],
+                    actor=actor_for_request(request), member=member, charge_type=data["charge_type"],
+                    amount_cents=data["amount"], description=data["description"],
                 )
             except ValidationError as error:
                 errors = error.messages
@@ -95,7 +91,7 @@ def charge(request, member_id):
     else:
         form = ChargeForm()
     return _render_member_screen(
-        request, "members/charge.html", member, {"form": form, "errors": errors}, screen="charge",
+        request, "members/charge.html", member, {"form": form, "errors": errors},
         status=400 if request.method == "POST" else 200,
     )
 
@@ -105,7 +101,8 @@ def waive(request, charge_id):
     entry = selectors.charge_get(charge_id)
     if entry is None or entry.member.erased_at is not None or entry.member.merged_into_id is not None:
         raise Http404("Deze kostenpost bestaat niet in deze bibliotheek.")
-    member = entry.member
+    actor = actor_for_request(request)
+    member = member_shown(actor, entry.member, purpose="waive")
     waived = selectors.charge_waived_cents(entry)
     errors = []
     if request.method == "POST":
@@ -114,7 +111,7 @@ def waive(request, charge_id):
             data = form.cleaned_data
             try:
                 waiver = services.ledger_waive(
-                    charge=entry, amount_cents=data["amount"], reason=data["reason"], staff_user=request.user,
+                    actor=actor, charge=entry, amount_cents=data["amount"], reason=data["reason"],
                 )
             except ValidationError as error:
                 errors = error.messages
@@ -131,23 +128,23 @@ def waive(request, charge_id):
             "open_cents": entry.amount_cents - waived,
             "desk_limit_cents": services.WAIVE_DESK_LIMIT_CENTS,
             "is_library_admin": services.waive_allowed(
-                staff_user=request.user, already_waived_cents=0, amount_cents=services.WAIVE_DESK_LIMIT_CENTS + 1,
-                library=request.library,
+                actor=actor, already_waived_cents=0, amount_cents=services.WAIVE_DESK_LIMIT_CENTS + 1,
             ),
         },
-        screen="waive", status=400 if request.method == "POST" else 200,
+        status=400 if request.method == "POST" else 200,
     )
 
 
 @desk_staff
 def block(request, member_id):
-    member = _member_or_404(member_id)
+    member = _member_or_404(request, member_id, "block")
     errors = []
     if request.method == "POST":
         form = BlockForm(request.POST)
         if form.is_valid():
             try:
-                services.block_add(member=member, reason=form.cleaned_data["reason"], staff_user=request.user)
+                services.block_add(actor=actor_for_request(request), member=member,
+                                   reason=form.cleaned_data["reason"])
             except ValidationError as error:
                 errors = error.messages
             else:
@@ -158,7 +155,7 @@ def block(request, member_id):
     return _render_member_screen(
         request, "members/block.html", member,
         {"form": form, "errors": errors, "active_blocks": selectors.member_active_blocks(member)},
-        screen="block", status=400 if request.method == "POST" else 200,
+        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -169,7 +166,7 @@ def block_lift(request, block_id):
     if found is None or found.member.erased_at is not None or found.member.merged_into_id is not None:
         raise Http404("Deze blokkade bestaat niet in deze bibliotheek.")
     try:
-        services.block_lift(block=found, staff_user=request.user)
+        services.block_lift(actor=actor_for_request(request), block=found)
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
@@ -188,7 +185,7 @@ def rules(request):
             data = form.cleaned_data
             try:
                 services.member_rules_update(
-                    staff_user=request.user, balance_block_cents=data["balance_block"],
+                    actor=actor_for_request(request), balance_block_cents=data["balance_block"],
                     block_when_expired=data["block_when_expired"],
                     loan_history_retention_days=data["loan_history_retention_days"],
                 )

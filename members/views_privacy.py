@@ -1,7 +1,8 @@
 """Privacy screens: the audit log (library admin), a member's data export as a
 printable page and as a JSON download, erasure on request (desk role) and the
 bulk import of members from CSV (library admin). Thin: they parse input, call one
-service or selector and render.
+service or selector and render; a member shown is read through
+members.selectors.access, which checks the actor and writes the audit entry.
 
 A member of another library never resolves: every lookup runs in the request's
 library schema, so its ids and card numbers simply do not exist here (404)."""
@@ -17,10 +18,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from staff.models import Role
-from staff.permissions import library_staff_required
+from staff.permissions import actor_for_request, library_staff_required
 
 from .models import AuditEntry, Member
 from .selectors import privacy as selectors
+from .selectors.access import member_for_actor
 from .services import imports as import_services
 from .services import privacy as services
 
@@ -30,11 +32,12 @@ library_admin = library_staff_required(Role.LIBRARY_ADMIN)
 AUDIT_PAGE_SIZE = 50
 
 
-def _member_or_404(member_id, *, erased_ok=False):
+def _member_or_404(member_id):
+    """The member an export is of (the export service checks the actor and audits it)."""
     member = Member.objects.select_related("category", "subscription").filter(
-        pk=member_id, merged_into__isnull=True
+        pk=member_id, merged_into__isnull=True, erased_at__isnull=True
     ).first()
-    if member is None or (member.erased_at is not None and not erased_ok):
+    if member is None:
         raise Http404("Dit lid bestaat niet bij deze bibliotheek.")
     return member
 
@@ -87,8 +90,7 @@ def audit_log(request):
         for entry in page.object_list:
             rows.append({
                 "entry": entry,
-                "staff": names.get(entry.staff_user_id, "Systeem" if entry.staff_user_id is None
-                                   else f"medewerker #{entry.staff_user_id}"),
+                "staff": selectors.audit_actor_name(entry, names),
                 "detail": _detail_text(entry),
             })
     query = request.GET.copy()
@@ -137,8 +139,7 @@ def _shown(value):
 @desk_staff
 def member_export(request, member_id):
     member = _member_or_404(member_id)
-    data = services.member_export(organisation=request.library, member=member, staff_user=request.user,
-                                  export_format="print")
+    data = services.member_export(actor=actor_for_request(request), member=member, export_format="print")
     sections = []
     for part in data["onderdelen"]:
         content = part["gegevens"]
@@ -157,8 +158,7 @@ def member_export(request, member_id):
 @desk_staff
 def member_export_json(request, member_id):
     member = _member_or_404(member_id)
-    data = services.member_export(organisation=request.library, member=member, staff_user=request.user,
-                                  export_format="json")
+    data = services.member_export(actor=actor_for_request(request), member=member, export_format="json")
     response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="lid-{member.pk}-gegevens.json"'
     response["Cache-Control"] = "no-store"
@@ -177,7 +177,12 @@ class EraseForm(forms.Form):
 @desk_staff
 @require_http_methods(["GET", "POST"])
 def member_erase(request, member_id):
-    member = _member_or_404(member_id, erased_ok=True)
+    actor = actor_for_request(request)
+    # The confirmation page shows the member: read (and audited) as a view; an
+    # erased member has nothing left to show (no audit entry).
+    member = member_for_actor(actor, member_id, purpose="erase", erased_ok=True)
+    if member is None:
+        raise Http404("Dit lid bestaat niet bij deze bibliotheek.")
     if member.erased_at is not None:
         return render(request, "members/erase.html", {"member": member, "erased": True})
     errors = []
@@ -185,7 +190,7 @@ def member_erase(request, member_id):
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.member_erase(organisation=request.library, member_id=member.pk, staff_user=request.user)
+                services.member_erase(actor=actor, member_id=member.pk)
             except ValidationError as error:
                 errors = error.messages
             else:
@@ -193,9 +198,6 @@ def member_erase(request, member_id):
                 return redirect("members:member-erase", member_id=member.pk)
         else:
             errors = [message for messages_ in form.errors.values() for message in messages_]
-    else:
-        services.audit_record(staff_user=request.user, member=member, action=AuditEntry.Action.VIEW,
-                              detail={"screen": "erase"})
     obstacles = selectors.member_erasure_obstacles(member)
     return render(request, "members/erase.html", {
         "member": member, "erased": False, "form": form, "errors": errors, "obstacles": obstacles,
@@ -228,9 +230,7 @@ def member_import(request):
                         f"{import_services.SCREEN_MAX_ROWS} tegelijk. Gebruik voor grotere bestanden het "
                         "beheercommando import_members (met voortgang), of splits het bestand."
                     )
-                result = import_services.members_import(
-                    organisation=request.library, staff_user=request.user, rows=rows,
-                )
+                result = import_services.members_import(actor=actor_for_request(request), rows=rows)
             except ValidationError as error:
                 errors = error.messages
     elif request.method == "POST":

@@ -1,11 +1,20 @@
-"""Writes about staff accounts and their roles."""
+"""Writes about staff accounts and their roles.
 
-from django.core.exceptions import ValidationError
+Accounts and POI administrators are national (the public schema: the national
+admin, the demo data). Roles at a library are granted and revoked by that
+library's administrators (a staff actor in the library's schema, core.actors) or
+by the system (national work: the demo data, benchmarks). Refusals are
+core.errors.ServiceError codes (staff/errors.py).
+"""
+
 from django.db import transaction
 
+from core.actors import ActorKind
+from core.errors import ServiceError
 from tenants.models import Branch
 
 from .models import LibraryRole, PoiAdministrator, Role, StaffUser
+from .permissions import require_role
 
 WORKING_BRANCH_SESSION_KEY = "lsb_working_branch"
 
@@ -31,17 +40,33 @@ def staff_password_set(*, user, password):
     user.save(update_fields=["password"])
 
 
-def library_role_grant(*, user, organisation, role):
+def _require_may_manage_roles(actor, organisation):
+    """A library's roles are managed by its own administrators, working in its
+    schema, or by the system (national work)."""
+    if actor.is_system:
+        return
+    if not actor.is_staff:
+        raise ServiceError("actor.not_allowed", kind=actor.kind)
+    library = actor.require_current_library()
+    if library.pk != organisation.pk:
+        raise ServiceError("actor.other_library", actor_library=library.schema_name,
+                           schema=organisation.schema_name)
+    require_role(actor, Role.LIBRARY_ADMIN)
+
+
+def library_role_grant(*, actor, user, organisation, role):
     """Give a staff member a role at a library organisation (no-op when held)."""
+    _require_may_manage_roles(actor, organisation)
     if role not in Role.values:
-        raise ValidationError(f"Onbekende rol: {role}")
+        raise ServiceError("staff.role_unknown", field="role", role=role)
     grant, _ = LibraryRole.objects.get_or_create(user=user, organisation=organisation, role=role)
     return grant
 
 
-def library_role_revoke(*, user, organisation, role):
+def library_role_revoke(*, actor, user, organisation, role):
     """Take a role away. A library keeps at least one administrator, so the last
     library_admin role cannot be revoked; that check and the delete share one lock."""
+    _require_may_manage_roles(actor, organisation)
     with transaction.atomic():
         admins = list(
             LibraryRole.objects.select_for_update()
@@ -49,10 +74,10 @@ def library_role_revoke(*, user, organisation, role):
             .order_by("pk")
         )
         if role == Role.LIBRARY_ADMIN and len(admins) == 1 and admins[0].user_id == user.pk:
-            raise ValidationError("Een bibliotheek houdt minstens één beheerder; deze rol kan niet weg.")
+            raise ServiceError("staff.last_library_admin")
         deleted, _ = LibraryRole.objects.filter(user=user, organisation=organisation, role=role).delete()
         if not deleted:
-            raise ValidationError(f"{user} heeft de rol {Role(role).label} hier niet.")
+            raise ServiceError("staff.role_not_held", user=str(user), role=Role(role).label)
 
 
 def poi_administrator_grant(*, user, poi):
@@ -64,12 +89,14 @@ def poi_administrator_grant(*, user, poi):
     return administration
 
 
-def working_branch_choose(*, session, organisation, branch_id):
+def working_branch_choose(*, actor, session, branch_id):
     """Remember at which branch a staff member works at this library (per session)."""
+    organisation = actor.require_current_library()
+    actor.require_kind(ActorKind.STAFF)
     try:
         branch = Branch.objects.get(pk=branch_id, organisation=organisation, is_active=True)
     except (Branch.DoesNotExist, ValueError, TypeError):
-        raise ValidationError("Deze vestiging hoort niet bij deze bibliotheek.")
+        raise ServiceError("branch.not_of_library", field="branch")
     session.setdefault(WORKING_BRANCH_SESSION_KEY, {})
     session[WORKING_BRANCH_SESSION_KEY] = {**session[WORKING_BRANCH_SESSION_KEY], str(organisation.pk): branch.pk}
     return branch

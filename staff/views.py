@@ -10,7 +10,7 @@ from tenants.selectors import branches_of
 from . import services
 from .forms import LibrarySignInForm, RoleGrantForm
 from .models import Role, StaffUser
-from .permissions import library_staff_required
+from .permissions import actor_for_request, library_staff_required
 from .selectors import has_role, roles_at, staff_of, working_branch
 
 
@@ -49,7 +49,7 @@ def desk_home(request):
 def working_branch_choose(request):
     try:
         branch = services.working_branch_choose(
-            session=request.session, organisation=request.library, branch_id=request.POST.get("branch")
+            actor=actor_for_request(request), session=request.session, branch_id=request.POST.get("branch")
         )
     except ValidationError as error:
         messages.error(request, error.messages[0])
@@ -73,7 +73,8 @@ def role_grant(request):
     form = RoleGrantForm(request.POST)
     if form.is_valid():
         services.library_role_grant(
-            user=form.cleaned_data["user"], organisation=request.library, role=form.cleaned_data["role"]
+            actor=actor_for_request(request), user=form.cleaned_data["user"], organisation=request.library,
+            role=form.cleaned_data["role"],
         )
         messages.success(
             request, f"{form.cleaned_data['user']} heeft nu de rol {Role(form.cleaned_data['role']).label}."
@@ -96,7 +97,8 @@ def role_revoke(request):
         messages.error(request, "Onbekende medewerker of rol.")
         return redirect("staff:library-admin")
     try:
-        services.library_role_revoke(user=user, organisation=request.library, role=role)
+        services.library_role_revoke(actor=actor_for_request(request), user=user, organisation=request.library,
+                                     role=role)
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:

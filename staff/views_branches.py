@@ -21,7 +21,7 @@ from tenants.selectors import (
 
 from .forms_branches import ClosedDateForm, OpeningHoursForm
 from .models import Role
-from .permissions import library_staff_required
+from .permissions import actor_for_request, library_staff_required
 
 
 def _branch_or_404(request, branch_id):
@@ -62,7 +62,7 @@ def branch_hours(request, branch_id):
     if form.is_valid():
         try:
             tenant_services.branch_opening_hours_set(
-                branch=branch, periods=form.cleaned_data["periods"], staff_user=request.user
+                actor=actor_for_request(request), branch=branch, periods=form.cleaned_data["periods"]
             )
         except ValidationError as error:
             return _detail(request, branch, hours_form=form, errors=error.messages, status=400)
@@ -83,11 +83,12 @@ def closed_date_add(request, branch_id):
     try:
         if data["until"] and data["until"] != data["date"]:
             created, skipped = tenant_services.closed_dates_add_range(
-                branch=branch, start=data["date"], end=data["until"], reason=data["reason"], staff_user=request.user
+                actor=actor_for_request(request), branch=branch, start=data["date"], end=data["until"],
+                reason=data["reason"],
             )
         else:
             created = [tenant_services.closed_date_add(
-                branch=branch, date=data["date"], reason=data["reason"], staff_user=request.user
+                actor=actor_for_request(request), branch=branch, date=data["date"], reason=data["reason"]
             )]
             skipped = []
     except ValidationError as error:
@@ -108,7 +109,7 @@ def closed_date_remove(request, branch_id, closed_date_id):
     branch = _branch_or_404(request, branch_id)
     try:
         removed = tenant_services.closed_date_remove(
-            branch=branch, closed_date_id=closed_date_id, staff_user=request.user
+            actor=actor_for_request(request), branch=branch, closed_date_id=closed_date_id
         )
     except ValidationError as error:
         messages.error(request, error.messages[0])

@@ -1,6 +1,14 @@
 """Writes to the national registry. Provisioning a library organisation creates
 its schema inside the same transaction as its registry rows, so a failure at
-any step leaves nothing behind: PostgreSQL DDL is transactional."""
+any step leaves nothing behind: PostgreSQL DDL is transactional.
+
+Provisioning is national work (the public schema: national admin, commands):
+the organisation and branch are the objects being made. A library's own
+administrators maintain its branches' opening hours and closed days: those
+services take an `actor` (core.actors.Actor) of the library whose schema the
+connection is in and refuse a branch of another library. Staff or the system
+only; the library-administrator role is checked by the staff edge (staff sits
+above this floor). Refusals are core.errors.ServiceError codes (tenants/errors.py)."""
 
 import datetime
 import hashlib
@@ -9,11 +17,13 @@ import re
 import time
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection, transaction
 from django_tenants.clone import CLONE_SCHEMA_FUNCTION, CloneSchema
 from django_tenants.utils import get_public_schema_name, schema_exists
+
+from core.actors import ActorKind
+from core.errors import ServiceError, ServiceErrors
 
 from .migration import applied_migrations, migrations_known
 
@@ -91,11 +101,12 @@ def library_organisation_create(
     """Provision a library organisation: registry row, schema, host name, branches.
 
     `branches` is a sequence of dicts with the keyword arguments of branch_create
-    (without organisation). Raises ValidationError on bad input, changing nothing.
+    (without organisation). Raises ValidationError (a ServiceError, or the model's
+    own validation) on bad input, changing nothing.
     """
     started = time.monotonic()
     if connection.schema_name != get_public_schema_name():
-        raise ValidationError("Bibliotheekorganisaties worden aangemaakt vanuit het landelijke schema.")
+        raise ServiceError("library.create_outside_public")
 
     organisation = LibraryOrganisation(
         name=name,
@@ -108,7 +119,7 @@ def library_organisation_create(
     organisation.full_clean()
     host = library_host_for(slug)
     if Domain.objects.filter(domain=host).exists():
-        raise ValidationError({"slug": f"Het adres {host} is al in gebruik."})
+        raise ServiceError("library.host_taken", field="slug", host=host)
 
     tenant_template_ensure(progress=progress)
     with transaction.atomic():
@@ -116,7 +127,7 @@ def library_organisation_create(
         organisation.save()
         progress(f"Schema {organisation.schema_name} aanmaken uit sjabloon {settings.TENANT_BASE_SCHEMA}…")
         if schema_exists(organisation.schema_name, case_sensitive=False):
-            raise ValidationError({"slug": f"Het schema {organisation.schema_name} bestaat al."})
+            raise ServiceError("library.schema_exists", field="slug", schema=organisation.schema_name)
         _schema_clone_from_template(organisation.schema_name)
         progress(f"Adres {host}")
         Domain.objects.create(domain=host, tenant=organisation, is_primary=True)
@@ -156,7 +167,7 @@ def branch_create(*, organisation, code, name, street, postcode, city, opening_h
         for weekday, opens, closes in opening_hours:
             period = OpeningPeriod(branch=branch, weekday=weekday, opens=opens, closes=closes)
             if closes <= opens:
-                raise ValidationError(f"Openingstijd {opens:%H:%M}-{closes:%H:%M}: sluiten moet na openen.")
+                raise ServiceError("branch.opening_time_reversed", opens=f"{opens:%H:%M}", closes=f"{closes:%H:%M}")
             period.save()
         for date, reason in closed_dates:
             ClosedDate.objects.create(branch=branch, date=date, reason=reason)
@@ -203,51 +214,58 @@ def _weekday_label(weekday):
 
 
 def _opening_periods_clean(periods):
-    """[(weekday, opens, closes)] sorted, or ValidationError with every problem in Dutch."""
+    """[(weekday, opens, closes)] sorted, or ServiceError(s) with every problem."""
     problems = []
     by_day = {}
     for entry in periods:
         try:
             weekday, opens, closes = entry
         except (TypeError, ValueError):
-            raise ValidationError("Een openingstijd bestaat uit een dag, een openingstijd en een sluitingstijd.")
+            raise ServiceError("branch_hours.period_malformed")
         if not isinstance(weekday, int) or isinstance(weekday, bool) or not 0 <= weekday <= 6:
-            raise ValidationError(f"Onbekende dag: {weekday!r} (verwacht 0 = maandag t/m 6 = zondag).")
+            raise ServiceError("branch_hours.day_unknown", day=repr(weekday))
         if not isinstance(opens, datetime.time) or not isinstance(closes, datetime.time):
-            raise ValidationError(f"{_weekday_label(weekday).capitalize()}: vul een geldige tijd in (uu:mm).")
+            raise ServiceError("branch_hours.time_invalid", day=_weekday_label(weekday).capitalize())
         by_day.setdefault(weekday, []).append((opens, closes))
     cleaned = []
     for weekday in sorted(by_day):
         label = _weekday_label(weekday).capitalize()
         day = sorted(by_day[weekday])
         if len(day) > MAX_PERIODS_PER_DAY:
-            problems.append(f"{label}: hoogstens {MAX_PERIODS_PER_DAY} openingstijden per dag.")
+            problems.append(ServiceError("branch_hours.too_many_periods", day=label, max=MAX_PERIODS_PER_DAY))
         for opens, closes in day:
             if closes <= opens:
-                problems.append(
-                    f"{label} {opens:%H:%M}–{closes:%H:%M}: de sluitingstijd moet na de openingstijd liggen."
-                )
+                problems.append(ServiceError("branch_hours.closes_before_opens", day=label,
+                                             opens=f"{opens:%H:%M}", closes=f"{closes:%H:%M}"))
         for (opens, closes), (next_opens, next_closes) in zip(day, day[1:]):
             if next_opens < closes:
-                problems.append(
-                    f"{label}: {opens:%H:%M}–{closes:%H:%M} en {next_opens:%H:%M}–{next_closes:%H:%M} overlappen."
-                )
+                problems.append(ServiceError("branch_hours.overlap", day=label,
+                                             first=f"{opens:%H:%M}–{closes:%H:%M}",
+                                             second=f"{next_opens:%H:%M}–{next_closes:%H:%M}"))
         cleaned.extend((weekday, opens, closes) for opens, closes in day)
     if problems:
-        raise ValidationError(problems)
+        raise problems[0] if len(problems) == 1 else ServiceErrors(problems)
     if not cleaned:
         # tenants.calendar counts a branch without any hours as open every day.
-        raise ValidationError(
-            "Vul ten minste één openingstijd in. Een vestiging zonder openingstijden telt voor de uitlening "
-            "als elke dag open; sluit een vestiging tijdelijk met sluitingsdagen."
-        )
+        raise ServiceError("branch_hours.empty_week")
     return cleaned
 
 
-def branch_opening_hours_set(*, branch, periods, staff_user):
+def _branch_of_actor(actor, branch):
+    """The actor's library (the connection's schema) and its branch; a branch of
+    another library is refused. Staff or the system only."""
+    organisation = actor.require_current_library()
+    actor.require_kind(ActorKind.STAFF, ActorKind.SYSTEM)
+    if branch.organisation_id != organisation.pk:
+        raise ServiceError("branch.not_of_library")
+    return organisation
+
+
+def branch_opening_hours_set(*, actor, branch, periods):
     """Replace a branch's weekly opening hours. periods: (weekday 0=Mon..6, opens, closes).
 
-    A weekday without periods is a closed day. Raises ValidationError (Dutch), changing nothing."""
+    A weekday without periods is a closed day. Raises ServiceError(s), changing nothing."""
+    _branch_of_actor(actor, branch)
     cleaned = _opening_periods_clean(periods)
     with transaction.atomic():
         locked = Branch.objects.select_for_update().get(pk=branch.pk)
@@ -256,57 +274,56 @@ def branch_opening_hours_set(*, branch, periods, staff_user):
             OpeningPeriod(branch=locked, weekday=weekday, opens=opens, closes=closes)
             for weekday, opens, closes in cleaned
         )
-    logger.info("Openingstijden van vestiging %s gewijzigd door %s: %s", branch.pk, staff_user, cleaned)
+    logger.info("Openingstijden van vestiging %s gewijzigd door %s: %s", branch.pk, actor.ref, cleaned)
     return created
 
 
 def _closed_reason_clean(reason):
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("Vul een reden in voor de sluitingsdag.")
+        raise ServiceError("closed_date.reason_missing", field="reason")
     max_length = ClosedDate._meta.get_field("reason").max_length
     if len(reason) > max_length:
-        raise ValidationError(f"De reden is te lang (hoogstens {max_length} tekens).")
+        raise ServiceError("closed_date.reason_too_long", field="reason", max_length=max_length)
     return reason
 
 
 def _closed_date_clean(date):
     if not isinstance(date, datetime.date) or isinstance(date, datetime.datetime):
-        raise ValidationError("Vul een geldige datum in.")
+        raise ServiceError("closed_date.date_invalid", field="date")
     return date
 
 
-def closed_date_add(*, branch, date, reason, staff_user):
+def closed_date_add(*, actor, branch, date, reason):
     """Close a branch on one date. A date already closed is refused, naming its reason."""
+    _branch_of_actor(actor, branch)
     date = _closed_date_clean(date)
     reason = _closed_reason_clean(reason)
     with transaction.atomic():
         locked = Branch.objects.select_for_update().get(pk=branch.pk)
         existing = ClosedDate.objects.filter(branch=locked, date=date).first()
         if existing is not None:
-            raise ValidationError(
-                f"{locked.name} is op {date:%d-%m-%Y} al gesloten ({existing.reason})."
-            )
+            raise ServiceError("closed_date.already_closed", branch=locked.name, date=f"{date:%d-%m-%Y}",
+                               reason=existing.reason)
         closed = ClosedDate.objects.create(branch=locked, date=date, reason=reason)
-    logger.info("Sluitingsdag %s (%s) voor vestiging %s toegevoegd door %s", date, reason, branch.pk, staff_user)
+    logger.info("Sluitingsdag %s (%s) voor vestiging %s toegevoegd door %s", date, reason, branch.pk, actor.ref)
     return closed
 
 
-def closed_dates_add_range(*, branch, start, end, reason, staff_user=None):
+def closed_dates_add_range(*, actor, branch, start, end, reason):
     """Close a branch from start to end inclusive (at most MAX_CLOSED_RANGE_DAYS days),
     e.g. a week of renovation. Dates already closed keep their own reason and are skipped.
 
     Returns (created ClosedDates, skipped existing ClosedDates)."""
+    _branch_of_actor(actor, branch)
     start = _closed_date_clean(start)
     end = _closed_date_clean(end)
     reason = _closed_reason_clean(reason)
     if end < start:
-        raise ValidationError("De einddatum ligt vóór de begindatum.")
+        raise ServiceError("closed_date.end_before_start", field="until")
     days = (end - start).days + 1
     if days > MAX_CLOSED_RANGE_DAYS:
-        raise ValidationError(
-            f"Een periode van sluitingsdagen is hoogstens {MAX_CLOSED_RANGE_DAYS} dagen ({days} gekozen)."
-        )
+        raise ServiceError("closed_date.range_too_long", field="until", max=MAX_CLOSED_RANGE_DAYS, days=days)
     with transaction.atomic():
         locked = Branch.objects.select_for_update().get(pk=branch.pk)
         skipped = list(ClosedDate.objects.filter(branch=locked, date__gte=start, date__lte=end).order_by("date"))
@@ -318,18 +335,19 @@ def closed_dates_add_range(*, branch, start, end, reason, staff_user=None):
         )
     logger.info(
         "Sluitingsdagen %s t/m %s (%s) voor vestiging %s toegevoegd door %s (%d nieuw)",
-        start, end, reason, branch.pk, staff_user, len(created),
+        start, end, reason, branch.pk, actor.ref, len(created),
     )
     return created, skipped
 
 
-def closed_date_remove(*, branch, closed_date_id, staff_user=None):
+def closed_date_remove(*, actor, branch, closed_date_id):
     """Open a branch again on a closed date (of this branch only)."""
+    _branch_of_actor(actor, branch)
     with transaction.atomic():
         locked = Branch.objects.select_for_update().get(pk=branch.pk)
         closed = ClosedDate.objects.filter(branch=locked, pk=closed_date_id).first()
         if closed is None:
-            raise ValidationError("Deze sluitingsdag bestaat niet (meer) voor deze vestiging.")
+            raise ServiceError("closed_date.unknown")
         closed.delete()
-    logger.info("Sluitingsdag %s voor vestiging %s verwijderd door %s", closed.date, branch.pk, staff_user)
+    logger.info("Sluitingsdag %s voor vestiging %s verwijderd door %s", closed.date, branch.pk, actor.ref)
     return closed

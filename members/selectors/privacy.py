@@ -9,8 +9,10 @@ member without this module knowing them:
   (rows) with Dutch labels and JSON-serialisable values. The export (JSON and
   printable page) is every registered section, in registration order.
 - open obligations: ``erasure_obstacle_register(key=..., check=...)``;
-  ``check(member)`` returns a list of Dutch reasons why the member cannot be
-  erased yet (empty when nothing is open). Circulation registers "loans open".
+  ``check(member)`` returns a list of core.errors.ServiceError (code and
+  parameters) why the member cannot be erased yet (empty when nothing is open).
+  Circulation registers "loans open". A plain text reason is still accepted and
+  carried as the code erasure.open_obligation.
 
 Register from an AppConfig.ready() so the registry is complete before any request.
 """
@@ -23,6 +25,7 @@ from typing import Callable
 from django.db.models import Q
 from django.utils import timezone
 
+from core.errors import ServiceError
 from core.money import euro
 from staff.models import StaffUser
 
@@ -78,21 +81,25 @@ def erasure_obstacles_keys():
 def _open_balance(member):
     balance = member_balance_cents(member)
     if balance > 0:
-        return [f"Er staat nog {euro(balance)} open op de rekening; laat dit eerst betalen of kwijtschelden."]
+        return [ServiceError("erasure.balance_open", amount=euro(balance))]
     if balance < 0:
-        return [f"Het lid heeft nog {euro(-balance)} tegoed; betaal dit eerst terug."]
+        return [ServiceError("erasure.credit_open", amount=euro(-balance))]
     return []
 
 
 def member_erasure_obstacles(member):
-    """Every reason (Dutch) why this member cannot be erased now; empty when it can."""
-    reasons = []
+    """Every reason why this member cannot be erased now, as ServiceErrors (their
+    str() is the sentence); empty when it can."""
     if member.erased_at is not None:
-        return ["Dit lid is al gewist."]
+        return [ServiceError("erasure.already_erased")]
     if member.merged_into_id is not None:
-        return ["Dit is een samengevoegd dubbel record; wis het lid waarin het is opgegaan."]
+        return [ServiceError("erasure.merged_record")]
+    reasons = []
     for obstacle in _ERASURE_OBSTACLES.values():
-        reasons.extend(obstacle.check(member))
+        for reason in obstacle.check(member):
+            if not isinstance(reason, ServiceError):
+                reason = ServiceError("erasure.open_obligation", reason=str(reason))
+            reasons.append(reason)
     return reasons
 
 
@@ -212,7 +219,7 @@ def _section_audit(member):
     return [
         {
             "Wanneer": _when(entry.at),
-            "Medewerker": _staff_name(entry.staff_user_id, names),
+            "Medewerker": audit_actor_name(entry, names),
             "Handeling": str(AuditEntry.Action(entry.action).label),
         }
         for entry in entries
@@ -289,6 +296,19 @@ def audit_log_search(*, member_id=None, staff_user_id=None, action=None, date_fr
     if date_to is not None:
         entries = entries.filter(at__lt=timezone.make_aware(datetime.combine(date_to, time.max)))
     return entries.order_by("-at", "-pk")
+
+
+def audit_actor_name(entry, names):
+    """Who an audit entry says read or changed: the staff member's name, else what
+    its actor_ref names (the member themself, a self-service machine, the system)."""
+    if entry.staff_user_id is not None:
+        return _staff_name(entry.staff_user_id, names)
+    kind, _, rest = (entry.actor_ref or "").partition(":")
+    if kind == "member":
+        return "Het lid zelf" if rest == str(entry.member_id_ref) else f"Lid #{rest}"
+    if kind == "machine":
+        return f"Zelfbedieningsautomaat {rest.split('@')[0]}"
+    return "Systeem"
 
 
 def audit_staff_names(entries):

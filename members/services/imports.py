@@ -39,11 +39,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
+from core.errors import ServiceError, ServiceErrors, error_codes
+from staff.models import Role
 from tenants.models import Branch
 
 from ..models import AuditEntry, FormerCard, Member, SubscriptionType
+from ..selectors.access import require_staff_role
 from .privacy import audit_record
 
 COLUMNS = [
@@ -85,6 +89,12 @@ class RowError:
     row: int
     card_number: str
     message: str
+    codes: list = field(default_factory=list)  # the refusals' codes (core.errors)
+
+    @classmethod
+    def of(cls, row, card_number, error):
+        """A row's error from the ServiceError(s) (or a model ValidationError) it raised."""
+        return cls(row, card_number, " ".join(error.messages), [code for code in error_codes(error) if code])
 
 
 @dataclass
@@ -100,13 +110,13 @@ def _header(name):
 
 
 def members_csv_rows(content):
-    """Parse CSV bytes/text into [(row number, {column: value})]; refuses (ValidationError)
+    """Parse CSV bytes/text into [(row number, {column: value})]; refuses (ServiceError)
     a file that is no UTF-8 CSV or lacks a required column, before anything is imported."""
     if isinstance(content, bytes):
         try:
             content = content.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise ValidationError("Het bestand is geen UTF-8-tekst; sla het op als CSV (UTF-8).")
+            raise ServiceError("member_import.not_utf8")
     content = content.lstrip("\ufeff")
     first_line = content.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
@@ -114,20 +124,20 @@ def members_csv_rows(content):
     try:
         header = next(reader)
     except StopIteration:
-        raise ValidationError("Het bestand is leeg.")
+        raise ServiceError("member_import.empty")
     names = [_header(name) for name in header]
     problems = []
     missing = [name for name in REQUIRED if name not in names]
     if missing:
-        problems.append(f"Verplichte kolom(men) ontbreken: {', '.join(missing)}.")
+        problems.append(ServiceError("member_import.columns_missing", columns=", ".join(missing)))
     unknown = [original for original, name in zip(header, names) if name and name not in KNOWN]
     if unknown:
-        problems.append(f"Onbekende kolom(men): {', '.join(unknown)}.")
+        problems.append(ServiceError("member_import.columns_unknown", columns=", ".join(unknown)))
     duplicated = sorted({name for name in names if name and names.count(name) > 1})
     if duplicated:
-        problems.append(f"Kolom(men) komen dubbel voor: {', '.join(duplicated)}.")
+        problems.append(ServiceError("member_import.columns_twice", columns=", ".join(duplicated)))
     if problems:
-        raise ValidationError(problems)
+        _refused(problems)
     rows = []
     try:
         for values in reader:
@@ -138,54 +148,63 @@ def members_csv_rows(content):
                 for index, name in enumerate(names) if name
             }))
     except csv.Error as error:
-        raise ValidationError(f"Regel {reader.line_num}: het bestand is geen geldige CSV ({error}).")
+        raise ServiceError("member_import.not_csv", line=reader.line_num, error=str(error))
     return rows
 
 
-def _date(value, label):
+def _refused(problems):
+    if len(problems) == 1:
+        raise problems[0]
+    raise ServiceErrors(problems)
+
+
+def _date(value, label, column):
     for pattern in ("%d-%m-%Y", "%Y-%m-%d", "%d/%m/%Y"):
         try:
             return datetime.strptime(value, pattern).date()
         except ValueError:
             continue
-    raise ValidationError(f"{label} '{value}' is geen datum (dd-mm-jjjj).")
+    raise ServiceError("member_import.not_a_date", field=column, label=label, value=value)
 
 
-def _yes_no(value, label):
+def _yes_no(value, label, column):
     value = value.strip().lower()
     if value in _YES:
         return True
     if value in _NO:
         return False
-    raise ValidationError(f"{label}: '{value}' is geen ja of nee.")
+    raise ServiceError("member_import.not_yes_no", field=column, label=label, value=value)
 
 
 def _register_kwargs(values, *, organisation, branches, subscriptions):
-    """Turn one CSV row into member_register's arguments (raises ValidationError)."""
+    """Turn one CSV row into member_register's arguments (raises ServiceError)."""
     problems = []
     for name in REQUIRED:
         if not values.get(name):
-            problems.append(f"{name} is leeg.")
+            problems.append(ServiceError("member_import.column_empty", field=name, column=name))
     if problems:
-        raise ValidationError(problems)
-    date_of_birth = _date(values["geboortedatum"], "Geboortedatum")
-    paid_until = _date(values["lid_tot_en_met"], "Lid tot en met") if values.get("lid_tot_en_met") else None
+        _refused(problems)
+    date_of_birth = _date(values["geboortedatum"], _("Geboortedatum"), "geboortedatum")
+    paid_until = (_date(values["lid_tot_en_met"], _("Lid tot en met"), "lid_tot_en_met")
+                  if values.get("lid_tot_en_met") else None)
     subscription = None
     if values.get("abonnement"):
         subscription = subscriptions.get(values["abonnement"].lower())
         if subscription is None:
-            raise ValidationError(f"Abonnement '{values['abonnement']}' bestaat niet bij {organisation.name}.")
+            raise ServiceError("member_import.subscription_unknown", field="abonnement", value=values["abonnement"],
+                               library=organisation.name)
     branch_id = None
     if values.get("vestiging"):
         branch_id = branches.get(values["vestiging"].lower())
         if branch_id is None:
-            raise ValidationError(f"Vestiging '{values['vestiging']}' hoort niet bij {organisation.name}.")
+            raise ServiceError("member_import.branch_unknown", field="vestiging", value=values["vestiging"],
+                               library=organisation.name)
     consents = {
-        key: _yes_no(values.get(column, ""), label)
+        key: _yes_no(values.get(column, ""), label, column)
         for key, column, label in (
-            ("loan_history", "toestemming_leenhistorie", "Toestemming leenhistorie"),
-            ("newsletter", "toestemming_nieuwsbrief", "Toestemming nieuwsbrief"),
-            ("suggestions", "toestemming_leestips", "Toestemming leestips"),
+            ("loan_history", "toestemming_leenhistorie", _("Toestemming leenhistorie")),
+            ("newsletter", "toestemming_nieuwsbrief", _("Toestemming nieuwsbrief")),
+            ("suggestions", "toestemming_leestips", _("Toestemming leestips")),
         )
     }
     return {
@@ -245,7 +264,7 @@ def _cards_known_here(card_numbers):
     return {card.upper() for card in known}
 
 
-def members_import(*, organisation, staff_user, rows, progress=None, progress_every=100, workers=None):
+def members_import(*, actor, rows, progress=None, progress_every=100, workers=None):
     """Import parsed CSV rows (see members_csv_rows) into this library.
 
     Each row is registered through member_register, in its own transaction, so it
@@ -255,11 +274,12 @@ def members_import(*, organisation, staff_user, rows, progress=None, progress_ev
     rows, in `workers` threads (default: one per CPU), and stored in the same
     transaction as the member. `progress(done, total)` is called every
     `progress_every` rows and at the end. One IMPORT entry in the audit log
-    records the counts and the new member ids."""
+    records the counts and the new member ids. A library administrator (or the
+    system: the import_members command without --staff)."""
     from .registration import member_register
 
-    if connection.schema_name != organisation.schema_name:
-        raise RuntimeError(f"Member import for {organisation.schema_name} called in schema {connection.schema_name}")
+    organisation = actor.require_current_library()
+    require_staff_role(actor, Role.LIBRARY_ADMIN)
     result = ImportResult(total=len(rows))
     branches = {
         code.lower(): pk for pk, code in Branch.objects.filter(organisation=organisation).values_list("pk", "code")
@@ -275,8 +295,8 @@ def members_import(*, organisation, staff_user, rows, progress=None, progress_ev
     for row_number, values in rows:
         card = values.get("pasnummer", "").strip().upper()
         if card and card in seen:
-            plan.append((row_number, values, RowError(row_number, values["pasnummer"],
-                                                      f"Pasnummer staat al op regel {seen[card]} van dit bestand.")))
+            plan.append((row_number, values, RowError.of(
+                row_number, values["pasnummer"], ServiceError("member_import.card_twice_in_file", row=seen[card]))))
             continue
         if card:
             seen[card] = row_number
@@ -299,17 +319,16 @@ def members_import(*, organisation, staff_user, rows, progress=None, progress_ev
                 with transaction.atomic():
                     # A bad PIN goes to member_register as it is, so the row's
                     # error lists every problem at once (nothing is hashed then).
-                    member = member_register(organisation=organisation, staff_user=staff_user,
-                                             **{**kwargs, "pin": kwargs["pin"] if pin_problems else ""})
+                    member = member_register(actor=actor, **{**kwargs, "pin": kwargs["pin"] if pin_problems else ""})
                     if pin_hash:
                         Member.objects.filter(pk=member.pk).update(pin_hash=pin_hash)
             except ValidationError as error:
-                result.errors.append(RowError(row_number, card_number, " ".join(error.messages)))
+                result.errors.append(RowError.of(row_number, card_number, error))
             else:
                 result.created.append(member.pk)
         if progress is not None and (done % progress_every == 0 or done == result.total):
             progress(done, result.total)
-    audit_record(staff_user=staff_user, member=None, action=AuditEntry.Action.IMPORT, detail={
+    audit_record(actor=actor, member=None, action=AuditEntry.Action.IMPORT, detail={
         "rows": result.total, "created": len(result.created), "skipped": len(result.skipped),
         "errors": len(result.errors), "member_ids": result.created,
     })

@@ -1,9 +1,10 @@
 """Privacy writes (AVG/GDPR): the audit log of staff access, a member's data
 export, erasure on request and the anonymising of loan history.
 
-All run in the connection's current schema, which must be the member's library
-(the tenant middleware or tenant_context sets it). Errors are ValidationErrors with
-Dutch messages; when a service raises, it has changed nothing.
+Every write takes an `actor` (core.actors.Actor) and runs in the connection's
+current schema, which must be the actor's library (the tenant middleware or
+tenant_context sets it). Refusals are core.errors.ServiceError codes (declared in
+members/errors.py); when a service raises, it has changed nothing.
 
 Loan history lives in circulation, which does not exist yet; it plugs in through
 ``loan_history_anonymiser_register`` (and through the export and erasure registries
@@ -14,14 +15,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
 
-from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core import locks
+from core.errors import ServiceError, ServiceErrors
+from core.locks import lock_row, lock_rows
+from staff.models import Role
 from tenants.models import CardIndex
 
 from ..models import AuditEntry, Block, FormerCard, LedgerEntry, Member
+from ..selectors.access import require_staff_role
 from ..selectors.ledger import member_rules_get
 from ..selectors.privacy import erasure_obstacles_keys, member_erasure_obstacles, member_export_data
 
@@ -34,32 +39,23 @@ ERASED_FIELDS = [
 ]
 
 
-def _in_library_schema(organisation):
-    if connection.schema_name != organisation.schema_name:
-        raise RuntimeError(
-            f"Member services for {organisation.schema_name} called in schema {connection.schema_name}"
-        )
-
-
 # --- audit log ---------------------------------------------------------------------
 
-def audit_record(*, staff_user, member, action, detail=None):
-    """Write one audit entry: `staff_user` (None for a system task) did `action` to `member`.
+def audit_record(*, actor, member, action, detail=None):
+    """Write one audit entry: `actor` (core.actors.Actor) did `action` to `member`.
 
-    `member` is a Member, a member id or None (a search: then put the ids shown in
-    detail["member_ids"] and the query in detail["query"], so the audit log can find
-    the searches that showed a member). Keep personal data out of `detail`: name the
-    fields that changed, not their values."""
+    The entry keeps `actor.ref` (staff:12, member:812, machine:3@5, system:nightly)
+    and, for staff, the staff account. `member` is a Member, a member id or None (a
+    search: then put the ids shown in detail["member_ids"] and the query in
+    detail["query"], so the audit log can find the searches that showed a member).
+    Keep personal data out of `detail`: name the fields that changed, not their
+    values. Screens do not call this: they read through members.selectors.access,
+    which writes the entry."""
     action = AuditEntry.Action(action)
-    if isinstance(member, Member):
-        member_id = member.pk
-    else:
-        member_id = member
-    staff_user_id = None
-    if staff_user is not None and getattr(staff_user, "is_authenticated", False):
-        staff_user_id = staff_user.pk
+    member_id = member.pk if isinstance(member, Member) else member
     return AuditEntry.objects.create(
-        staff_user_id=staff_user_id, member_id_ref=member_id, action=action, detail=detail or {}
+        staff_user=actor.user_or_none, actor_ref=actor.ref, member_id_ref=member_id, action=action,
+        detail=detail or {},
     )
 
 
@@ -68,18 +64,21 @@ def audit_record(*, staff_user, member, action, detail=None):
 EXPORT_FORMATS = ("json", "print")
 
 
-def member_export(*, organisation, member, staff_user, export_format):
+def member_export(*, actor, member, export_format):
     """Everything LSB holds about a member (see selectors.privacy.member_export_data),
-    audited as an export. `export_format` is "json" (download) or "print" (page)."""
-    _in_library_schema(organisation)
+    audited as an export. `export_format` is "json" (download) or "print" (page).
+    Staff at the desk, or the member themself (their right of access)."""
+    organisation = actor.require_current_library()
+    actor.require_member(member.pk)
+    if not actor.is_member:
+        require_staff_role(actor, Role.DESK)
     if export_format not in EXPORT_FORMATS:
         raise ValueError(f"Unknown export format {export_format!r}")
     if member.erased_at is not None:
-        raise ValidationError("Dit lid is gewist: er zijn geen persoonsgegevens meer om uit te voeren.")
+        raise ServiceError("member_export.erased")
     with transaction.atomic():
         data = member_export_data(member, library_name=organisation.name)
-        audit_record(staff_user=staff_user, member=member, action=AuditEntry.Action.EXPORT,
-                     detail={"format": export_format})
+        audit_record(actor=actor, member=member, action=AuditEntry.Action.EXPORT, detail={"format": export_format})
     return data
 
 
@@ -153,10 +152,10 @@ def erasure_step_unregister(key):
     _ERASURE_STEPS.pop(key, None)
 
 
-def member_erase(*, organisation, member_id, staff_user):
+def member_erase(*, actor, member_id):
     """Erase a member's personal data on their request.
 
-    Refused (ValidationError with every reason) while anything is open: a balance
+    Refused (ServiceErrors with every reason) while anything is open: a balance
     that is not zero, and whatever else is registered as an open obligation
     (loans, once circulation registers them). Otherwise, in one transaction:
     name, address, contact details, birth date, PIN, notes, consents, guardian
@@ -166,24 +165,26 @@ def member_erase(*, organisation, member_id, staff_user):
     member lose their query text. Kept as anonymous statistics: the five-year
     birth bucket, the postcode digits and the category. Records merged into this
     member (the same person's duplicates) are erased with it. erased_at is set and
-    an ERASE entry is written to the audit log (which keeps its earlier entries)."""
-    _in_library_schema(organisation)
+    an ERASE entry is written to the audit log (which keeps its earlier entries).
+    Desk staff (or the system) erase; refused with every obstacle's code."""
+    organisation = actor.require_current_library()
+    require_staff_role(actor, Role.DESK)
     with transaction.atomic():
-        member = Member.objects.select_for_update().filter(pk=member_id).first()
+        member = lock_row(locks.BORROWER, Member.objects.filter(pk=member_id))
         if member is None:
-            raise ValidationError("Dit lid bestaat niet (meer).")
+            raise ServiceError("member.not_found")
         # Checked after locking: a desk posting a charge or a loan waits for us,
         # or we see what it committed.
         reasons = member_erasure_obstacles(member)
         if reasons:
-            raise ValidationError(reasons)
+            raise ServiceErrors(reasons)
 
         # Records merged into this one (and into those) are the same person's old
         # records, kept for their history: they are erased with it.
         duplicates = []
         frontier = [member.pk]
         while frontier:
-            found = list(Member.objects.select_for_update().filter(merged_into_id__in=frontier).order_by("pk"))
+            found = lock_rows(locks.BORROWER, Member.objects.filter(merged_into_id__in=frontier))
             duplicates.extend(found)
             frontier = [duplicate.pk for duplicate in found]
         records = [member] + duplicates
@@ -209,7 +210,7 @@ def member_erase(*, organisation, member_id, staff_user):
         erased_at = timezone.now()
         for record in records:
             _blank(record, erased_at)
-        audit_record(staff_user=staff_user, member=member, action=AuditEntry.Action.ERASE,
+        audit_record(actor=actor, member=member, action=AuditEntry.Action.ERASE,
                      detail={"checked": erasure_obstacles_keys(), "merged_records": record_ids[1:]})
     return member
 
@@ -240,11 +241,13 @@ def loan_history_anonymiser_unregister(key):
     _LOAN_HISTORY_ANONYMISERS.pop(key, None)
 
 
-def loan_history_anonymise(*, today):
+def loan_history_anonymise(*, actor, today):
     """The daily task's work in one library schema: anonymise the loan history of
     members without consent once it is older than MemberRules.loan_history_retention_days.
 
     Returns {anonymiser key: rows anonymised}."""
+    actor.require_current_library()
+    require_staff_role(actor, Role.LIBRARY_ADMIN)
     rules = member_rules_get()
     returned_before = today - timedelta(days=rules.loan_history_retention_days)
     keep_member_ids = Member.objects.filter(

@@ -4,11 +4,9 @@ library's schema, e.g. within tenant_context)."""
 import datetime
 import itertools
 
-from django.db import connection
-
+from core.actors import Actor
 from members.models import MemberCategory, SubscriptionType
 from members.services.registration import member_register
-from tenants.models import LibraryOrganisation
 
 _numbers = itertools.count(1)
 
@@ -43,9 +41,10 @@ def next_card_number(prefix="T"):
     return f"{prefix}{next(_numbers):07d}"
 
 
-def make_member(*, staff_user=None, organisation=None, **fields):
-    """Register a member in the current schema's library with sensible defaults."""
-    organisation = organisation or LibraryOrganisation.objects.get(schema_name=connection.schema_name)
+def make_member(*, actor=None, **fields):
+    """Register a member in the current schema's library with sensible defaults
+    (registered by the system unless `actor` says who)."""
+    actor = actor or Actor.system("test")
     default_categories()
     values = {
         "card_number": next_card_number(), "first_name": "Anna", "last_name": "de Vries",
@@ -53,4 +52,4 @@ def make_member(*, staff_user=None, organisation=None, **fields):
         "postcode": "3511 AB", "city": "Utrecht", "email": "anna@example.nl", "pin": "1234",
     }
     values.update(fields)
-    return member_register(organisation=organisation, staff_user=staff_user, **values)
+    return member_register(actor=actor, **values)

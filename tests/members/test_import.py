@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from core.actors import Actor
 from members.models import AuditEntry, Member
 from members.services.imports import members_csv_rows, members_import
 from tenants.models import CardIndex
@@ -60,7 +61,7 @@ def test_csv_header_is_checked_before_anything_is_imported():
 
 def test_import_reports_each_bad_row_and_imports_the_good_ones(alpha, staff):
     progress = []
-    result = members_import(organisation=alpha, staff_user=staff.alpha_library_admin,
+    result = members_import(actor=Actor.staff(staff.alpha_library_admin),
                             rows=members_csv_rows(GOOD_AND_BAD), progress=lambda done, total: progress.append(done),
                             progress_every=4)
     assert result.total == 11
@@ -91,8 +92,8 @@ def test_import_reports_each_bad_row_and_imports_the_good_ones(alpha, staff):
 
 def test_running_the_same_file_again_creates_no_duplicates(alpha, staff):
     rows = members_csv_rows(GOOD_AND_BAD)
-    members_import(organisation=alpha, staff_user=None, rows=rows)
-    again = members_import(organisation=alpha, staff_user=None, rows=rows)
+    members_import(actor=Actor.system("test"), rows=rows)
+    again = members_import(actor=Actor.system("test"), rows=rows)
     assert again.created == []
     assert again.skipped == [(2, "IMP0000001"), (3, "IMP0000002")]
     assert {error.row: error.message for error in again.errors}[8] == "Pasnummer staat al op regel 2 van dit bestand."
@@ -101,7 +102,7 @@ def test_running_the_same_file_again_creates_no_duplicates(alpha, staff):
 
 def test_a_card_of_another_library_is_refused(libraries, alpha, staff):
     CardIndex.objects.create(card_number="IMPBETA001", organisation=libraries.beta)
-    result = members_import(organisation=alpha, staff_user=None, rows=members_csv_rows(
+    result = members_import(actor=Actor.system("test"), rows=members_csv_rows(
         HEADER + "\nIMPBETA001;Jan;;Beta;01-01-1980;;;;;;;1234;;;;;;\n"))
     assert result.created == [] and len(result.errors) == 1
     assert result.errors[0].row == 2
@@ -141,7 +142,7 @@ def test_import_command_shows_progress_and_row_errors(alpha, staff, tmp_path):
 def test_pins_are_checked_and_hashed_by_registration_rules(alpha):
     from django.contrib.auth.hashers import check_password
 
-    result = members_import(organisation=alpha, staff_user=None, workers=2, rows=members_csv_rows("\n".join([
+    result = members_import(actor=Actor.system("test"), workers=2, rows=members_csv_rows("\n".join([
         HEADER,
         "IMPPIN0001;Pien;;Pin;01-01-1980;;;;;;;4821;;;;;;",
         "IMPPIN0002;Piet;;Pin;01-01-1980;;;;;;;12;;;;;;",  # too short
@@ -177,7 +178,7 @@ def test_a_member_who_paid_in_the_previous_system_is_not_charged_again(alpha, st
         "IMP0000021;Kees;;Veen;01-01-1970;;;;;;;;;;;;;;",  # no date: a new year, fee charged
         "IMP0000022;Lies;;Dam;01-01-1970;;;;;;;;;;;;;;eind maart",  # not a date
     ]))
-    result = members_import(organisation=alpha, staff_user=None, rows=rows)
+    result = members_import(actor=Actor.system("test"), rows=rows)
 
     assert {error.row: error.message for error in result.errors} == {
         4: "Lid tot en met 'eind maart' is geen datum (dd-mm-jjjj)."

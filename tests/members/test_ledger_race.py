@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 
+from core.actors import Actor
 from members.models import LedgerEntry, MemberRules
 from members.selectors.ledger import member_balance_cents
 from members.services.ledger import ledger_charge, ledger_payment, ledger_waive
@@ -33,7 +34,7 @@ def committed(django_db_setup, django_db_blocker):
             MemberRules.objects.update_or_create(pk=1, defaults={"balance_block_cents": 1000})
             member = money_member()
             charge = ledger_charge(member=member, charge_type=LedgerEntry.ChargeType.FINE, amount_cents=2000,
-                                   staff_user=None)
+                                   actor=Actor.system("test"))
         connection.set_schema_to_public()
     yield alpha, member, charge
     with django_db_blocker.unblock():
@@ -51,14 +52,14 @@ def test_a_second_waiver_waits_for_the_first_and_sees_it(committed, django_db_bl
 
     def first_desk():
         with tenant_context(alpha), transaction.atomic():
-            waiver = ledger_waive(charge=charge, amount_cents=2000, reason="Balie 1", staff_user=None)
+            waiver = ledger_waive(charge=charge, amount_cents=2000, reason="Balie 1", actor=Actor.system("test"))
             first_done.set()
             release.wait(10)  # keep the transaction (and the member lock) open
             return waiver
 
     def second_desk():
         with tenant_context(alpha):
-            return ledger_waive(charge=charge, amount_cents=2000, reason="Balie 2", staff_user=None)
+            return ledger_waive(charge=charge, amount_cents=2000, reason="Balie 2", actor=Actor.system("test"))
 
     with django_db_blocker.unblock():
         one, first = in_thread(first_desk)
@@ -85,9 +86,9 @@ def test_concurrent_payments_and_charges_add_up_exactly(committed, django_db_blo
         def book():
             with tenant_context(alpha):
                 ledger_charge(member=member, charge_type=LedgerEntry.ChargeType.LOAN_FEE, amount_cents=333,
-                              staff_user=None)
+                              actor=Actor.system("test"))
                 ledger_payment(member=member, amount_cents=111 * number, method=LedgerEntry.PaymentMethod.CASH,
-                               staff_user=None)
+                               actor=Actor.system("test"))
         return book
 
     with django_db_blocker.unblock():

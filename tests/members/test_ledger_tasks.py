@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
+from core.actors import Actor
 from members import tasks
 from members.models import Block, LedgerEntry, MemberRules
 from members.services.ledger import ledger_charge
@@ -71,7 +72,7 @@ def committed(django_db_setup, django_db_blocker):
                 if slug == "alpha":
                     owes = money_member(expires_on=datetime.date.today() + datetime.timedelta(days=365))
                     ledger_charge(member=owes, charge_type=LedgerEntry.ChargeType.FINE, amount_cents=800,
-                                  staff_user=None)
+                                  actor=Actor.system("test"))
                     ids.append(owes.pk)
                     # The rules change (committed, so the worker sees it) without the refresh it sends.
                     MemberRules.objects.filter(pk=1).update(balance_block_cents=500)

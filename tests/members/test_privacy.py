@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from core.actors import Actor
 from members.models import AuditEntry, Block, FormerCard, LedgerEntry, Member, MemberCategory, MemberRules, SubscriptionType
 from members.selectors import privacy as privacy_selectors
 from members.services import privacy
@@ -65,23 +66,23 @@ def alpha(libraries):
 
 def test_audit_record_keeps_who_what_and_member_id(alpha, staff):
     member = privacy_member(alpha, "A100001")
-    entry = privacy.audit_record(staff_user=staff.alpha_desk, member=member, action=AuditEntry.Action.VIEW)
+    entry = privacy.audit_record(actor=Actor.staff(staff.alpha_desk), member=member, action=AuditEntry.Action.VIEW)
     assert (entry.staff_user_id, entry.member_id_ref, entry.action, entry.detail) == (
         staff.alpha_desk.pk, member.pk, "view", {}
     )
-    system = privacy.audit_record(staff_user=None, member=member.pk, action="block", detail={"kind": "balance"})
+    system = privacy.audit_record(actor=Actor.system("test"), member=member.pk, action="block", detail={"kind": "balance"})
     assert system.staff_user_id is None and system.member_id_ref == member.pk
     with pytest.raises(ValueError):
-        privacy.audit_record(staff_user=None, member=member, action="peek")
+        privacy.audit_record(actor=Actor.system("test"), member=member, action="peek")
 
 
 def test_audit_log_search_filters_and_finds_searches_that_showed_a_member(alpha, staff):
     anna = privacy_member(alpha, "A100002")
     bert = privacy_member(alpha, "A100003", first_name="Bert")
-    privacy.audit_record(staff_user=staff.alpha_desk, member=anna, action="view")
-    privacy.audit_record(staff_user=staff.alpha_library_admin, member=bert, action="update",
+    privacy.audit_record(actor=Actor.staff(staff.alpha_desk), member=anna, action="view")
+    privacy.audit_record(actor=Actor.staff(staff.alpha_library_admin), member=bert, action="update",
                          detail={"fields": ["email"]})
-    privacy.audit_record(staff_user=staff.alpha_desk, member=None, action="search",
+    privacy.audit_record(actor=Actor.staff(staff.alpha_desk), member=None, action="search",
                          detail={"query": "jansen", "member_ids": [anna.pk, bert.pk]})
     by_member = privacy_selectors.audit_log_search(member_id=anna.pk)
     assert sorted(entry.action for entry in by_member) == ["search", "view"]
@@ -99,8 +100,8 @@ def test_audit_log_search_filters_and_finds_searches_that_showed_a_member(alpha,
 def test_audit_log_screen_for_library_admin_with_filters(client, libraries, staff):
     with tenant_context(libraries.alpha):
         anna = privacy_member(libraries.alpha, "A100004")
-        privacy.audit_record(staff_user=staff.alpha_desk, member=anna, action="view")
-        privacy.audit_record(staff_user=staff.alpha_library_admin, member=anna, action="update")
+        privacy.audit_record(actor=Actor.staff(staff.alpha_desk), member=anna, action="view")
+        privacy.audit_record(actor=Actor.staff(staff.alpha_library_admin), member=anna, action="update")
     client.force_login(staff.alpha_library_admin)
     response = client.get("/leden/privacy/audit/", {"lid": "A100004", "handeling": "view"},
                           HTTP_HOST="alpha.localhost")
@@ -126,10 +127,10 @@ def test_audit_log_is_for_library_admins_only(client, staff):
 def test_export_holds_everything_about_the_member_and_is_audited(alpha, staff):
     member = privacy_member(alpha, "A100005")
     ledger_charge(member=member, charge_type=LedgerEntry.ChargeType.OTHER, amount_cents=350,
-                  staff_user=staff.alpha_desk, description="Kopieën")
-    block_add(member=member, reason="Gedrag", staff_user=staff.alpha_desk)
+                  actor=Actor.staff(staff.alpha_desk), description="Kopieën")
+    block_add(member=member, reason="Gedrag", actor=Actor.staff(staff.alpha_desk))
     FormerCard.objects.create(member=member, card_number="A0OLD01", reason="verloren")
-    data = privacy.member_export(organisation=alpha, member=member, staff_user=staff.alpha_desk,
+    data = privacy.member_export(member=member, actor=Actor.staff(staff.alpha_desk),
                                  export_format="json")
     parts = {part["sleutel"]: part["gegevens"] for part in data["onderdelen"]}
     # The built-in sections come first, in this order; other apps (notices, loans) add theirs after.
@@ -154,7 +155,7 @@ def test_export_registry_takes_sections_of_other_apps(alpha, staff):
         key="loans", title="Leningen", build=lambda m: [{"Titel": "De avonden", "Lid": m.pk}]
     )
     try:
-        data = privacy.member_export(organisation=alpha, member=member, staff_user=None, export_format="print")
+        data = privacy.member_export(member=member, actor=Actor.system("test"), export_format="print")
     finally:
         privacy_selectors.export_section_unregister("loans")
     loans = [part for part in data["onderdelen"] if part["sleutel"] == "loans"]
@@ -184,9 +185,9 @@ def test_export_screens_print_page_and_json_download(client, libraries, staff):
 def test_erasure_refused_while_balance_is_open_then_allowed_after_payment(alpha, staff):
     member = privacy_member(alpha, "A100008")
     ledger_charge(member=member, charge_type=LedgerEntry.ChargeType.FINE, amount_cents=120,
-                  staff_user=staff.alpha_desk)
+                  actor=Actor.staff(staff.alpha_desk))
     with pytest.raises(ValidationError) as refused:
-        privacy.member_erase(organisation=alpha, member_id=member.pk, staff_user=staff.alpha_desk)
+        privacy.member_erase(member_id=member.pk, actor=Actor.staff(staff.alpha_desk))
     assert refused.value.messages == [
         "Er staat nog € 1,20 open op de rekening; laat dit eerst betalen of kwijtschelden."
     ]
@@ -195,9 +196,9 @@ def test_erasure_refused_while_balance_is_open_then_allowed_after_payment(alpha,
     assert CardIndex.objects.filter(card_number="A100008").exists()
 
     ledger_payment(member=member, amount_cents=200, method=LedgerEntry.PaymentMethod.CASH,
-                   staff_user=staff.alpha_desk)
+                   actor=Actor.staff(staff.alpha_desk))
     with pytest.raises(ValidationError) as credit:
-        privacy.member_erase(organisation=alpha, member_id=member.pk, staff_user=staff.alpha_desk)
+        privacy.member_erase(member_id=member.pk, actor=Actor.staff(staff.alpha_desk))
     assert "tegoed" in credit.value.messages[0]
 
 
@@ -205,18 +206,18 @@ def test_erasure_removes_personal_data_and_keeps_anonymous_statistics(alpha, sta
     guardian = privacy_member(alpha, "A100009", date_of_birth=date(1983, 5, 2))
     ward = privacy_member(alpha, "A100010", first_name="Kim", date_of_birth=date(2015, 1, 1), guardian=guardian)
     ledger_charge(member=guardian, charge_type=LedgerEntry.ChargeType.OTHER, amount_cents=500,
-                  staff_user=staff.alpha_desk, description="Kopie paspoort van Anna")
+                  actor=Actor.staff(staff.alpha_desk), description="Kopie paspoort van Anna")
     ledger_payment(member=guardian, amount_cents=500, method=LedgerEntry.PaymentMethod.PIN,
-                   staff_user=staff.alpha_desk)
-    block_add(member=guardian, reason="Anna was onbeleefd", staff_user=staff.alpha_desk)
+                   actor=Actor.staff(staff.alpha_desk))
+    block_add(member=guardian, reason="Anna was onbeleefd", actor=Actor.staff(staff.alpha_desk))
     FormerCard.objects.create(member=guardian, card_number="A0OLD02", reason="verloren")
     CardIndex.objects.create(card_number="A0OLD02", organisation=alpha, is_active=False)
-    search = privacy.audit_record(staff_user=staff.alpha_desk, member=None, action="search",
+    search = privacy.audit_record(actor=Actor.staff(staff.alpha_desk), member=None, action="search",
                                   detail={"query": "anna jansen", "member_ids": [guardian.pk, ward.pk]})
-    privacy.audit_record(staff_user=staff.alpha_desk, member=guardian, action="view")
+    privacy.audit_record(actor=Actor.staff(staff.alpha_desk), member=guardian, action="view")
     version = guardian.version
 
-    privacy.member_erase(organisation=alpha, member_id=guardian.pk, staff_user=staff.alpha_desk)
+    privacy.member_erase(member_id=guardian.pk, actor=Actor.staff(staff.alpha_desk))
 
     erased = Member.objects.get(pk=guardian.pk)
     assert erased.erased_at is not None
@@ -247,10 +248,10 @@ def test_erasure_removes_personal_data_and_keeps_anonymous_statistics(alpha, sta
     assert not CardIndex.objects.filter(card_number="A100009").exists()
 
     with pytest.raises(ValidationError) as again:
-        privacy.member_erase(organisation=alpha, member_id=guardian.pk, staff_user=staff.alpha_desk)
+        privacy.member_erase(member_id=guardian.pk, actor=Actor.staff(staff.alpha_desk))
     assert again.value.messages == ["Dit lid is al gewist."]
     with pytest.raises(ValidationError):
-        privacy.member_export(organisation=alpha, member=erased, staff_user=None, export_format="json")
+        privacy.member_export(member=erased, actor=Actor.system("test"), export_format="json")
 
 
 def test_erasure_also_erases_the_duplicate_records_merged_into_the_member(alpha, staff):
@@ -259,7 +260,7 @@ def test_erasure_also_erases_the_duplicate_records_merged_into_the_member(alpha,
     older = privacy_member(alpha, "A100019", city="Amersfoort", merged_into=duplicate)
     FormerCard.objects.create(member=member, card_number="A100018X", reason="samengevoegd")
     other = privacy_member(alpha, "A100020", first_name="Ander")
-    privacy.member_erase(organisation=alpha, member_id=member.pk, staff_user=staff.alpha_desk)
+    privacy.member_erase(member_id=member.pk, actor=Actor.staff(staff.alpha_desk))
     for record in Member.objects.filter(pk__in=[member.pk, duplicate.pk, older.pk]):
         assert record.erased_at is not None
         assert (record.last_name, record.street, record.city, record.card_number) == (
@@ -282,12 +283,12 @@ def test_erasure_refused_by_a_registered_open_obligation(alpha, staff):
     )
     try:
         with pytest.raises(ValidationError) as refused:
-            privacy.member_erase(organisation=alpha, member_id=member.pk, staff_user=staff.alpha_desk)
+            privacy.member_erase(member_id=member.pk, actor=Actor.staff(staff.alpha_desk))
         assert refused.value.messages == ["Er zijn nog 2 uitleningen open."]
         assert Member.objects.get(pk=member.pk).erased_at is None
     finally:
         privacy_selectors.erasure_obstacle_unregister("loans")
-    privacy.member_erase(organisation=alpha, member_id=member.pk, staff_user=staff.alpha_desk)
+    privacy.member_erase(member_id=member.pk, actor=Actor.staff(staff.alpha_desk))
     assert Member.objects.get(pk=member.pk).erased_at is not None
 
 
@@ -295,7 +296,7 @@ def test_erase_screen_shows_reasons_and_erases_after_confirmation(client, librar
     with tenant_context(libraries.alpha):
         member = privacy_member(libraries.alpha, "A100012")
         charge = ledger_charge(member=member, charge_type=LedgerEntry.ChargeType.FINE, amount_cents=75,
-                               staff_user=staff.alpha_desk)
+                               actor=Actor.staff(staff.alpha_desk))
     client.force_login(staff.alpha_desk)
     url = f"/leden/privacy/{member.pk}/wissen/"
     page = client.get(url, HTTP_HOST="alpha.localhost")
@@ -306,7 +307,7 @@ def test_erase_screen_shows_reasons_and_erases_after_confirmation(client, librar
     with tenant_context(libraries.alpha):
         assert Member.objects.get(pk=member.pk).erased_at is None
         ledger_payment(member=member, amount_cents=charge.amount_cents, method=LedgerEntry.PaymentMethod.CASH,
-                       staff_user=staff.alpha_desk)
+                       actor=Actor.staff(staff.alpha_desk))
     unconfirmed = client.post(url, {}, HTTP_HOST="alpha.localhost")
     assert "Bevestig dat het lid om wissen heeft gevraagd." in unconfirmed.content.decode()
     done = client.post(url, {"confirm": "on"}, HTTP_HOST="alpha.localhost", follow=True)
@@ -347,13 +348,13 @@ def test_loan_history_anonymise_uses_retention_and_keeps_consented_members(alpha
 
     privacy.loan_history_anonymiser_register(key="test-loans", anonymise=anonymise)
     try:
-        assert privacy.loan_history_anonymise(today=today)["test-loans"] == 2
-        assert privacy.loan_history_anonymise(today=today)["test-loans"] == 0  # idempotent
+        assert privacy.loan_history_anonymise(actor=Actor.system("nightly"), today=today)["test-loans"] == 2
+        assert privacy.loan_history_anonymise(actor=Actor.system("nightly"), today=today)["test-loans"] == 0  # idempotent
     finally:
         privacy.loan_history_anonymiser_unregister("test-loans")
     assert calls == [today - timedelta(days=10)] * 2
     assert [row[0] for row in history] == [consented.pk, None, None, other.pk, other.pk]
-    assert "test-loans" not in privacy.loan_history_anonymise(today=today)
+    assert "test-loans" not in privacy.loan_history_anonymise(actor=Actor.system("nightly"), today=today)
 
 
 # --- tenant isolation ----------------------------------------------------------------
@@ -361,7 +362,7 @@ def test_loan_history_anonymise_uses_retention_and_keeps_consented_members(alpha
 def test_staff_of_another_library_cannot_reach_alpha_privacy_screens(client, libraries, staff):
     with tenant_context(libraries.alpha):
         member = privacy_member(libraries.alpha, "A100015")
-        privacy.audit_record(staff_user=staff.alpha_desk, member=member, action="view")
+        privacy.audit_record(actor=Actor.staff(staff.alpha_desk), member=member, action="view")
     beta_admin = staff_with_role(libraries.beta, Role.LIBRARY_ADMIN, username="beta.admin.privacy")
     for user in (staff.beta_desk, beta_admin):
         client.force_login(user)

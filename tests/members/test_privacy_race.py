@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 
+from core.actors import Actor
 from members.models import LedgerEntry, Member
 from members.services.ledger import ledger_charge
 from members.services.privacy import member_erase
@@ -45,14 +46,14 @@ def test_erasure_waits_for_a_charge_in_progress_and_then_refuses(committed, djan
     def desk_charging():
         with tenant_context(alpha), transaction.atomic():
             entry = ledger_charge(member=member, charge_type=LedgerEntry.ChargeType.FINE, amount_cents=90,
-                                  staff_user=None)
+                                  actor=Actor.system("test"))
             charged.set()
             release.wait(10)  # keep the transaction (and the member lock) open
             return entry
 
     def desk_erasing():
         with tenant_context(alpha):
-            return member_erase(organisation=alpha, member_id=member.pk, staff_user=None)
+            return member_erase(member_id=member.pk, actor=Actor.system("test"))
 
     with django_db_blocker.unblock():
         one, first = in_thread(desk_charging)

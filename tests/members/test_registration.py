@@ -10,6 +10,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
 
+from core.actors import Actor
 from members.models import AuditEntry, Block, FormerCard, LedgerEntry, Member, MemberCategory, SubscriptionType
 from members.selectors.ledger import member_balance_cents, member_may_borrow
 from members.selectors.registration import age_on, member_by_card, member_search, members_turned_adult
@@ -23,13 +24,16 @@ TODAY = datetime.date(2025, 6, 15)
 
 
 def register(org, staff_user=None, **fields):
+    """Register through the service in `org` (the connection is in its schema): by
+    `staff_user` at the desk, else by the system."""
     values = {
         "card_number": "ALPHA0001", "first_name": "Anna", "last_name": "de Vries",
         "date_of_birth": datetime.date(1985, 3, 14), "postcode": "3511ab", "house_number": "12",
         "email": "anna@example.nl", "pin": "1234", "today": TODAY,
     }
     values.update(fields)
-    return services.member_register(organisation=org, staff_user=staff_user, **values)
+    actor = Actor.staff(staff_user, org) if staff_user is not None else Actor.system("test", org)
+    return services.member_register(actor=actor, **values)
 
 
 # --- registration --------------------------------------------------------------------
@@ -113,7 +117,7 @@ def test_card_number_is_unique_nationally(in_alpha, libraries):
 def test_a_replaced_card_is_never_issued_again(in_alpha, staff):
     member = register(in_alpha, card_number="OUD000001")
     services.member_card_replace(member=member, new_card_number="NIEUW0001", reason="Verloren",
-                                 staff_user=staff.alpha_desk)
+                                 actor=Actor.staff(staff.alpha_desk))
     with pytest.raises(ValidationError, match="al uitgegeven"):
         register(in_alpha, card_number="OUD000001", first_name="Bert")
 
@@ -140,10 +144,10 @@ def test_guardian_must_be_an_adult_member_and_only_for_minors(in_alpha):
 def test_update_with_optimistic_locking(in_alpha, staff):
     member = register(in_alpha)
     first = services.member_update(member_id=member.pk, expected_version=member.version,
-                                   staff_user=staff.alpha_desk, email="nieuw@example.nl", city="Utrecht")
+                                   actor=Actor.staff(staff.alpha_desk), email="nieuw@example.nl", city="Utrecht")
     assert first.version == member.version + 1
     with pytest.raises(ValidationError, match="intussen door iemand anders gewijzigd"):
-        services.member_update(member_id=member.pk, expected_version=member.version, staff_user=staff.alpha_desk,
+        services.member_update(member_id=member.pk, expected_version=member.version, actor=Actor.staff(staff.alpha_desk),
                                email="ouder@example.nl")
     member.refresh_from_db()
     assert member.email == "nieuw@example.nl"
@@ -154,7 +158,7 @@ def test_update_with_optimistic_locking(in_alpha, staff):
 def test_update_validates_and_changes_nothing_on_bad_input(in_alpha, staff):
     member = register(in_alpha)
     with pytest.raises(ValidationError):
-        services.member_update(member_id=member.pk, expected_version=member.version, staff_user=staff.alpha_desk,
+        services.member_update(member_id=member.pk, expected_version=member.version, actor=Actor.staff(staff.alpha_desk),
                                email="kapot", last_name="Jansen")
     member.refresh_from_db()
     assert (member.last_name, member.email, member.version) == ("de Vries", "anna@example.nl", 1)
@@ -163,18 +167,18 @@ def test_update_validates_and_changes_nothing_on_bad_input(in_alpha, staff):
 def test_update_keeps_consent_dates_and_pin_unless_given(in_alpha, staff):
     member = register(in_alpha, consents={"loan_history": True})
     given_at, pin_hash = member.consent_loan_history_at, member.pin_hash
-    updated = services.member_update(member_id=member.pk, expected_version=1, staff_user=staff.alpha_desk,
+    updated = services.member_update(member_id=member.pk, expected_version=1, actor=Actor.staff(staff.alpha_desk),
                                      consents={"loan_history": True, "newsletter": True}, pin="")
     assert updated.consent_loan_history_at == given_at and updated.consent_newsletter_at is not None
     assert updated.pin_hash == pin_hash
     updated = services.member_update(member_id=member.pk, expected_version=updated.version,
-                                     staff_user=staff.alpha_desk, consents={"loan_history": False}, pin="98765")
+                                     actor=Actor.staff(staff.alpha_desk), consents={"loan_history": False}, pin="98765")
     assert updated.consent_loan_history_at is None and check_password("98765", updated.pin_hash)
 
 
 def test_correcting_the_birth_date_to_a_minor_moves_to_youth(in_alpha, staff):
     member = register(in_alpha)
-    updated = services.member_update(member_id=member.pk, expected_version=1, staff_user=staff.alpha_desk,
+    updated = services.member_update(member_id=member.pk, expected_version=1, actor=Actor.staff(staff.alpha_desk),
                                      date_of_birth=datetime.date(2014, 4, 4), today=TODAY)
     assert updated.category.code == "jeugd" and updated.subscription.for_youth
 
@@ -182,7 +186,7 @@ def test_correcting_the_birth_date_to_a_minor_moves_to_youth(in_alpha, staff):
 def test_update_cannot_give_a_minor_a_paid_subscription(in_alpha, staff, member_defaults):
     child = register(in_alpha, date_of_birth=datetime.date(2014, 4, 4))
     with pytest.raises(ValidationError, match="gratis"):
-        services.member_update(member_id=child.pk, expected_version=1, staff_user=staff.alpha_desk,
+        services.member_update(member_id=child.pk, expected_version=1, actor=Actor.staff(staff.alpha_desk),
                                subscription=member_defaults.alpha["basic"].pk, today=TODAY)
 
 
@@ -190,21 +194,21 @@ def test_update_cannot_give_a_minor_a_paid_subscription(in_alpha, staff, member_
 
 def test_renew_extends_a_year_and_charges(in_alpha, staff):
     member = register(in_alpha)
-    renewed = services.member_subscription_renew(member=member, staff_user=staff.alpha_desk,
+    renewed = services.member_subscription_renew(member=member, actor=Actor.staff(staff.alpha_desk),
                                                  expected_version=member.version, today=TODAY)
     assert renewed.expires_on == datetime.date(2027, 6, 14)
     assert LedgerEntry.objects.filter(member=member, charge_type="subscription").count() == 2
     with pytest.raises(ValidationError, match="intussen"):
-        services.member_subscription_renew(member=member, staff_user=staff.alpha_desk,
+        services.member_subscription_renew(member=member, actor=Actor.staff(staff.alpha_desk),
                                            expected_version=member.version, today=TODAY)
 
 
 def test_renew_after_expiry_starts_today_and_lifts_the_expiry_block(in_alpha, staff):
     member = register(in_alpha)
     Member.objects.filter(pk=member.pk).update(expires_on=datetime.date(2024, 1, 31))
-    services.members_expire(today=TODAY)
+    services.members_expire(actor=Actor.system("nightly"), today=TODAY)
     assert Block.objects.filter(member=member, kind="expired", lifted_at__isnull=True).exists()
-    renewed = services.member_subscription_renew(member=member, staff_user=staff.alpha_desk, today=TODAY)
+    renewed = services.member_subscription_renew(member=member, actor=Actor.staff(staff.alpha_desk), today=TODAY)
     assert renewed.expires_on == datetime.date(2026, 6, 14)
     assert not Block.objects.filter(member=member, kind="expired", lifted_at__isnull=True).exists()
 
@@ -213,9 +217,9 @@ def test_renew_after_expiry_starts_today_and_lifts_the_expiry_block(in_alpha, st
 
 def test_card_replacement_blocks_the_old_card_and_keeps_history(in_alpha, staff):
     member = register(in_alpha, card_number="OUD000001")
-    ledger_charge(member=member, charge_type="fine", amount_cents=150, staff_user=None)
+    ledger_charge(member=member, charge_type="fine", amount_cents=150, actor=Actor.system("test"))
     replaced = services.member_card_replace(member=member, new_card_number="nieuw0001", reason="Verloren",
-                                            staff_user=staff.alpha_desk, fee_cents=250)
+                                            actor=Actor.staff(staff.alpha_desk), fee_cents=250)
     assert replaced.card_number == "NIEUW0001"
     assert CardIndex.objects.get(card_number="OUD000001").is_active is False
     assert CardIndex.objects.get(card_number="NIEUW0001").is_active is True
@@ -234,10 +238,10 @@ def test_card_replacement_refuses_a_taken_card_and_changes_nothing(in_alpha, sta
     register(in_alpha, card_number="BEZET0001", first_name="Bert")
     with pytest.raises(ValidationError, match="al uitgegeven"):
         services.member_card_replace(member=member, new_card_number="BEZET0001", reason="Verloren",
-                                     staff_user=staff.alpha_desk)
+                                     actor=Actor.staff(staff.alpha_desk))
     with pytest.raises(ValidationError, match="reden"):
         services.member_card_replace(member=member, new_card_number="VRIJ00001", reason="",
-                                     staff_user=staff.alpha_desk)
+                                     actor=Actor.staff(staff.alpha_desk))
     member.refresh_from_db()
     assert member.card_number == "OUD000001" and not FormerCard.objects.exists()
     assert not CardIndex.objects.filter(card_number="VRIJ00001").exists()
@@ -249,10 +253,10 @@ def test_merge_moves_everything_to_the_kept_member(in_alpha, staff):
     keep = register(in_alpha, card_number="HOUD00001", email="", phone="")
     dup = register(in_alpha, card_number="DUBB00001", phone="0612345678", first_name="Anna")
     child = register(in_alpha, card_number="KIND00001", date_of_birth=datetime.date(2016, 1, 1), guardian_id=dup.pk)
-    block_add(member=dup, reason="Boek beschadigd", staff_user=staff.alpha_desk)
-    services.member_card_replace(member=dup, new_card_number="DUBB00002", reason="Kapot", staff_user=None)
+    block_add(member=dup, reason="Boek beschadigd", actor=Actor.staff(staff.alpha_desk))
+    services.member_card_replace(member=dup, new_card_number="DUBB00002", reason="Kapot", actor=Actor.system("test"))
     dup.refresh_from_db()
-    kept = services.member_merge(keep=keep, duplicate=dup, staff_user=staff.alpha_desk, today=TODAY)
+    kept = services.member_merge(keep=keep, duplicate=dup, actor=Actor.staff(staff.alpha_desk), today=TODAY)
 
     dup.refresh_from_db()
     assert dup.merged_into_id == kept.pk
@@ -277,17 +281,17 @@ def test_merge_refuses_the_same_member_and_merged_ones(in_alpha, staff):
     b = register(in_alpha, card_number="LIDBB0001")
     c = register(in_alpha, card_number="LIDCC0001")
     with pytest.raises(ValidationError, match="twee verschillende"):
-        services.member_merge(keep=a, duplicate=a, staff_user=staff.alpha_desk)
-    services.member_merge(keep=a, duplicate=b, staff_user=staff.alpha_desk)
+        services.member_merge(keep=a, duplicate=a, actor=Actor.staff(staff.alpha_desk))
+    services.member_merge(keep=a, duplicate=b, actor=Actor.staff(staff.alpha_desk))
     with pytest.raises(ValidationError, match="al samengevoegd"):
-        services.member_merge(keep=c, duplicate=b, staff_user=staff.alpha_desk)
+        services.member_merge(keep=c, duplicate=b, actor=Actor.staff(staff.alpha_desk))
 
 
 def test_merge_combines_automatic_blocks_into_one(in_alpha, staff):
     keep = register(in_alpha, card_number="LIDAA0001")
     dup = register(in_alpha, card_number="LIDBB0001")
     assert Block.objects.filter(member=keep, kind="balance", lifted_at__isnull=True).count() == 1
-    services.member_merge(keep=keep, duplicate=dup, staff_user=staff.alpha_desk)
+    services.member_merge(keep=keep, duplicate=dup, actor=Actor.staff(staff.alpha_desk))
     assert Block.objects.filter(member=keep, kind="balance", lifted_at__isnull=True).count() == 1
     may, reasons = member_may_borrow(keep)
     assert not may and "€ 90,00" in reasons[0]
@@ -321,7 +325,7 @@ def test_age_transition_moves_to_adult_and_mails_once(in_alpha, django_capture_o
     assert turned.subscription.for_youth
     assert members_turned_adult(today=TODAY) == [turned.pk]
     with django_capture_on_commit_callbacks(execute=True):
-        moved = services.members_age_transition(today=TODAY)
+        moved = services.members_age_transition(actor=Actor.system("nightly"), today=TODAY)
     assert moved == [turned.pk]
     turned.refresh_from_db()
     not_yet.refresh_from_db()
@@ -331,7 +335,7 @@ def test_age_transition_moves_to_adult_and_mails_once(in_alpha, django_capture_o
     assert "18" in mail.outbox[0].body and "€ 45,00" in mail.outbox[0].body
     assert not LedgerEntry.objects.filter(member=turned).exists()  # the adult fee comes at renewal
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.members_age_transition(today=TODAY) == []
+        assert services.members_age_transition(actor=Actor.system("nightly"), today=TODAY) == []
     assert len(mail.outbox) == 1
 
 
@@ -344,8 +348,8 @@ def test_age_on_leap_day_birthdays():
 def test_members_expire_sets_and_is_idempotent(in_alpha):
     member = register(in_alpha, date_of_birth=datetime.date(2012, 1, 1))  # free: no balance block
     Member.objects.filter(pk=member.pk).update(expires_on=datetime.date(2025, 6, 14))
-    assert services.members_expire(today=TODAY) == 1
-    assert services.members_expire(today=TODAY) == 0
+    assert services.members_expire(actor=Actor.system("nightly"), today=TODAY) == 1
+    assert services.members_expire(actor=Actor.system("nightly"), today=TODAY) == 0
     assert Block.objects.filter(member=member, kind="expired", lifted_at__isnull=True).count() == 1
 
 
@@ -353,15 +357,15 @@ def test_members_expire_sets_and_is_idempotent(in_alpha):
 
 def test_youth_subscription_must_be_free(in_alpha, staff):
     with pytest.raises(ValidationError, match="gratis"):
-        services.subscription_type_save(staff_user=staff.alpha_library_admin, code="kids", name="Kids",
+        services.subscription_type_save(actor=Actor.staff(staff.alpha_library_admin), code="kids", name="Kids",
                                         annual_fee_cents=500, max_loans=10, for_youth=True)
     youth = SubscriptionType.objects.get(code="jeugd")
     with pytest.raises(ValidationError, match="gratis"):
-        services.subscription_type_save(staff_user=staff.alpha_library_admin, subscription_id=youth.pk,
+        services.subscription_type_save(actor=Actor.staff(staff.alpha_library_admin), subscription_id=youth.pk,
                                         code="jeugd", name="Jeugd", annual_fee_cents=100, max_loans=20,
                                         for_youth=True)
     with pytest.raises(ValidationError, match="standaardabonnement"):
-        services.subscription_type_save(staff_user=staff.alpha_library_admin, subscription_id=youth.pk,
+        services.subscription_type_save(actor=Actor.staff(staff.alpha_library_admin), subscription_id=youth.pk,
                                         code="jeugd", name="Jeugd", annual_fee_cents=0, max_loans=20,
                                         for_youth=False)
     youth.refresh_from_db()
@@ -372,19 +376,19 @@ def test_categories_may_not_overlap_or_straddle_18(in_alpha, staff, member_defau
     standard = member_defaults.alpha["standard"]
     youth = member_defaults.alpha["youth"]
     with pytest.raises(ValidationError, match="overlappen"):
-        services.member_category_save(staff_user=None, code="senior", name="Senior", min_age=60, max_age=None,
+        services.member_category_save(actor=Actor.system("test"), code="senior", name="Senior", min_age=60, max_age=None,
                                       default_subscription_id=standard.pk)
     with pytest.raises(ValidationError, match="geheel onder de 18"):
-        services.member_category_save(staff_user=None, code="tiener", name="Tiener", min_age=12, max_age=20,
+        services.member_category_save(actor=Actor.system("test"), code="tiener", name="Tiener", min_age=12, max_age=20,
                                       default_subscription_id=youth.pk)
     with pytest.raises(ValidationError, match="jeugdabonnement"):
-        services.member_category_save(staff_user=None, code="jeugd", name="Jeugd", min_age=0, max_age=17,
+        services.member_category_save(actor=Actor.system("test"), code="jeugd", name="Jeugd", min_age=0, max_age=17,
                                       default_subscription_id=standard.pk,
                                       category_id=member_defaults.alpha["youth_category"].pk)
     adult = member_defaults.alpha["adult_category"]
-    services.member_category_save(staff_user=None, category_id=adult.pk, code="volwassene", name="Volwassene",
+    services.member_category_save(actor=Actor.system("test"), category_id=adult.pk, code="volwassene", name="Volwassene",
                                   min_age=18, max_age=64, default_subscription_id=standard.pk)
-    senior = services.member_category_save(staff_user=None, code="senior", name="65+", min_age=65, max_age=None,
+    senior = services.member_category_save(actor=Actor.system("test"), code="senior", name="65+", min_age=65, max_age=None,
                                            default_subscription_id=member_defaults.alpha["basic"].pk)
     member = register(in_alpha, date_of_birth=datetime.date(1950, 1, 1))
     assert member.category == senior and member.subscription.code == "basis"

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django_tenants.utils import tenant_context
 
+from core.actors import Actor
 from members.models import AuditEntry, Block, LedgerEntry, Member, MemberCategory, SubscriptionType
 from members.services import registration
 from tenants.models import CardIndex, LibraryOrganisation
@@ -32,7 +33,7 @@ def committed(django_db_setup, django_db_blocker):
             existed = SubscriptionType.objects.exists()
             default_categories()
             member = registration.member_register(
-                organisation=alpha, staff_user=None, card_number="RACEREG02", first_name="Ria",
+                actor=Actor.system("test"), card_number="RACEREG02", first_name="Ria",
                 last_name="Visser", date_of_birth=datetime.date(2012, 1, 1),  # free: nothing on the account
             )
         connection.set_schema_to_public()
@@ -64,7 +65,7 @@ def test_same_new_card_at_two_desks_one_wins_the_other_gets_a_message(committed,
         def register():
             with tenant_context(alpha):
                 return registration.member_register(
-                    organisation=alpha, staff_user=None, card_number="RACEREG01", first_name=first_name,
+                    actor=Actor.system("test"), card_number="RACEREG01", first_name=first_name,
                     last_name="Smit", date_of_birth=datetime.date(2011, 5, 5),
                 )
         return register
@@ -97,7 +98,7 @@ def test_two_desks_saving_the_same_member_the_later_is_refused(committed, django
     def desk(email):
         def save():
             with tenant_context(alpha):
-                return registration.member_update(member_id=member.pk, expected_version=version, staff_user=None,
+                return registration.member_update(member_id=member.pk, expected_version=version, actor=Actor.system("test"),
                                                   email=email)
         return save
 
@@ -110,7 +111,7 @@ def test_two_desks_saving_the_same_member_the_later_is_refused(committed, django
         winners = [o for o in outcomes if "result" in o]
         losers = [o for o in outcomes if "error" in o]
         assert len(winners) == 1 and len(losers) == 1, outcomes
-        assert losers[0]["error"].messages == [registration.CONFLICT_MESSAGE]
+        assert losers[0]["error"].messages == ["Dit lid is intussen door iemand anders gewijzigd; laad de pagina opnieuw."]
         with tenant_context(alpha):
             saved = Member.objects.get(pk=member.pk)
             assert saved.email == winners[0]["result"].email and saved.version == version + 1

@@ -10,7 +10,9 @@ from unittest import mock
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django_tenants.utils import tenant_context
 
+from core.actors import Actor
 from tenants import services
 from tenants.models import ClosedDate, LibraryOrganisation, OpeningPeriod
 
@@ -29,11 +31,19 @@ def committed_branch(django_db_setup, django_db_blocker):
         connection.set_schema_to_public()
         branch = LibraryOrganisation.objects.get(slug="beta").branches.order_by("name")[1]
         assert not OpeningPeriod.objects.filter(branch=branch).exists()
-        services.branch_opening_hours_set(branch=branch, periods=[(6, T(12), T(16))], staff_user=None)
+        in_library(branch, lambda actor: services.branch_opening_hours_set(
+            actor=actor, branch=branch, periods=[(6, T(12), T(16))]))
     yield branch
     with django_db_blocker.unblock():
         OpeningPeriod.objects.filter(branch=branch).delete()
         ClosedDate.objects.filter(branch=branch).delete()
+
+
+def in_library(branch, work):
+    """`work(actor)` in the branch's library schema, by that library's system actor."""
+    organisation = LibraryOrganisation.objects.get(pk=branch.organisation_id)
+    with tenant_context(organisation):
+        return work(Actor.system("test", organisation))
 
 
 def week(branch):
@@ -51,7 +61,8 @@ def test_two_saves_at_once_leave_one_whole_week(committed_branch, django_db_bloc
         return cleaned
 
     def admin(periods):
-        return lambda: services.branch_opening_hours_set(branch=committed_branch, periods=periods, staff_user=None)
+        return lambda: in_library(committed_branch, lambda actor: services.branch_opening_hours_set(
+            actor=actor, branch=committed_branch, periods=periods))
 
     with django_db_blocker.unblock(), mock.patch.object(services, "_opening_periods_clean", clean_then_wait):
         one, first = in_thread(admin(EARLY))
@@ -80,7 +91,8 @@ def test_the_same_day_closed_by_two_administrators_at_once_is_added_once(committ
         return real_create(**kwargs)
 
     def admin(reason):
-        return lambda: services.closed_date_add(branch=committed_branch, date=day, reason=reason, staff_user=None)
+        return lambda: in_library(committed_branch, lambda actor: services.closed_date_add(
+            actor=actor, branch=committed_branch, date=day, reason=reason))
 
     with django_db_blocker.unblock(), mock.patch.object(manager, "create", create_when_both_checked):
         one, first = in_thread(admin("Studiedag"))

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django_tenants.utils import tenant_context
 
+from core.actors import Actor
 from members.services.imports import members_csv_rows, members_import
 from staff.models import StaffUser
 from tenants.models import LibraryOrganisation
@@ -25,7 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("csv_file", help="path to the CSV file (UTF-8; ';' or ',' separated)")
         parser.add_argument("--library", required=True, metavar="SLUG", help="the library organisation")
         parser.add_argument("--staff", metavar="USERNAME",
-                            help="staff member recorded as having registered the members (default: none)")
+                            help="library administrator recorded as having registered the members "
+                                 "(default: the system, system:import_members)")
         parser.add_argument("--progress-every", type=int, default=500, metavar="N")
 
     def handle(self, *args, **options):
@@ -52,8 +54,13 @@ class Command(BaseCommand):
             sys.stdout.flush()
 
         with tenant_context(organisation):
-            result = members_import(organisation=organisation, staff_user=staff_user, rows=rows,
-                                    progress=progress, progress_every=max(1, options["progress_every"]))
+            actor = (Actor.staff(staff_user, organisation) if staff_user is not None
+                     else Actor.system("import_members", organisation))
+            try:
+                result = members_import(actor=actor, rows=rows, progress=progress,
+                                        progress_every=max(1, options["progress_every"]))
+            except ValidationError as error:  # e.g. --staff is no library administrator here
+                raise CommandError(" ".join(error.messages))
         for error in result.errors:
             self.stdout.write(self.style.ERROR(f"Regel {error.row} ({error.card_number or 'geen pasnummer'}): "
                                                f"{error.message}"))
