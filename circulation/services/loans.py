@@ -31,6 +31,7 @@ from django_tenants.utils import schema_context
 
 from collection.models import ItemStatus
 from collection.services import barcode_error, branch_of, item_circulation_update, item_lock
+from core.actors import Actor
 from core.money import euro
 from members.models import LedgerEntry, Member
 from members.selectors.ledger import member_may_borrow
@@ -39,6 +40,7 @@ from staff.models import Role
 from staff.selectors import has_role
 from tenants import calendar
 from tenants.models import CardIndex, GuestLoan
+from tenants.outbox import enqueue as outbox_enqueue
 
 from ..borrowers import borrower_find
 from ..desk_context import desk_context_lock
@@ -197,17 +199,21 @@ def _lock_borrower(borrower):
 
 
 def _charge(borrower_or_loan_member, *, home, charge_type, amount_cents, staff_user, description, reference):
-    """Post a charge on the borrower's account: here for a member, in the home
-    library's schema for a guest."""
+    """Post a charge on the borrower's account: here for a member. For a guest it is
+    a step for their home library (tenants.outbox), carried out in its schema once
+    this transaction commits; the desk shows the amount now."""
     if amount_cents <= 0:
         return None
     member, home_member_id = borrower_or_loan_member
     if home is None:
         return ledger_charge(member=member, charge_type=charge_type, amount_cents=amount_cents,
                              staff_user=staff_user, description=description, reference=reference)
-    with schema_context(home.schema_name):
-        return ledger_charge(member=Member(pk=home_member_id), charge_type=charge_type, amount_cents=amount_cents,
-                             staff_user=None, description=description, reference=reference)
+    actor = Actor.staff(staff_user) if staff_user is not None else Actor.system("circulation")
+    return outbox_enqueue(
+        actor=actor, target=home, kind="members.guest_charge", dedupe_key=f"guest_charge:{reference}",
+        payload={"member": home_member_id, "charge_type": charge_type, "amount_cents": amount_cents,
+                 "description": description, "reference": reference},
+    )
 
 
 def _card_holder(card_number):

@@ -10,7 +10,7 @@ from circulation.models import CirculationEvent, Loan
 from circulation.services.loans import CirculationRefused
 from collection.models import Item
 from members.models import LedgerEntry
-from tenants.models import GuestLoan
+from tenants.models import GuestLoan, OutboxMessage
 
 
 def at(year, month, day, hour=11, minute=0):
@@ -19,7 +19,8 @@ def at(year, month, day, hour=11, minute=0):
 
 
 def snapshot(*items):
-    """What a refused checkout must not change: the items, loans, ledger, events, guest loans."""
+    """What a refused checkout must not change: the items, loans, ledger, events, guest
+    loans, steps asked of other libraries (outbox)."""
     rows = []
     for item in items:
         fresh = Item.objects.get(pk=item.pk)
@@ -30,6 +31,7 @@ def snapshot(*items):
         "ledger": LedgerEntry.objects.count(),
         "events": CirculationEvent.objects.count(),
         "guest_loans": GuestLoan.objects.count(),
+        "outbox": OutboxMessage.objects.count(),
     }
 
 

@@ -1,7 +1,9 @@
 """Guest lending (gastlenen): a member of beta borrows at alpha with their own
 card. Alpha keeps only the card number and home library on the loan; the
 national GuestLoan index shows the loan to beta; beta's blocks count; guest
-rules apply; charges go to the member's account in beta."""
+rules apply; charges go to the member's account in beta, as a step for beta
+through the outbox (tenants.outbox): recorded with the checkin, carried out in
+beta's schema once alpha's transaction commits (here: tests.outbox delivers it)."""
 
 import datetime
 
@@ -16,8 +18,9 @@ from collection.models import Item, ItemStatus
 from members.models import LedgerEntry, Member
 from members.services.ledger import block_add
 from members.services.registration import member_card_replace
-from tenants.models import GuestLoan
+from tenants.models import GuestLoan, OutboxMessage
 from tests.members.factories import make_member
+from tests.outbox import outbox_deliver_all
 
 from .conftest import PAID_UNTIL
 from .factories import make_rule
@@ -116,13 +119,31 @@ def test_guest_fine_charged_on_their_account_in_beta(desk, guest, libraries):
     lend(desk, item, card=GUEST_CARD, now=at(2026, 12, 1))
     alpha_entries = LedgerEntry.objects.count()
     result = take_back(desk, item, now=at(2026, 12, 24))
-    assert result.fine_cents == 60
+    assert result.fine_cents == 60  # the desk shows the fine at once
     assert LedgerEntry.objects.count() == alpha_entries  # nothing on anyone's account in alpha
-    fines = in_beta(libraries, lambda: list(
-        LedgerEntry.objects.filter(member=guest, charge_type=LedgerEntry.ChargeType.FINE)
-        .values_list("amount_cents", "reference")
-    ))
-    assert fines == [(60, f"loan:{result.loan.pk}:fine:2026-12-24")]
+
+    def fines():
+        return in_beta(libraries, lambda: list(
+            LedgerEntry.objects.filter(member=guest, charge_type=LedgerEntry.ChargeType.FINE)
+            .values_list("amount_cents", "reference")
+        ))
+
+    # The checkin asked beta for the charge; it is on the account once the step has run.
+    message = OutboxMessage.objects.get()
+    assert (message.source_id, message.target_id, message.kind, message.state) == (
+        libraries.alpha.pk, libraries.beta.pk, "members.guest_charge", "pending")
+    assert message.payload == {"member": guest.pk, "charge_type": "fine", "amount_cents": 60,
+                               "description": message.payload["description"],
+                               "reference": f"loan:{result.loan.pk}:fine:2026-12-24"}
+    assert fines() == []
+    assert [delivery.state for delivery in outbox_deliver_all()] == ["done"]
+    assert fines() == [(60, f"loan:{result.loan.pk}:fine:2026-12-24")]
+    # Delivered again (a task sent twice): charged once.
+    from tenants.outbox import deliver
+
+    assert deliver(message.pk).state == "done"
+    assert fines() == [(60, f"loan:{result.loan.pk}:fine:2026-12-24")]
+    assert LedgerEntry.objects.count() == alpha_entries
 
 
 def test_guest_loan_fee_and_lost_item_charged_in_beta(desk, guest, libraries):
@@ -130,6 +151,7 @@ def test_guest_loan_fee_and_lost_item_charged_in_beta(desk, guest, libraries):
     [item] = desk.items(price_cents=1500)
     loan = lend(desk, item, card=GUEST_CARD).loan
     loan_mark_lost(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk)
+    assert len(outbox_deliver_all()) == 2
     charges = in_beta(libraries, lambda: sorted(
         LedgerEntry.objects.filter(member=guest).values_list("charge_type", "amount_cents")
     ))
@@ -202,6 +224,7 @@ def test_guest_who_replaced_their_card_still_pays_the_fine_at_home(desk, guest, 
     result = take_back(desk, item, now=at(2026, 12, 24))
     assert result.fine_cents == 60
     loan_mark_lost(organisation=desk.library, staff_user=desk.staff, loan_id=lost_loan.pk, today=D(2026, 12, 22))
+    assert [delivery.state for delivery in outbox_deliver_all()] == ["done", "done"]
     charges = in_beta(libraries, lambda: sorted(
         LedgerEntry.objects.filter(member=guest).values_list("charge_type", "amount_cents")
     ))
@@ -228,6 +251,7 @@ def test_guest_whose_home_record_was_merged_can_return_and_pays_on_the_kept_reco
     result = take_back(desk, item, now=at(2026, 12, 24))
     assert result.fine_cents == 60 and result.route == "shelf"
     assert not GuestLoan.objects.exists()
+    assert [delivery.state for delivery in outbox_deliver_all()] == ["done"]
     fines = in_beta(libraries, lambda: list(
         LedgerEntry.objects.filter(charge_type=LedgerEntry.ChargeType.FINE).values_list("member_id", "amount_cents")
     ))
@@ -267,3 +291,33 @@ def test_guest_loan_renews_after_the_card_was_replaced_at_home(desk, guest, libr
     error = refused(lambda: renew(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk,
                                   today=D(2026, 12, 20)), item)
     assert codes(error) == ["blocked"]
+
+
+def test_guest_charge_asked_before_a_merge_at_home_reaches_the_kept_record(desk, guest, libraries):
+    """The step runs later than the checkin: beta merged the record in between, and
+    the charge still lands on the record beta kept."""
+    from members.services.registration import member_merge
+
+    make_rule(for_guests=True, loan_days=21, fine_per_day_cents=30)
+    [item] = desk.items()
+    lend(desk, item, card=GUEST_CARD, now=at(2026, 12, 1))
+    take_back(desk, item, now=at(2026, 12, 24))
+
+    def merge():
+        kept = make_member(card_number="B2000010", first_name="Bram", last_name="Bakker", paid_until=PAID_UNTIL)
+        member_merge(keep=kept, duplicate=guest, staff_user=None)
+        return kept
+
+    kept = in_beta(libraries, merge)
+    assert [delivery.state for delivery in outbox_deliver_all()] == ["done"]
+    fines = in_beta(libraries, lambda: list(
+        LedgerEntry.objects.filter(charge_type=LedgerEntry.ChargeType.FINE).values_list("member_id", "amount_cents")
+    ))
+    assert fines == [(kept.pk, 60)]
+
+
+def test_refused_guest_checkout_asks_nothing_of_the_home_library(desk, guest, libraries):
+    make_rule(for_guests=True, loan_fee_cents=100, max_loans_total=0)
+    [item] = desk.items()
+    refused(lambda: lend(desk, item, card=GUEST_CARD), item)
+    assert not OutboxMessage.objects.exists()
