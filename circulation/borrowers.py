@@ -1,10 +1,17 @@
-"""Who is at the desk: a scanned card number becomes a Borrower.
+"""Who borrows: a scanned card number, or a library organisation, becomes a Borrower.
 
-A card of this library is an own member. A card of another library organisation
-(found in the national card index) is a guest: LSB reads, in the guest's home
-library schema, only whether they may borrow and which member record holds the
-card; nothing personal is copied here. Reads only; the services lock what they
-change.
+Three kinds (circulation.models.BorrowerKind), one value for all of them, so that
+checkout, checkin, renewal and holds have one implementation of their rules:
+
+- member: a card of this library is an own member.
+- guest: a card of another library organisation (found in the national card
+  index). LSB reads, in the guest's home library schema, only whether they may
+  borrow and which member record holds the card; nothing personal is copied here.
+- library: another library organisation borrowing a copy for interlibrary loan
+  (the lending side): known by its registry id and the reference of its request,
+  never by a person; it pays no fee or fine here and is sent no notices.
+
+Reads only; the services lock what they change.
 """
 
 from dataclasses import dataclass, field
@@ -13,24 +20,54 @@ from django.core.exceptions import ValidationError
 from django_tenants.utils import schema_context
 
 from collection.models import Item
+from core.errors import ServiceError
 from members.models import FormerCard, Member
 from members.selectors.ledger import member_may_borrow
 from tenants.models import CardIndex, LibraryOrganisation
 
+from .models import BorrowerKind, Loan
+
+LIBRARY_REFERENCE_MAX = Loan._meta.get_field("borrowing_library_ref").max_length
+
 
 @dataclass
 class Borrower:
-    card_number: str
+    card_number: str = ""
     member: Member | None = None  # an own member
     home: LibraryOrganisation | None = None  # a guest's home library
     home_member_id: int | None = None
+    borrowing_library: LibraryOrganisation | None = None  # a library organisation borrowing (IBL)
+    reference: str = ""  # the borrowing library's reference (its IBL request)
     may_borrow: bool = True
     reasons: list = field(default_factory=list)
     locked: bool = False  # an own member's row is locked by this transaction
 
+    @classmethod
+    def library(cls, organisation, reference=""):
+        """A library organisation as borrower (checked by the services: borrower_library)."""
+        return cls(borrowing_library=organisation, reference=(reference or "").strip())
+
+    @property
+    def kind(self):
+        if self.borrowing_library is not None:
+            return BorrowerKind.LIBRARY
+        if self.home is not None:
+            return BorrowerKind.GUEST
+        return BorrowerKind.MEMBER
+
     @property
     def is_guest(self):
         return self.home is not None
+
+    @property
+    def is_library(self):
+        return self.borrowing_library is not None
+
+    @property
+    def pays(self):
+        """Fees and fines go to a person's account (here, or at a guest's home); a
+        library organisation is charged nothing here."""
+        return not self.is_library
 
     @property
     def category_id(self):
@@ -42,15 +79,79 @@ class Borrower:
 
     @property
     def label(self):
+        if self.is_library:
+            request = f", aanvraag {self.reference}" if self.reference else ""
+            return f"{self.borrowing_library.name} (IBL{request})"
         if self.is_guest:
             return f"Gastlener van {self.home.name} (pas {self.card_number})"
         return f"{self.member.full_name} (pas {self.card_number})"
 
+    @property
+    def lock_key(self):
+        """What the services' advisory lock serialises for a borrower without a row
+        here (a guest card, a library); None for an own member (its row is locked)."""
+        if self.is_library:
+            return f"library:{self.borrowing_library.pk}"
+        if self.is_guest:
+            return f"{self.home.pk}:{self.card_number}"
+        return None
+
     def loans_filter(self):
-        """Keyword arguments selecting this borrower's loans in the lending library."""
+        """Keyword arguments selecting this borrower's loans in the lending library
+        (for a library: all its loans here, whichever request)."""
+        if self.is_library:
+            return {"borrower_kind": BorrowerKind.LIBRARY, "borrowing_library_id": self.borrowing_library.pk}
         if self.is_guest:
             return {"guest_card_number": self.card_number, "guest_organisation_id": self.home.pk}
         return {"member_id": self.member.pk}
+
+    def loan_fields(self):
+        """The borrower fields of a new Loan (exactly those of its kind)."""
+        if self.is_library:
+            return {"borrower_kind": BorrowerKind.LIBRARY, "borrowing_library_id": self.borrowing_library.pk,
+                    "borrowing_library_ref": self.reference}
+        if self.is_guest:
+            return {"borrower_kind": BorrowerKind.GUEST, "guest_card_number": self.card_number,
+                    "guest_organisation_id": self.home.pk}
+        return {"borrower_kind": BorrowerKind.MEMBER, "member": self.member}
+
+    def hold_fields(self):
+        """The borrower fields of a new Hold (members and libraries hold; guests at home)."""
+        if self.is_library:
+            return {"borrower_kind": BorrowerKind.LIBRARY, "borrowing_library_id": self.borrowing_library.pk,
+                    "borrowing_library_ref": self.reference}
+        if self.is_guest:
+            raise ValueError("a guest places holds at their home library")
+        return {"borrower_kind": BorrowerKind.MEMBER, "member": self.member}
+
+    def holds_filter(self):
+        """Keyword arguments selecting this borrower's holds (a library: this request's)."""
+        if self.is_library:
+            return {"borrower_kind": BorrowerKind.LIBRARY, "borrowing_library_id": self.borrowing_library.pk,
+                    "borrowing_library_ref": self.reference}
+        if self.is_guest:
+            return {"pk__in": []}
+        return {"member_id": self.member.pk}
+
+    def owns_loan(self, loan):
+        """Is this open loan this borrower's (scanning it again renews it)?"""
+        if self.is_library:
+            return (loan.borrower_kind == BorrowerKind.LIBRARY
+                    and loan.borrowing_library_id == self.borrowing_library.pk
+                    and loan.borrowing_library_ref == self.reference)
+        if self.is_guest:
+            return (loan.borrower_kind == BorrowerKind.GUEST and loan.guest_card_number == self.card_number
+                    and loan.guest_organisation_id == self.home.pk)
+        return loan.member_id is not None and loan.member_id == self.member.pk
+
+    def owns_hold(self, hold):
+        if self.is_library:
+            return (hold.borrower_kind == BorrowerKind.LIBRARY
+                    and hold.borrowing_library_id == self.borrowing_library.pk
+                    and hold.borrowing_library_ref == self.reference)
+        if self.is_guest:
+            return False
+        return hold.member_id is not None and hold.member_id == self.member.pk
 
 
 def normalise_card(card_number):
@@ -106,3 +207,51 @@ def borrower_find(*, organisation, card_number, check=True, lock=False):
             borrower.may_borrow = may
             borrower.reasons = [f"Bij de eigen bibliotheek ({home.name}): {reason}" for reason in reasons]
     return borrower
+
+
+def borrower_library(*, organisation, library, reference=""):
+    """The Borrower for a library organisation borrowing from this one (the lending
+    side of interlibrary loan): `library` is a LibraryOrganisation, its id or its
+    ISIL code; `reference` is its request (e.g. the IBL request id). Read fresh from
+    the national registry: a library that left LSB cannot borrow. Nothing of the
+    member it borrows for is known here."""
+    reference = (reference or "").strip()
+    if len(reference) > LIBRARY_REFERENCE_MAX:
+        raise ServiceError("borrower.library_reference_too_long", field="reference", max=LIBRARY_REFERENCE_MAX)
+    if isinstance(library, LibraryOrganisation):
+        found = LibraryOrganisation.objects.filter(pk=library.pk).first()
+    elif isinstance(library, int):
+        found = LibraryOrganisation.objects.filter(pk=library).first()
+    else:
+        found = LibraryOrganisation.objects.filter(isil__iexact=(library or "").strip()).first()
+    if found is None:
+        raise ServiceError("borrower.library_unknown", library=str(getattr(library, "pk", library) or ""))
+    if found.pk == organisation.pk:
+        raise ServiceError("borrower.library_self", name=found.name)
+    if not found.is_active:
+        raise ServiceError("borrower.library_inactive", name=found.name)
+    return Borrower.library(found, reference)
+
+
+def borrower_resolve(*, organisation, card_number=None, borrower=None, lock=False):
+    """The borrower of a checkout: a scanned card (borrower_find), or a Borrower
+    value given by the caller (a library organisation, or a card), resolved afresh
+    here so that every path checks the same things."""
+    if borrower is not None and borrower.is_library:
+        return borrower_library(organisation=organisation, library=borrower.borrowing_library,
+                                reference=borrower.reference)
+    if borrower is not None:
+        card_number = borrower.card_number
+    return borrower_find(organisation=organisation, card_number=card_number, lock=lock)
+
+
+def borrower_of_library_loan(organisation, loan):
+    """The Borrower of a loan to a library, for renewing it: may_borrow is False
+    (with the reason) when that library can no longer borrow here."""
+    try:
+        return borrower_library(organisation=organisation, library=loan.borrowing_library_id,
+                                reference=loan.borrowing_library_ref)
+    except ServiceError as error:
+        library = LibraryOrganisation(pk=loan.borrowing_library_id, name=f"bibliotheek {loan.borrowing_library_id}")
+        return Borrower(borrowing_library=library, reference=loan.borrowing_library_ref, may_borrow=False,
+                        reasons=[error])

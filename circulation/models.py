@@ -15,14 +15,28 @@ from django.utils.translation import gettext_lazy as _
 from collection.models import ItemType
 
 
+class BorrowerKind(models.TextChoices):
+    """Who a loan or hold belongs to (see circulation.borrowers)."""
+
+    MEMBER = "member", _("eigen lid")
+    GUEST = "guest", _("gastlener")
+    # The lending side of interlibrary loan: another library organisation borrows
+    # the copy for one of its members (known there only).
+    LIBRARY = "library", _("bibliotheek (IBL)")
+
+
 class LoanRule(models.Model):
     """One cell of the loan-rule matrix: member category × item type × branch.
 
     An empty dimension is a wildcard. For a checkout the most specific matching
     rule wins (see circulation.rules). Guests (cards of another library
-    organisation) match only rules for guests; own members only the others."""
+    organisation) match only rules for guests, library organisations borrowing
+    for interlibrary loan only rules for libraries; own members only the others.
+    A library pays no fee or fine here (nobody is charged; settling between
+    libraries is interlibrary loan's)."""
 
     for_guests = models.BooleanField(_("voor gastleners"), default=False)
+    for_libraries = models.BooleanField(_("voor bibliotheken (IBL)"), default=False)
     member_category = models.ForeignKey(
         "members.MemberCategory", on_delete=models.CASCADE, null=True, blank=True, related_name="+",
         verbose_name=_("ledencategorie"),
@@ -55,17 +69,22 @@ class LoanRule(models.Model):
         verbose_name_plural = _("uitleenregels")
         constraints = [
             models.UniqueConstraint(
-                fields=["for_guests", "member_category", "item_type", "branch"], nulls_distinct=False,
+                fields=["for_guests", "for_libraries", "member_category", "item_type", "branch"], nulls_distinct=False,
                 name="loanrule_unique_cell",
             ),
             models.CheckConstraint(
                 condition=Q(for_guests=False) | Q(member_category__isnull=True), name="loanrule_guest_no_category"
             ),
+            models.CheckConstraint(
+                condition=Q(for_libraries=False) | Q(for_guests=False, member_category__isnull=True),
+                name="loanrule_library_no_category",
+            ),
             models.CheckConstraint(condition=Q(loan_days__gte=1), name="loanrule_loan_days_positive"),
         ]
 
     def __str__(self):
-        who = "gasten" if self.for_guests else (str(self.member_category) if self.member_category_id else "iedereen")
+        who = ("gasten" if self.for_guests else "bibliotheken" if self.for_libraries
+               else str(self.member_category) if self.member_category_id else "iedereen")
         what = self.get_item_type_display() if self.item_type else "alle soorten"
         return f"{who} / {what} / {self.branch_id or 'alle vestigingen'}"
 
@@ -89,13 +108,24 @@ class CirculationSettings(models.Model):
         verbose_name_plural = _("uitleeninstellingen")
 
 
+# Which borrower fields a loan or hold of each kind has (the others are empty).
+# History unlinked after the retention period (anonymised_at) has lost its member
+# or guest card; a library is no person and keeps its reference.
+_MEMBER_FIELDS = Q(guest_card_number="", guest_organisation_id__isnull=True, borrowing_library_id__isnull=True,
+                   borrowing_library_ref="")
+_LIBRARY_FIELDS = Q(member__isnull=True, guest_card_number="", guest_organisation_id__isnull=True,
+                    borrowing_library_id__isnull=False)
+
+
 class Loan(models.Model):
-    """One lending of one item, to an own member or to a guest.
+    """One lending of one item, to an own member, a guest or a library organisation.
 
     Open while ended_at is empty; at most one open loan per item (a unique index:
     two desks lending the same copy at once cannot both succeed). A guest is
     known here only by card number and home library: their personal data stays
-    at home."""
+    at home. A library organisation (the lending side of interlibrary loan) is
+    known by its id in the national registry and the reference of its request;
+    the member it borrows for is known only there."""
 
     class Ending(models.TextChoices):
         RETURNED = "returned", _("Ingeleverd")
@@ -104,11 +134,18 @@ class Loan(models.Model):
 
     item = models.ForeignKey("collection.Item", on_delete=models.PROTECT, related_name="loans")
     title_id = models.BigIntegerField(help_text="The item's title, kept for holds and history")
+    borrower_kind = models.CharField(max_length=8, choices=BorrowerKind.choices, default=BorrowerKind.MEMBER)
     member = models.ForeignKey(
         "members.Member", on_delete=models.PROTECT, null=True, blank=True, related_name="loans"
     )
     guest_card_number = models.CharField(max_length=20, blank=True)
     guest_organisation_id = models.BigIntegerField(null=True, blank=True)
+    borrowing_library_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The borrowing library organisation (tenants.LibraryOrganisation, public schema)"
+    )
+    borrowing_library_ref = models.CharField(
+        max_length=64, blank=True, help_text="The borrowing library's reference, e.g. its interlibrary loan request"
+    )
     rule = models.ForeignKey(LoanRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     # The fine terms at checkout: a later change of the rules does not change an open loan.
     fine_per_day_cents = models.PositiveIntegerField(default=0)
@@ -136,12 +173,17 @@ class Loan(models.Model):
         verbose_name_plural = _("uitleningen")
         constraints = [
             models.UniqueConstraint(fields=["item"], condition=Q(ended_at__isnull=True), name="loan_one_open_per_item"),
-            # An open loan always has a borrower: a member or a guest (not both).
+            # Exactly the borrower fields of its kind: a member, a guest card (with its
+            # home library) or a library organisation; only history unlinked after the
+            # retention period has lost its member or card.
             models.CheckConstraint(
-                condition=Q(ended_at__isnull=False)
-                | (Q(member__isnull=False) & Q(guest_card_number=""))
-                | (Q(member__isnull=True) & ~Q(guest_card_number="") & Q(guest_organisation_id__isnull=False)),
-                name="loan_open_has_one_borrower",
+                condition=Q(borrower_kind=BorrowerKind.MEMBER) & _MEMBER_FIELDS
+                & (Q(member__isnull=False) | Q(anonymised_at__isnull=False, ended_at__isnull=False))
+                | Q(borrower_kind=BorrowerKind.GUEST, member__isnull=True, guest_organisation_id__isnull=False,
+                    borrowing_library_id__isnull=True, borrowing_library_ref="")
+                & (~Q(guest_card_number="") | Q(anonymised_at__isnull=False, ended_at__isnull=False))
+                | Q(borrower_kind=BorrowerKind.LIBRARY) & _LIBRARY_FIELDS,
+                name="loan_borrower_by_kind",
             ),
             models.CheckConstraint(
                 condition=(Q(ended_at__isnull=True) & Q(ending=""))
@@ -153,6 +195,9 @@ class Loan(models.Model):
             models.Index(fields=["member", "due_on"], condition=Q(ended_at__isnull=True), name="loan_open_member"),
             models.Index(fields=["guest_card_number"], condition=Q(ended_at__isnull=True) & ~Q(guest_card_number=""),
                          name="loan_open_guest"),
+            models.Index(fields=["borrowing_library_id", "due_on"],
+                         condition=Q(ended_at__isnull=True, borrowing_library_id__isnull=False),
+                         name="loan_open_library"),
             models.Index(fields=["due_on"], condition=Q(ended_at__isnull=True), name="loan_open_due"),
             models.Index(fields=["title_id"], condition=Q(ended_at__isnull=True), name="loan_open_title"),
             models.Index(fields=["member", "-loaned_at"], name="loan_member_history"),
@@ -161,7 +206,8 @@ class Loan(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.item_id} → {self.member_id or self.guest_card_number} tot {self.due_on}"
+        borrower = self.member_id or self.guest_card_number or f"bibliotheek {self.borrowing_library_id}"
+        return f"{self.item_id} → {borrower} tot {self.due_on}"
 
     @property
     def is_open(self):
@@ -169,7 +215,16 @@ class Loan(models.Model):
 
     @property
     def is_guest_loan(self):
-        return bool(self.guest_card_number)
+        return self.borrower_kind == BorrowerKind.GUEST
+
+    @property
+    def is_library_loan(self):
+        return self.borrower_kind == BorrowerKind.LIBRARY
+
+    @property
+    def borrower_label(self):
+        """Who borrowed it, for a desk line (a library by its name and request)."""
+        return _borrower_label(self)
 
 
 class Transfer(models.Model):
@@ -221,12 +276,25 @@ ACTIVE_HOLD_STATUSES = (HoldStatus.WAITING, HoldStatus.IN_TRANSIT, HoldStatus.RE
 
 class Hold(models.Model):
     """A reservation of a member: on a title (any holdable copy of this library)
-    or on one specific item, to be picked up at a branch.
+    or on one specific item, to be picked up at a branch. A library organisation
+    may hold a copy too (the lending side of interlibrary loan reserving a copy
+    for the borrowing library's request): then its pickup branch is the branch
+    that sends it, and nobody here is notified. Guests reserve at their home
+    library (a guest hold is not a kind here).
 
     The queue is per title, ordered by queue_at (the time it was placed, unless a
     staff member moved it, which is logged in HoldEvent)."""
 
-    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="holds")
+    borrower_kind = models.CharField(max_length=8, choices=BorrowerKind.choices, default=BorrowerKind.MEMBER)
+    member = models.ForeignKey(
+        "members.Member", on_delete=models.PROTECT, null=True, blank=True, related_name="holds"
+    )
+    borrowing_library_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The borrowing library organisation (tenants.LibraryOrganisation, public schema)"
+    )
+    borrowing_library_ref = models.CharField(
+        max_length=64, blank=True, help_text="The borrowing library's reference, e.g. its interlibrary loan request"
+    )
     title_id = models.BigIntegerField()
     item = models.ForeignKey(
         "collection.Item", on_delete=models.PROTECT, null=True, blank=True, related_name="item_holds",
@@ -267,6 +335,19 @@ class Hold(models.Model):
                 fields=["member", "title_id"], condition=Q(status__in=["waiting", "in_transit", "ready"]),
                 name="hold_one_active_per_member_title",
             ),
+            # A library's request (its reference) holds a title once (while active).
+            models.UniqueConstraint(
+                fields=["borrowing_library_id", "borrowing_library_ref", "title_id"],
+                condition=Q(status__in=["waiting", "in_transit", "ready"], borrowing_library_id__isnull=False),
+                name="hold_one_active_per_library_request",
+            ),
+            # Exactly the borrower fields of its kind: a member, or a library organisation.
+            models.CheckConstraint(
+                condition=Q(borrower_kind=BorrowerKind.MEMBER, member__isnull=False, borrowing_library_id__isnull=True,
+                            borrowing_library_ref="")
+                | Q(borrower_kind=BorrowerKind.LIBRARY, member__isnull=True, borrowing_library_id__isnull=False),
+                name="hold_borrower_by_kind",
+            ),
             models.CheckConstraint(
                 condition=Q(status="waiting", assigned_item__isnull=True)
                 | Q(status__in=["in_transit", "ready"], assigned_item__isnull=False)
@@ -277,6 +358,8 @@ class Hold(models.Model):
         indexes = [
             models.Index(fields=["title_id", "queue_at"], condition=Q(status="waiting"), name="hold_queue"),
             models.Index(fields=["member", "status"], name="hold_member"),
+            models.Index(fields=["borrowing_library_id", "status"], condition=Q(borrowing_library_id__isnull=False),
+                         name="hold_library"),
             models.Index(fields=["pickup_branch_id", "status", "shelf_until"],
                          condition=Q(status__in=["in_transit", "ready"]), name="hold_shelf"),
         ]
@@ -287,6 +370,29 @@ class Hold(models.Model):
     @property
     def is_active(self):
         return self.status in ACTIVE_HOLD_STATUSES
+
+    @property
+    def is_library_hold(self):
+        return self.borrower_kind == BorrowerKind.LIBRARY
+
+    @property
+    def borrower_label(self):
+        """For whom it is held, for a desk line (a library by its name and request)."""
+        return _borrower_label(self)
+
+
+def _borrower_label(row):
+    if row.borrower_kind == BorrowerKind.LIBRARY:
+        from tenants.models import LibraryOrganisation
+
+        name = (LibraryOrganisation.objects.filter(pk=row.borrowing_library_id).values_list("name", flat=True).first()
+                or f"bibliotheek {row.borrowing_library_id}")
+        return f"{name} (IBL {row.borrowing_library_ref})" if row.borrowing_library_ref else f"{name} (IBL)"
+    if row.borrower_kind == BorrowerKind.GUEST:
+        return f"Gastlener, pas {row.guest_card_number}" if row.guest_card_number else "Gastlener"
+    if row.member_id is None:
+        return "Geanonimiseerd"
+    return f"{row.member.full_name} (pas {row.member.card_number})"
 
 
 class CirculationEvent(models.Model):

@@ -3,7 +3,10 @@
 A rule matches a (borrower, item type, branch) when each of its dimensions is
 either empty (a wildcard) or equal. Of the matching rules the one with the most
 filled-in dimensions wins; between equally specific rules the branch counts
-most, then the member category (or guest), then the item type. When nothing
+most, then the member category (or guests, or libraries), then the item type.
+Who borrows picks the part of the matrix: own members the rules for members,
+guests only the rules for guests, library organisations (the lending side of
+interlibrary loan) only the rules for libraries. When nothing
 matches, LSB's built-in default rule applies (an unsaved LoanRule with the field
 defaults), so lending never stops for want of a rule.
 """
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from .models import LoanRule
+from .models import BorrowerKind, LoanRule
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,7 @@ class RuleChoice:
 
 def _specificity(rule):
     branch = rule.branch_id is not None
-    who = rule.for_guests or rule.member_category_id is not None
+    who = rule.for_guests or rule.for_libraries or rule.member_category_id is not None
     what = bool(rule.item_type)
     return (branch + who + what, branch, who, what)
 
@@ -35,6 +38,8 @@ def _describe(rule):
     parts.append("vestiging" if rule.branch_id is not None else None)
     if rule.for_guests:
         parts.append("gastleners")
+    elif rule.for_libraries:
+        parts.append("bibliotheken")
     elif rule.member_category_id is not None:
         parts.append("ledencategorie")
     parts.append("soort materiaal" if rule.item_type else None)
@@ -48,19 +53,21 @@ def default_rule():
     return LoanRule()
 
 
-def _matches(rule, *, for_guests, member_category_id, item_type, branch_id):
+def _matches(rule, *, for_guests, member_category_id, item_type, branch_id, for_libraries=False):
+    for_members = not (for_guests or for_libraries)
     return (
         rule.for_guests == for_guests
-        and (rule.member_category_id is None or (not for_guests and rule.member_category_id == member_category_id))
+        and rule.for_libraries == for_libraries
+        and (rule.member_category_id is None or (for_members and rule.member_category_id == member_category_id))
         and rule.item_type in ("", item_type)
         and rule.branch_id in (None, branch_id)
     )
 
 
-def _choice(candidates, *, for_guests):
+def _choice(candidates, *, for_guests, for_libraries=False):
     candidates = sorted(candidates, key=_specificity, reverse=True)
     if not candidates:
-        group = "gastleners" if for_guests else "leden"
+        group = "gastleners" if for_guests else "bibliotheken" if for_libraries else "leden"
         return RuleChoice(
             rule=default_rule(), is_default=True, candidates=[],
             why=f"Geen regel van de bibliotheek past voor {group}; de standaardregel van LSB geldt.",
@@ -72,20 +79,29 @@ def _choice(candidates, *, for_guests):
     return RuleChoice(rule=winner, is_default=False, candidates=candidates, why=why)
 
 
-def loan_rule_choose(*, for_guests, member_category_id, item_type, branch_id):
+def loan_rule_choose(*, for_guests, member_category_id, item_type, branch_id, for_libraries=False):
     """The rule for this combination, with the other candidates and why it wins
     (read fresh from the database: the rules screen and the nightly work)."""
     return _choose_from(list(LoanRule.objects.all()), for_guests=for_guests, member_category_id=member_category_id,
-                        item_type=item_type, branch_id=branch_id)
+                        item_type=item_type, branch_id=branch_id, for_libraries=for_libraries)
 
 
-def _choose_from(rules, *, for_guests, member_category_id, item_type, branch_id):
+def rule_dimensions(borrower_kind, member_category_id=None):
+    """The 'who' dimensions of the matrix for a kind of borrower (BorrowerKind)."""
+    return {
+        "for_guests": borrower_kind == BorrowerKind.GUEST,
+        "for_libraries": borrower_kind == BorrowerKind.LIBRARY,
+        "member_category_id": member_category_id if borrower_kind == BorrowerKind.MEMBER else None,
+    }
+
+
+def _choose_from(rules, *, for_guests, member_category_id, item_type, branch_id, for_libraries=False):
     candidates = [
         rule for rule in rules
         if _matches(rule, for_guests=for_guests, member_category_id=member_category_id, item_type=item_type,
-                    branch_id=branch_id)
+                    branch_id=branch_id, for_libraries=for_libraries)
     ]
-    return _choice(candidates, for_guests=for_guests)
+    return _choice(candidates, for_guests=for_guests, for_libraries=for_libraries)
 
 
 # The whole matrix of a library, per process, by the fingerprint the desk context
@@ -95,7 +111,8 @@ _MATRIX_CACHE = {}
 _MATRIX_CACHE_SIZE = 256
 
 
-def loan_rule_choose_by_fingerprint(fingerprint, *, for_guests, member_category_id, item_type, branch_id):
+def loan_rule_choose_by_fingerprint(fingerprint, *, for_guests, member_category_id, item_type, branch_id,
+                                    for_libraries=False):
     """loan_rule_choose, from the cached matrix of this library when `fingerprint`
     (see circulation.desk_context) is the one it was read under."""
     key = (connection.schema_name, fingerprint)
@@ -106,4 +123,4 @@ def loan_rule_choose_by_fingerprint(fingerprint, *, for_guests, member_category_
             _MATRIX_CACHE.clear()
         _MATRIX_CACHE[key] = rules
     return _choose_from(rules, for_guests=for_guests, member_category_id=member_category_id, item_type=item_type,
-                        branch_id=branch_id)
+                        branch_id=branch_id, for_libraries=for_libraries)
