@@ -75,15 +75,17 @@ ERRORS = {
     "checkin.withdrawn": _("Dit exemplaar is afgeschreven; geef het aan de collectiemedewerker."),
     "checkin.status_not_on_loan": _("Dit exemplaar heeft de status %(status)s; het was niet uitgeleend."),
     "checkin.on_interlibrary_loan": _("Dit exemplaar is aan een andere bibliotheek uitgeleend (IBL)."),
-    "checkin.ready_already": _("Ligt al klaar voor pas %(card)s tot %(until)s."),
+    # held_for: "pas <card>" for a member, the library and its request for interlibrary loan.
+    "checkin.ready_already": _("Ligt al klaar voor %(held_for)s tot %(until)s."),
     "checkin.on_loan_without_loan": _("Stond als uitgeleend zonder uitlening; status hersteld."),
     "checkin.found_after_ending": _("Was als %(ending)s gemeld; teruggevonden. Een vergoeding voor verlies kan op de "
                                     "rekening van het lid worden kwijtgescholden."),
     "checkin.missing_found": _("Stond als vermist geregistreerd; teruggevonden."),
     "checkin.not_on_loan": _("Was niet uitgeleend."),
     "checkin.floating": _("Zwevende collectie: blijft in deze vestiging."),
-    "checkin.hold_transit": _("Gereserveerd door pas %(card)s; ophalen in %(branch)s."),
+    "checkin.hold_transit": _("Gereserveerd door %(held_for)s; ophalen in %(branch)s."),
     "checkin.hold_ready": _("Voor pas %(card)s (%(name)s); ligt klaar tot en met %(until)s."),
+    "checkin.library_hold_ready": _("Voor %(held_for)s; klaarzetten om te versturen tot en met %(until)s."),
     # --- holds -------------------------------------------------------------------------------------------------
     "hold.member_may_not_reserve": _("Dit lid kan nu niet reserveren:"),
     "hold.title_missing": _("Kies een titel of een exemplaar om te reserveren."),
@@ -114,6 +116,8 @@ ERRORS = {
     "loan_rule.item_type_unknown": _("Kies een bestaande soort materiaal."),
     "loan_rule.guests_no_category": _("Een regel voor gastleners geldt voor alle gastleners: kies geen "
                                       "ledencategorie."),
+    "loan_rule.libraries_no_category": _("Een regel voor bibliotheken (IBL) geldt voor alle bibliotheken: kies geen "
+                                         "ledencategorie en geen gastleners."),
     "loan_rule.category_unknown": _("Kies een ledencategorie van deze bibliotheek."),
     "loan_rule.fine_max_below_per_day": _("De maximale boete mag niet lager zijn dan de boete per dag."),
     "loan_rule.not_found": _("Deze regel bestaat niet (meer)."),

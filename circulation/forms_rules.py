@@ -9,6 +9,7 @@ from collection.models import ItemType
 from members.forms_accounts import EuroField
 
 GUESTS = "gast"
+LIBRARIES = "bibliotheek"
 
 INTEGER_ERRORS = {"invalid": "Geef een geheel getal.", "required": "Vul dit veld in."}
 
@@ -17,6 +18,7 @@ def _who_choices(categories, *, everyone):
     choices = [("", "Iedereen (alle eigen leden)")] if everyone else [("", "— kies —")]
     choices += [(str(category.pk), f"Leden: {category.name}") for category in categories]
     choices.append((GUESTS, "Gastleners (pas van een andere bibliotheek)"))
+    choices.append((LIBRARIES, "Bibliotheken (IBL: uitlenen aan een andere bibliotheek)"))
     return choices
 
 
@@ -31,14 +33,19 @@ def who_value(rule):
     """The form value of a rule's 'for whom' dimension."""
     if rule.for_guests:
         return GUESTS
+    if rule.for_libraries:
+        return LIBRARIES
     return str(rule.member_category_id) if rule.member_category_id else ""
 
 
 def who_dimensions(value):
-    """'gast' / a category id / '' -> (for_guests, member_category_id)."""
+    """'gast' / 'bibliotheek' / a category id / '' -> the matrix's 'who' dimensions
+    (for_guests, for_libraries, member_category_id) as keyword arguments."""
     if value == GUESTS:
-        return True, None
-    return False, int(value) if value else None
+        return {"for_guests": True, "for_libraries": False, "member_category_id": None}
+    if value == LIBRARIES:
+        return {"for_guests": False, "for_libraries": True, "member_category_id": None}
+    return {"for_guests": False, "for_libraries": False, "member_category_id": int(value) if value else None}
 
 
 class LoanRuleForm(forms.Form):
@@ -71,10 +78,8 @@ class LoanRuleForm(forms.Form):
     def service_arguments(self):
         """The keyword arguments of circulation.services.rules.loan_rule_save."""
         data = self.cleaned_data
-        for_guests, category_id = who_dimensions(data["who"])
         return {
-            "for_guests": for_guests,
-            "member_category_id": category_id,
+            **who_dimensions(data["who"]),
             "item_type": data["item_type"],
             "branch_id": int(data["branch"]) if data["branch"] else None,
             "loan_days": data["loan_days"],
@@ -134,9 +139,7 @@ class WhichRuleForm(forms.Form):
 
     def chooser_arguments(self):
         data = self.cleaned_data
-        for_guests, category_id = who_dimensions(data["who"])
-        return {"for_guests": for_guests, "member_category_id": category_id, "item_type": data["item_type"],
-                "branch_id": int(data["branch"])}
+        return {**who_dimensions(data["who"]), "item_type": data["item_type"], "branch_id": int(data["branch"])}
 
 
 class CirculationSettingsForm(forms.Form):

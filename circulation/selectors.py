@@ -213,7 +213,7 @@ def overdue_loans(*, today=None, limit=500):
 
 def loan_rules():
     rules = list(LoanRule.objects.select_related("member_category").order_by(
-        "for_guests", "member_category__name", "item_type", "branch_id", "pk"))
+        "for_guests", "for_libraries", "member_category__name", "item_type", "branch_id", "pk"))
     return _attach_branches(rules, "branch_id")
 
 

@@ -54,7 +54,7 @@ def _expected_dates_refresh_on_commit():
 
 
 def loan_rule_save(*, organisation, staff_user, rule_id=None, for_guests=False, member_category_id=None,
-                   item_type="", branch_id=None, **values):
+                   item_type="", branch_id=None, for_libraries=False, **values):
     """Create or change one cell of the matrix."""
     _in_library_schema(organisation)
     errors = []
@@ -80,6 +80,9 @@ def loan_rule_save(*, organisation, staff_user, rule_id=None, for_guests=False, 
         errors.append("Kies een bestaande soort materiaal.")
     if for_guests and member_category_id:
         errors.append("Een regel voor gastleners geldt voor alle gastleners: kies geen ledencategorie.")
+    if for_libraries and (for_guests or member_category_id):
+        errors.append("Een regel voor bibliotheken (IBL) geldt voor alle bibliotheken: kies geen ledencategorie en "
+                      "geen gastleners.")
     if member_category_id and not MemberCategory.objects.filter(pk=member_category_id).exists():
         errors.append("Kies een ledencategorie van deze bibliotheek.")
     if branch_id:
@@ -91,7 +94,8 @@ def loan_rule_save(*, organisation, staff_user, rule_id=None, for_guests=False, 
         errors.append("De maximale boete mag niet lager zijn dan de boete per dag.")
     if errors:
         raise ValidationError(errors)
-    dimensions = {"for_guests": bool(for_guests), "member_category_id": member_category_id or None,
+    dimensions = {"for_guests": bool(for_guests), "for_libraries": bool(for_libraries),
+                  "member_category_id": member_category_id or None,
                   "item_type": item_type or "", "branch_id": branch_id or None}
     try:
         with transaction.atomic():

@@ -16,11 +16,12 @@ from django_tenants.utils import tenant_context
 
 from catalogue.models import Holding
 from circulation.borrowers import Borrower, borrower_find, borrower_library
-from circulation.models import BorrowerKind, CirculationEvent, Hold, HoldStatus, Loan
+from circulation.models import BorrowerKind, CirculationEvent, Hold, HoldStatus, Loan, LoanRule
 from circulation.rules import loan_rule_choose
 from circulation.selectors import hold_shelf, title_queue
 from circulation.services import holds as hold_services
-from circulation.services.loans import CirculationRefused, checkin, checkout, renew
+from circulation.services.loans import checkout, renew
+from circulation.services.rules import loan_rule_save
 from collection.models import Item, ItemEvent, ItemStatus
 from core.actors import Actor
 from core.errors import error_codes
@@ -408,7 +409,8 @@ def test_a_library_borrower_is_a_reference_no_personal_data_crosses(desk, librar
     assert (GuestLoan.objects.count(), CardIndex.objects.count(), OutboxMessage.objects.count()) == public_before
     # Alpha's rows name the library by its registry id and the request, nothing else of it.
     row = Loan.objects.filter(pk=loan.pk).values(
-        "member_id", "guest_card_number", "guest_organisation_id", "borrowing_library_id", "borrowing_library_ref").get()
+        "member_id", "guest_card_number", "guest_organisation_id", "borrowing_library_id", "borrowing_library_ref",
+    ).get()
     assert row == {"member_id": None, "guest_card_number": "", "guest_organisation_id": None,
                    "borrowing_library_id": beta.pk, "borrowing_library_ref": REQUEST}
     hold_row = Hold.objects.filter(pk=hold.pk).values("member_id", "borrowing_library_id").get()
@@ -483,3 +485,48 @@ def test_migration_gives_existing_loans_their_kind(desk, libraries):
     kinds = dict(Loan.objects.values_list("item_id", "borrower_kind"))
     assert kinds == {items[0].pk: BorrowerKind.MEMBER, items[1].pk: BorrowerKind.GUEST,
                      items[2].pk: BorrowerKind.GUEST, items[3].pk: BorrowerKind.MEMBER}
+
+
+def test_only_this_librarys_staff_or_system_hold_a_copy_for_a_library(desk, libraries):
+    [item] = desk.items()
+    borrower = Borrower.library(libraries.beta, REQUEST)
+    for actor, code in (
+        (Actor.member(desk.member.pk, desk.library), "actor.not_owner"),
+        (Actor.machine(3, desk.main.pk, desk.library), "actor.not_allowed"),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            hold_services.hold_place(actor=actor, borrower=borrower, title_id=item.title_id,
+                                     pickup_branch_id=desk.main.pk)
+        assert error_codes(caught.value) == [code]
+    assert not Hold.objects.exists()
+    hold = hold_services.hold_place(actor=Actor.system("ibl", desk.library), borrower=borrower,
+                                    title_id=item.title_id, pickup_branch_id=desk.main.pk)
+    assert hold.is_library_hold and hold.actor_ref == "system:ibl"
+
+
+# --- the rules screen ---------------------------------------------------------------------------
+
+def test_rules_screen_edits_and_explains_the_rules_for_libraries(client, desk, libraries, staff):
+    client.defaults["HTTP_HOST"] = "alpha.localhost"
+    client.force_login(staff.alpha_library_admin)
+    values = {"who": "bibliotheek", "item_type": "", "branch": "", "loan_days": "42", "max_renewals": "1",
+              "max_loans_total": "10", "max_loans_of_type": "", "loan_fee": "", "fine_per_day": "", "fine_max": "",
+              "holdable": "on", "hold_fee": "", "hold_shelf_days": "5", "auto_renew": ""}
+    assert client.post("/uitlening/regels/nieuw/", values).status_code == 302
+    rule = LoanRule.objects.get()
+    assert (rule.for_libraries, rule.for_guests, rule.member_category_id, rule.loan_days) == (True, False, None, 42)
+    page = client.get("/uitlening/regels/").content.decode()
+    assert "bibliotheken (IBL)" in page
+    page = client.get(f"/uitlening/regels/{rule.pk}/wijzigen/").content.decode()
+    assert 'value="bibliotheek" selected' in page
+    page = client.get("/uitlening/regels/", {"who": "bibliotheek", "item_type": "book",
+                                             "branch": str(desk.main.pk)}).content.decode()
+    assert "ingevuld: bibliotheken" in page and "42 dagen" in page
+
+    # A rule for libraries names no member category and is not for guests as well.
+    admin = Actor.staff(staff.alpha_library_admin, desk.library)
+    with pytest.raises(ValidationError) as caught:
+        loan_rule_save(actor=admin, for_libraries=True, member_category_id=desk.member.category_id,
+                       loan_days=21, max_renewals=2, hold_shelf_days=7)
+    assert "loan_rule.libraries_no_category" in error_codes(caught.value)
+    assert LoanRule.objects.count() == 1
