@@ -124,8 +124,6 @@ ERRORS = {
     "erasure.balance_open": _("Er staat nog %(amount)s open op de rekening; laat dit eerst betalen of "
                               "kwijtschelden."),
     "erasure.credit_open": _("Het lid heeft nog %(amount)s tegoed; betaal dit eerst terug."),
-    # An obstacle another app registered as plain text (see members.selectors.privacy).
-    "erasure.open_obligation": _("%(reason)s"),
 
     # --- bulk import (CSV) ---------------------------------------------------------------------
     "member_import.not_utf8": _("Het bestand is geen UTF-8-tekst; sla het op als CSV (UTF-8)."),

@@ -10,9 +10,8 @@ member without this module knowing them:
   printable page) is every registered section, in registration order.
 - open obligations: ``erasure_obstacle_register(key=..., check=...)``;
   ``check(member)`` returns a list of core.errors.ServiceError (code and
-  parameters) why the member cannot be erased yet (empty when nothing is open).
-  Circulation registers "loans open". A plain text reason is still accepted and
-  carried as the code erasure.open_obligation.
+  parameters, declared in the registering app's errors.py) why the member cannot
+  be erased yet (empty when nothing is open). Circulation registers "loans open".
 
 Register from an AppConfig.ready() so the registry is complete before any request.
 """
@@ -98,7 +97,7 @@ def member_erasure_obstacles(member):
     for obstacle in _ERASURE_OBSTACLES.values():
         for reason in obstacle.check(member):
             if not isinstance(reason, ServiceError):
-                reason = ServiceError("erasure.open_obligation", reason=str(reason))
+                raise TypeError(f"erasure obstacle {obstacle.key!r} gave {reason!r}, not a ServiceError")
             reasons.append(reason)
     return reasons
 

@@ -49,12 +49,13 @@ def test_csv_header_is_checked_before_anything_is_imported():
         "Verplichte kolom(men) ontbreken: achternaam, geboortedatum.",
         "Onbekende kolom(men): geboorte.",
     ]
+    assert missing.value.codes == ["member_import.columns_missing", "member_import.columns_unknown"]
     with pytest.raises(ValidationError) as empty:
         members_csv_rows(b"")
-    assert empty.value.messages == ["Het bestand is leeg."]
+    assert empty.value.messages == ["Het bestand is leeg."] and empty.value.code == "member_import.empty"
     with pytest.raises(ValidationError) as latin1:
         members_csv_rows("pasnummer;voornaam;achternaam;geboortedatum\n1;Zoë;X;01-01-2000\n".encode("latin-1"))
-    assert "UTF-8" in latin1.value.messages[0]
+    assert "UTF-8" in latin1.value.messages[0] and latin1.value.code == "member_import.not_utf8"
     rows = members_csv_rows("\ufeffPasnummer, Voornaam ,Achternaam,Geboortedatum\nA1,B,C,01-01-2000\n\n,,,\n")
     assert rows == [(2, {"pasnummer": "A1", "voornaam": "B", "achternaam": "C", "geboortedatum": "01-01-2000"})]
 
@@ -77,6 +78,12 @@ def test_import_reports_each_bad_row_and_imports_the_good_ones(alpha, staff):
     assert errors[10] == "Abonnement 'onbekend' bestaat niet bij Testbibliotheek alpha."
     assert errors[11] == "Vestiging 'v9' hoort niet bij Testbibliotheek alpha."
     assert errors[12] == "Toestemming leenhistorie: 'misschien' is geen ja of nee."
+    assert {error.row: error.codes for error in result.errors} == {
+        4: ["member.postcode_invalid"], 5: ["member.birth_date_future"], 6: ["member.email_invalid"],
+        7: ["member_import.not_a_date"], 8: ["member_import.card_twice_in_file"], 9: ["member_import.column_empty"],
+        10: ["member_import.subscription_unknown"], 11: ["member_import.branch_unknown"],
+        12: ["member_import.not_yes_no"],
+    }
     anna = Member.objects.get(card_number="IMP0000001")
     assert (anna.first_name, anna.name_prefix, anna.last_name, anna.postcode) == ("Anna", "van", "Dijk", "3511 AB")
     assert anna.preferred_branch_id == alpha.branches.get(code="v1").pk

@@ -73,6 +73,7 @@ def test_a_second_waiver_waits_for_the_first_and_sees_it(committed, django_db_bl
         assert "error" not in first
         assert isinstance(second.get("error"), ValidationError)
         assert "al helemaal kwijtgescholden" in second["error"].messages[0]
+        assert second["error"].code == "waiver.already_waived"
         with tenant_context(alpha):
             assert member_balance_cents(member) == 0
             assert LedgerEntry.objects.filter(waives=charge).count() == 1

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from core.actors import Actor
+from core.errors import ServiceError, error_codes
 from members.models import AuditEntry, Block, FormerCard, LedgerEntry, Member, MemberCategory, MemberRules, SubscriptionType
 from members.selectors import privacy as privacy_selectors
 from members.services import privacy
@@ -191,6 +192,7 @@ def test_erasure_refused_while_balance_is_open_then_allowed_after_payment(alpha,
     assert refused.value.messages == [
         "Er staat nog € 1,20 open op de rekening; laat dit eerst betalen of kwijtschelden."
     ]
+    assert error_codes(refused.value) == ["erasure.balance_open"]
     member.refresh_from_db()
     assert member.erased_at is None and member.last_name == "Jansen"
     assert CardIndex.objects.filter(card_number="A100008").exists()
@@ -199,7 +201,7 @@ def test_erasure_refused_while_balance_is_open_then_allowed_after_payment(alpha,
                    actor=Actor.staff(staff.alpha_desk))
     with pytest.raises(ValidationError) as credit:
         privacy.member_erase(member_id=member.pk, actor=Actor.staff(staff.alpha_desk))
-    assert "tegoed" in credit.value.messages[0]
+    assert "tegoed" in credit.value.messages[0] and error_codes(credit.value) == ["erasure.credit_open"]
 
 
 def test_erasure_removes_personal_data_and_keeps_anonymous_statistics(alpha, staff):
@@ -250,8 +252,10 @@ def test_erasure_removes_personal_data_and_keeps_anonymous_statistics(alpha, sta
     with pytest.raises(ValidationError) as again:
         privacy.member_erase(member_id=guardian.pk, actor=Actor.staff(staff.alpha_desk))
     assert again.value.messages == ["Dit lid is al gewist."]
-    with pytest.raises(ValidationError):
+    assert error_codes(again.value) == ["erasure.already_erased"]
+    with pytest.raises(ValidationError) as exported:
         privacy.member_export(member=erased, actor=Actor.system("test"), export_format="json")
+    assert exported.value.code == "member_export.erased"
 
 
 def test_erasure_also_erases_the_duplicate_records_merged_into_the_member(alpha, staff):
@@ -279,15 +283,19 @@ def test_erasure_also_erases_the_duplicate_records_merged_into_the_member(alpha,
 def test_erasure_refused_by_a_registered_open_obligation(alpha, staff):
     member = privacy_member(alpha, "A100011")
     privacy_selectors.erasure_obstacle_register(
-        key="loans", check=lambda m: ["Er zijn nog 2 uitleningen open."] if m.pk == member.pk else []
+        key="test-obligation",
+        check=lambda m: [ServiceError("erasure.balance_open", amount="€ 2,00")] if m.pk == member.pk else [],
     )
     try:
         with pytest.raises(ValidationError) as refused:
             privacy.member_erase(member_id=member.pk, actor=Actor.staff(staff.alpha_desk))
-        assert refused.value.messages == ["Er zijn nog 2 uitleningen open."]
+        assert refused.value.messages == [
+            "Er staat nog € 2,00 open op de rekening; laat dit eerst betalen of kwijtschelden."
+        ]
+        assert error_codes(refused.value) == ["erasure.balance_open"]
         assert Member.objects.get(pk=member.pk).erased_at is None
     finally:
-        privacy_selectors.erasure_obstacle_unregister("loans")
+        privacy_selectors.erasure_obstacle_unregister("test-obligation")
     privacy.member_erase(member_id=member.pk, actor=Actor.staff(staff.alpha_desk))
     assert Member.objects.get(pk=member.pk).erased_at is not None
 

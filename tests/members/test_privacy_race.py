@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 
 from core.actors import Actor
+from core.errors import error_codes
 from members.models import LedgerEntry, Member
 from members.services.ledger import ledger_charge
 from members.services.privacy import member_erase
@@ -67,6 +68,7 @@ def test_erasure_waits_for_a_charge_in_progress_and_then_refuses(committed, djan
         assert "error" not in first
         assert isinstance(second.get("error"), ValidationError)
         assert "€ 0,90" in second["error"].messages[0]
+        assert error_codes(second["error"]) == ["erasure.balance_open"]
         with tenant_context(alpha):
             survivor = Member.objects.get(pk=member.pk)
             assert survivor.erased_at is None and survivor.last_name == "Jansen"

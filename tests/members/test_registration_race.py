@@ -12,6 +12,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from core.actors import Actor
+from core.errors import error_codes
 from members.models import AuditEntry, Block, LedgerEntry, Member, MemberCategory, SubscriptionType
 from members.services import registration
 from tenants.models import CardIndex, LibraryOrganisation
@@ -81,6 +82,7 @@ def test_same_new_card_at_two_desks_one_wins_the_other_gets_a_message(committed,
     assert len(winners) == 1 and len(losers) == 1, outcomes
     assert isinstance(losers[0]["error"], ValidationError)
     assert "zojuist al uitgegeven" in losers[0]["error"].messages[0]
+    assert error_codes(losers[0]["error"]) == ["card.issued_meanwhile"]
     with django_db_blocker.unblock():
         with tenant_context(alpha):
             assert Member.objects.filter(card_number="RACEREG01").count() == 1
@@ -98,8 +100,8 @@ def test_two_desks_saving_the_same_member_the_later_is_refused(committed, django
     def desk(email):
         def save():
             with tenant_context(alpha):
-                return registration.member_update(member_id=member.pk, expected_version=version, actor=Actor.system("test"),
-                                                  email=email)
+                return registration.member_update(actor=Actor.system("test"), member_id=member.pk,
+                                                  expected_version=version, email=email)
         return save
 
     with django_db_blocker.unblock():
@@ -111,7 +113,10 @@ def test_two_desks_saving_the_same_member_the_later_is_refused(committed, django
         winners = [o for o in outcomes if "result" in o]
         losers = [o for o in outcomes if "error" in o]
         assert len(winners) == 1 and len(losers) == 1, outcomes
-        assert losers[0]["error"].messages == ["Dit lid is intussen door iemand anders gewijzigd; laad de pagina opnieuw."]
+        assert losers[0]["error"].messages == [
+            "Dit lid is intussen door iemand anders gewijzigd; laad de pagina opnieuw."
+        ]
+        assert losers[0]["error"].code == "member.changed_meanwhile"
         with tenant_context(alpha):
             saved = Member.objects.get(pk=member.pk)
             assert saved.email == winners[0]["result"].email and saved.version == version + 1

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from core.actors import Actor
+from core.errors import error_codes
 from staff.models import Role
 from tenants import services
 from tenants.calendar import due_date, public_holidays
@@ -17,6 +18,7 @@ from tenants.selectors import branches_hours_overview
 
 from ..conftest import host_client
 from ..factories import staff_with_role
+from ..refusals import refused
 
 pytestmark = pytest.mark.django_db
 
@@ -68,19 +70,24 @@ def test_touching_periods_are_allowed_and_four_per_day_is_the_maximum(branch, st
 
 
 @pytest.mark.parametrize(
-    "periods, message",
+    "periods, message, code",
     [
-        ([(0, T(17), T(9))], "Maandag 17:00–09:00: de sluitingstijd moet na de openingstijd liggen."),
-        ([(3, T(12), T(12))], "Donderdag 12:00–12:00: de sluitingstijd moet na de openingstijd liggen."),
-        ([(4, T(9), T(13)), (4, T(12), T(17))], "Vrijdag: 09:00–13:00 en 12:00–17:00 overlappen."),
-        ([(6, T(9), T(17)), (6, T(10), T(11))], "Zondag: 09:00–17:00 en 10:00–11:00 overlappen."),
-        ([(1, T(h), T(h, 30)) for h in range(8, 13)], "Dinsdag: hoogstens 4 openingstijden per dag."),
-        ([], "Vul ten minste één openingstijd in."),
-        ([(7, T(9), T(17))], "Onbekende dag"),
-        ([(0, "09:00", "17:00")], "Maandag: vul een geldige tijd in"),
+        ([(0, T(17), T(9))], "Maandag 17:00–09:00: de sluitingstijd moet na de openingstijd liggen.",
+         "branch_hours.closes_before_opens"),
+        ([(3, T(12), T(12))], "Donderdag 12:00–12:00: de sluitingstijd moet na de openingstijd liggen.",
+         "branch_hours.closes_before_opens"),
+        ([(4, T(9), T(13)), (4, T(12), T(17))], "Vrijdag: 09:00–13:00 en 12:00–17:00 overlappen.",
+         "branch_hours.overlap"),
+        ([(6, T(9), T(17)), (6, T(10), T(11))], "Zondag: 09:00–17:00 en 10:00–11:00 overlappen.",
+         "branch_hours.overlap"),
+        ([(1, T(h), T(h, 30)) for h in range(8, 13)], "Dinsdag: hoogstens 4 openingstijden per dag.",
+         "branch_hours.too_many_periods"),
+        ([], "Vul ten minste één openingstijd in.", "branch_hours.empty_week"),
+        ([(7, T(9), T(17))], "Onbekende dag", "branch_hours.day_unknown"),
+        ([(0, "09:00", "17:00")], "Maandag: vul een geldige tijd in", "branch_hours.time_invalid"),
     ],
 )
-def test_opening_hours_refused_in_dutch_and_nothing_changes(branch, staff, periods, message, admin):
+def test_opening_hours_refused_in_dutch_and_nothing_changes(branch, staff, periods, message, code, admin):
     before = hours_of(branch)
     # A valid day alongside: it must not be saved either.
     with pytest.raises(ValidationError) as refused:
@@ -89,6 +96,7 @@ def test_opening_hours_refused_in_dutch_and_nothing_changes(branch, staff, perio
             if periods else [],
         )
     assert any(m.startswith(message) for m in refused.value.messages), refused.value.messages
+    assert code in error_codes(refused.value)
     assert hours_of(branch) == before
 
 
@@ -99,6 +107,7 @@ def test_every_problem_is_reported_at_once(branch, staff, admin):
             periods=[(0, T(17), T(9)), (4, T(9), T(13)), (4, T(12), T(17))],
         )
     assert len(refused.value.messages) == 2
+    assert error_codes(refused.value) == ["branch_hours.closes_before_opens", "branch_hours.overlap"]
 
 
 # --- services: closed dates --------------------------------------------------------------------
@@ -111,6 +120,7 @@ def test_closed_date_added_and_a_duplicate_refused_naming_the_first_reason(branc
     with pytest.raises(ValidationError) as refused:
         services.closed_date_add(branch=branch, date=day, reason="Verbouwing", actor=admin)
     assert refused.value.messages == [f"{branch.name} is op 07-10-2030 al gesloten (Studiedag)."]
+    assert refused.value.code == "closed_date.already_closed"
     assert ClosedDate.objects.filter(branch=branch).count() == 1
 
 
@@ -127,11 +137,12 @@ def test_closed_date_needs_a_reason(branch, staff, reason, admin):
         services.closed_date_add(branch=branch, date=datetime.date(2030, 10, 7), reason=reason,
                                  actor=admin)
     assert refused.value.messages == ["Vul een reden in voor de sluitingsdag."]
+    assert refused.value.code == "closed_date.reason_missing"
     assert not ClosedDate.objects.filter(branch=branch).exists()
 
 
 def test_closed_date_reason_too_long_refused(branch, staff, admin):
-    with pytest.raises(ValidationError, match="te lang"):
+    with refused("closed_date.reason_too_long", match="te lang"):
         services.closed_date_add(branch=branch, date=datetime.date(2030, 10, 7), reason="x" * 121,
                                  actor=admin)
     assert not ClosedDate.objects.filter(branch=branch).exists()
@@ -161,31 +172,57 @@ def test_a_range_of_one_day_and_of_366_days_is_allowed(branch, staff, admin):
 
 
 @pytest.mark.parametrize(
-    "start, end, message",
+    "start, end, message, code",
     [
-        (datetime.date(2030, 10, 13), datetime.date(2030, 10, 7), "De einddatum ligt vóór de begindatum."),
+        (datetime.date(2030, 10, 13), datetime.date(2030, 10, 7), "De einddatum ligt vóór de begindatum.",
+         "closed_date.end_before_start"),
         (datetime.date(2030, 1, 1), datetime.date(2031, 1, 2),
-         "Een periode van sluitingsdagen is hoogstens 366 dagen (367 gekozen)."),
+         "Een periode van sluitingsdagen is hoogstens 366 dagen (367 gekozen).", "closed_date.range_too_long"),
     ],
 )
-def test_a_range_refused_adds_nothing(branch, staff, start, end, message, admin):
+def test_a_range_refused_adds_nothing(branch, staff, start, end, message, code, admin):
     with pytest.raises(ValidationError) as refused:
         services.closed_dates_add_range(branch=branch, start=start, end=end, reason="Verbouwing",
                                         actor=admin)
-    assert refused.value.messages == [message]
+    assert refused.value.messages == [message] and refused.value.code == code
     assert not ClosedDate.objects.filter(branch=branch).exists()
 
 
 def test_closed_date_removed_only_from_its_own_branch(branch, other_branch, staff, admin):
     closed = services.closed_date_add(branch=branch, date=datetime.date(2030, 10, 7), reason="Studiedag",
                                       actor=admin)
-    with pytest.raises(ValidationError, match="bestaat niet"):
+    with refused("closed_date.unknown", match="bestaat niet"):
         services.closed_date_remove(actor=admin, branch=other_branch, closed_date_id=closed.pk)
     assert ClosedDate.objects.filter(pk=closed.pk).exists()
     services.closed_date_remove(actor=admin, branch=branch, closed_date_id=closed.pk)
     assert not ClosedDate.objects.filter(pk=closed.pk).exists()
-    with pytest.raises(ValidationError, match="bestaat niet"):
+    with refused("closed_date.unknown", match="bestaat niet"):
         services.closed_date_remove(actor=admin, branch=branch, closed_date_id=closed.pk)
+
+
+def test_hours_and_closed_days_only_by_this_librarys_staff_for_its_own_branches(libraries, staff, branch, admin):
+    before = hours_of(branch)
+    day = datetime.date(2030, 10, 7)
+    beta_branch = libraries.beta.branches.order_by("name").first()
+    beta_before = hours_of(beta_branch)
+    beta_desk = Actor.staff(staff.beta_desk, libraries.beta)  # beta's staff while the connection is in alpha
+    member = Actor.member(1, libraries.alpha)
+    for call, code in [
+        (lambda: services.branch_opening_hours_set(actor=beta_desk, branch=branch, periods=NINE_TO_FIVE),
+         "actor.other_library"),
+        (lambda: services.closed_date_add(actor=beta_desk, branch=branch, date=day, reason="Studiedag"),
+         "actor.other_library"),
+        (lambda: services.branch_opening_hours_set(actor=admin, branch=beta_branch, periods=NINE_TO_FIVE),
+         "branch.not_of_library"),
+        (lambda: services.closed_dates_add_range(actor=admin, branch=beta_branch, start=day, end=day,
+                                                 reason="Studiedag"), "branch.not_of_library"),
+        (lambda: services.closed_date_add(actor=member, branch=branch, date=day, reason="Studiedag"),
+         "actor.not_allowed"),
+    ]:
+        with refused(code):
+            call()
+    assert hours_of(branch) == before and hours_of(beta_branch) == beta_before
+    assert not ClosedDate.objects.filter(date=day).exists()
 
 
 # --- selectors ---------------------------------------------------------------------------------

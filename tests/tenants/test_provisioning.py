@@ -5,12 +5,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django_tenants.utils import schema_context, schema_exists
+from django_tenants.utils import schema_context, schema_exists, tenant_context
 
 from tenants.models import Branch, Domain, LibraryOrganisation, Province
 from tenants.services import library_organisation_create
 
 from ..factories import make_library
+from ..refusals import refused
 
 
 def tables_in(schema):
@@ -63,6 +64,14 @@ def test_bad_or_duplicate_input_is_refused_and_changes_nothing(db, libraries, ch
     assert message.lower() in str(refused.value).lower()
     assert (LibraryOrganisation.objects.count(), Domain.objects.count(), Branch.objects.count()) == before
     assert not schema_exists("lib_eennieuwe")
+
+
+def test_libraries_are_provisioned_from_the_national_schema_only(db, libraries):
+    with tenant_context(libraries.alpha):
+        with refused("library.create_outside_public"):
+            library_organisation_create(name="Binnenuit", slug="binnenuit", isil="NL-7755555555",
+                                        province=Province.objects.get(code="UT"))
+    assert not LibraryOrganisation.objects.filter(slug="binnenuit").exists()
 
 
 def test_failure_halfway_leaves_no_half_made_tenant(db):
