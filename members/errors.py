@@ -45,6 +45,14 @@ ERRORS = {
     "guardian.member_adult": _("Alleen een minderjarig lid heeft een ouder/verzorger."),
     "guardian.minor": _("De ouder/verzorger moet zelf 18 jaar of ouder zijn."),
 
+    # --- why a member may not borrow or reserve now (members.selectors.ledger.member_may_borrow) ---
+    "member.erased_may_not_borrow": _("De gegevens van dit lid zijn gewist."),
+    "member.merged_may_not_borrow": _("Dit lid is samengevoegd met een ander lid; gebruik dat lidmaatschap."),
+    "member.blocked_by_library": _("Geblokkeerd door de bibliotheek: %(reason)s"),
+    "member.card_reported_lost": _("Pas als verloren gemeld: %(reason)s"),
+    "member.balance_too_high": _("Openstaand saldo %(balance)s (de grens is %(limit)s)."),
+    "member.membership_expired": _("Het lidmaatschap is verlopen op %(expires_on)s."),
+
     # --- membership -------------------------------------------------------------------------
     "membership.renew_too_early": _("Het lidmaatschap loopt al tot en met %(expires_on)s; verlengen kan pas in "
                                     "het laatste jaar."),

@@ -15,6 +15,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Va
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.errors import ServiceError
 from core.money import euro
 from members.models import Block, LedgerEntry, MemberRules
 
@@ -90,25 +91,26 @@ def membership_expired(member, today=None):
 
 
 def automatic_blocks_due(member, *, rules=None, balance_cents=None, today=None):
-    """Which automatic blocks the rules call for now: {Block.Kind: Dutch reason}."""
+    """Which automatic blocks the rules call for now: {Block.Kind: ServiceError}
+    (the code and parameters of the reason; str() of it is the sentence a block
+    stores as its reason)."""
     rules = rules or member_rules_get()
     today = today or timezone.localdate()
     if balance_cents is None:
         balance_cents = member_balance_cents(member)
     due = {}
     if balance_cents > 0 and balance_cents >= rules.balance_block_cents:
-        due[Block.Kind.BALANCE] = (
-            f"Openstaand saldo {euro(balance_cents)} (de grens is {euro(rules.balance_block_cents)})."
-        )
+        due[Block.Kind.BALANCE] = ServiceError("member.balance_too_high", balance=euro(balance_cents),
+                                               limit=euro(rules.balance_block_cents))
     if rules.block_when_expired and membership_expired(member, today):
-        due[Block.Kind.EXPIRED] = f"Het lidmaatschap is verlopen op {member.expires_on:%d-%m-%Y}."
+        due[Block.Kind.EXPIRED] = ServiceError("member.membership_expired", expires_on=f"{member.expires_on:%d-%m-%Y}")
     return due
 
 
 def _block_reason(block):
     if block.kind == Block.Kind.LOST_CARD:
-        return f"Pas als verloren gemeld: {block.reason}"
-    return f"Geblokkeerd door de bibliotheek: {block.reason}"
+        return ServiceError("member.card_reported_lost", reason=block.reason)
+    return ServiceError("member.blocked_by_library", reason=block.reason)
 
 
 _BORROW_STATUS_SQL = """
@@ -122,15 +124,17 @@ _BORROW_STATUS_SQL = """
 
 
 def member_may_borrow(member, *, today=None):
-    """(may borrow/reserve, list of Dutch reasons why not).
+    """(may borrow/reserve, the reasons why not): each reason a ServiceError with
+    its code (member.blocked_by_library, member.balance_too_high, ...) and
+    parameters; str() of it is the desk's Dutch sentence.
 
     Manual and lost-card blocks count as stored; the automatic ones (balance,
     expiry) are evaluated from the rules now. One statement: the desk asks this
     at every checkout."""
     if member.erased_at is not None:
-        return False, ["De gegevens van dit lid zijn gewist."]
+        return False, [ServiceError("member.erased_may_not_borrow")]
     if member.merged_into_id is not None:
-        return False, ["Dit lid is samengevoegd met een ander lid; gebruik dat lidmaatschap."]
+        return False, [ServiceError("member.merged_may_not_borrow")]
     sql = _BORROW_STATUS_SQL.format(block=Block._meta.db_table, ledger=LedgerEntry._meta.db_table,
                                     rules=MemberRules._meta.db_table)
     with connection.cursor() as cursor:

@@ -256,7 +256,8 @@ def member_blocks_refresh(*, actor, member, today=None):
         set_kinds, lifted_kinds = [], []
         for kind in AUTOMATIC_KINDS:
             if kind in due and kind not in active:
-                block = Block.objects.create(member=locked, kind=kind, reason=due[kind], actor_ref=rules_actor.ref)
+                block = Block.objects.create(member=locked, kind=kind, reason=str(due[kind]),
+                                             actor_ref=rules_actor.ref)
                 set_kinds.append(kind)
                 audit_record(actor=rules_actor, member=locked, action=AuditEntry.Action.BLOCK,
                              detail={"block": block.pk, "kind": kind, "set": True})

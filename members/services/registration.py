@@ -742,13 +742,13 @@ def members_expire(*, actor, today):
                     Block.Kind.EXPIRED)
             block = Block.objects.select_for_update().filter(
                 member=member, kind=Block.Kind.EXPIRED, lifted_at__isnull=True).first()
-            if reason and block is None:
-                block = Block.objects.create(member=member, kind=Block.Kind.EXPIRED, reason=reason,
+            if reason is not None and block is None:
+                block = Block.objects.create(member=member, kind=Block.Kind.EXPIRED, reason=str(reason),
                                              actor_ref=actor.ref)
                 audit_record(actor=actor, member=member, action=AuditEntry.Action.BLOCK,
                              detail={"block": block.pk, "kind": block.kind, "set": True})
                 changed += 1
-            elif not reason and block is not None:
+            elif reason is None and block is not None:
                 block.lifted_at = timezone.now()
                 block.lifted_actor_ref = actor.ref
                 block.save(update_fields=["lifted_at", "lifted_actor_ref"])

@@ -16,6 +16,7 @@ from catalogue.models import Holding, Title
 from circulation.models import CirculationEvent, Loan, Transfer
 from circulation.services.loans import checkout
 from collection.models import Item, ItemEvent
+from core.actors import Actor
 from members.models import AuditEntry, LedgerEntry, Member, MemberCategory, SubscriptionType
 from members.services.ledger import ledger_charge
 from staff.models import StaffUser
@@ -46,7 +47,8 @@ def desk_day(django_db_setup, django_db_blocker):
             categories_existed = SubscriptionType.objects.exists()
             audit_from = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
             member = make_member(card_number=CARD, first_name="Daan", last_name="Dagelijks", paid_until=PAID_UNTIL)
-            ledger_charge(member=member, charge_type=LedgerEntry.ChargeType.FINE, amount_cents=250, staff_user=None,
+            ledger_charge(actor=Actor.system("test"), member=member, charge_type=LedgerEntry.ChargeType.FINE,
+                          amount_cents=250,
                           description="Te laat (vorige keer)")
             items = [make_items(alpha, branch=home, title=title)[0] for title in titles]
             checkout(organisation=alpha, branch_id=home.pk, staff_user=staff, card_number=CARD,

@@ -221,7 +221,11 @@ def test_balance_block_is_set_at_the_threshold_and_lifts_itself(alpha, staff):
     ledger_charge(member=member, charge_type=FINE, amount_cents=1, actor=Actor.staff(staff.alpha_desk))
     assert active_kinds(member) == ["balance"]
     may, reasons = member_may_borrow(member)
-    assert not may and reasons == ["Openstaand saldo € 10,00 (de grens is € 10,00)."]
+    assert not may and [str(reason) for reason in reasons] == ["Openstaand saldo € 10,00 (de grens is € 10,00)."]
+    assert [(reason.code, reason.params) for reason in reasons] == [
+        ("member.balance_too_high", {"balance": "€ 10,00", "limit": "€ 10,00"})
+    ]
+    assert Block.objects.get(member=member, kind="balance").reason == "Openstaand saldo € 10,00 (de grens is € 10,00)."
     # Idempotent.
     assert member_blocks_refresh(actor=Actor.system("test"), member=member) == ([], [])
     assert Block.objects.filter(member=member).count() == 1
@@ -238,7 +242,9 @@ def test_expired_block_follows_the_rules(alpha, staff):
     today = datetime.date(2026, 6, 1)
     member = money_member(expires_on=datetime.date(2026, 5, 31))
     assert member_blocks_refresh(actor=Actor.system("test"), member=member, today=today) == (["expired"], [])
-    assert member_may_borrow(member, today=today)[1] == ["Het lidmaatschap is verlopen op 31-05-2026."]
+    reasons = member_may_borrow(member, today=today)[1]
+    assert [str(reason) for reason in reasons] == ["Het lidmaatschap is verlopen op 31-05-2026."]
+    assert [reason.code for reason in reasons] == ["member.membership_expired"]
     # Still valid on its last day.
     assert member_may_borrow(member, today=datetime.date(2026, 5, 31)) == (True, [])
     member_rules_update(actor=Actor.staff(staff.alpha_library_admin), balance_block_cents=1000, block_when_expired=False,
@@ -252,7 +258,11 @@ def test_manual_block_and_lift(alpha, staff):
     with refused("block.reason_missing", match="reden"):
         block_add(member=member, reason=" ", actor=Actor.staff(staff.alpha_desk))
     block = block_add(member=member, reason="Agressief aan de balie", actor=Actor.staff(staff.alpha_desk))
-    assert member_may_borrow(member) == (False, ["Geblokkeerd door de bibliotheek: Agressief aan de balie"])
+    may, reasons = member_may_borrow(member)
+    assert not may and [str(reason) for reason in reasons] == ["Geblokkeerd door de bibliotheek: Agressief aan de balie"]
+    assert [(reason.code, reason.params) for reason in reasons] == [
+        ("member.blocked_by_library", {"reason": "Agressief aan de balie"})
+    ]
     block_lift(block=block, actor=Actor.staff(staff.alpha_desk))
     block.refresh_from_db()
     assert block.lifted_by_id == staff.alpha_desk.pk and block.lifted_at is not None

@@ -304,7 +304,7 @@ def test_merge_combines_automatic_blocks_into_one(in_alpha, staff):
     services.member_merge(keep=keep, duplicate=dup, actor=Actor.staff(staff.alpha_desk))
     assert Block.objects.filter(member=keep, kind="balance", lifted_at__isnull=True).count() == 1
     may, reasons = member_may_borrow(keep)
-    assert not may and "€ 90,00" in reasons[0]
+    assert not may and "€ 90,00" in str(reasons[0]) and reasons[0].code == "member.balance_too_high"
 
 
 # --- search ----------------------------------------------------------------------------
