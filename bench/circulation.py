@@ -744,12 +744,13 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def gunicorn_start(arguments, port, log_path):
+def gunicorn_start(arguments, port, log_path, extra_env=None):
     env = dict(os.environ)
     env.update({
         "DEBUG": "0", "SECRET_KEY": "lsb-bench-circulation-not-secret", "SECURE_COOKIES": "0",
         "ALLOWED_HOSTS": ".localhost,localhost,127.0.0.1", "WHITENOISE_USE_FINDERS": "1",
     })
+    env.update(extra_env or {})
     command = [sys.executable, "-m", "gunicorn", "lsb.wsgi:application", "--bind", f"127.0.0.1:{port}",
                "--workers", str(arguments.workers), "--worker-class", arguments.worker_class,
                "--threads", str(arguments.threads), "--timeout", "60", "--graceful-timeout", "10",
@@ -804,7 +805,7 @@ def endpoints_present():
         return False
 
 
-def run_http(organisation, arguments):
+def run_http(organisation, arguments, extra_env=None):
     connection.set_tenant(organisation)
     branches = list(Branch.objects.filter(organisation=organisation).order_by("pk").values_list("pk", flat=True))
     clients = arguments.clients
@@ -818,7 +819,7 @@ def run_http(organisation, arguments):
     connection.close()
     port = free_port()
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"lsb-bench-circulation-gunicorn-{port}.log"
-    process = gunicorn_start(arguments, port, log_path)
+    process = gunicorn_start(arguments, port, log_path, extra_env)
     try:
         host = f"{SLUG}.{settings.LSB_BASE_DOMAIN}"
         desks = []
@@ -879,6 +880,25 @@ def run_http(organisation, arguments):
 
 
 # --- 5. (c) a member with 500 loans -----------------------------------------------
+
+
+def run_http_pgbouncer(organisation, arguments):
+    """(b) again, with gunicorn's workers connecting through PgBouncer in transaction mode."""
+    from bench.pgbouncer import PgBouncer
+
+    database = settings.DATABASES["default"]
+    bouncer = PgBouncer(host=database["HOST"] or "127.0.0.1", port=int(database["PORT"] or 5432),
+                        user=database["USER"] or "postgres", password=database["PASSWORD"] or "",
+                        pool_mode="transaction", pool_size=arguments.pgbouncer_pool)
+    auth = (database["USER"] or "postgres") + (f":{database['PASSWORD']}" if database["PASSWORD"] else "")
+    say(f"   through PgBouncer (transaction mode, {arguments.pgbouncer_pool} server connections, port {bouncer.port})")
+    try:
+        return run_http(organisation, arguments, {
+            "DATABASE_URL": f"postgres://{auth}@127.0.0.1:{bouncer.port}/{database['NAME']}",
+            "LSB_DB_POOL_MODE": "transaction",
+        })
+    finally:
+        bouncer.stop()
 
 
 def big_member_ensure(organisation, loans):
@@ -965,6 +985,10 @@ def main():
     parser.add_argument("--big-checkouts", type=int, default=50)
     parser.add_argument("--skip-services", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--pgbouncer", action="store_true",
+                        help="(b) twice: straight to PostgreSQL, then through PgBouncer in transaction mode; "
+                             "pairs/s and p95 of both and their ratio (target >= 0.9)")
+    parser.add_argument("--pgbouncer-pool", type=int, default=4, help="PgBouncer's server connections")
     parser.add_argument("--skip-big", action="store_true")
     parser.add_argument("--seed", type=int, default=20261124)
     arguments = parser.parse_args()
@@ -1012,6 +1036,8 @@ def main():
         say("== (b) Checkout + checkin pairs over HTTP (gunicorn)")
         if endpoints_present():
             results["http"] = run_http(organisation, arguments)
+            if arguments.pgbouncer:
+                results["http_pgbouncer"] = run_http_pgbouncer(organisation, arguments)
         else:
             say(f"   SKIPPED: {CHECKOUT_PATH} and {CHECKIN_PATH} do not exist (yet) in this working tree")
     if not arguments.skip_big:
@@ -1065,6 +1091,19 @@ def main():
             failed = True
     elif not arguments.skip_http:
         say(f"{'(b) HTTP':<52}{'skipped':>12}  {'':<10} (endpoints missing)")
+    if "http_pgbouncer" in results:
+        direct, pooled = results["http"], results["http_pgbouncer"]
+        ratio = pooled["pairs_per_s"] / direct["pairs_per_s"] if direct["pairs_per_s"] else 0.0
+        say(f"(b') HTTP through PgBouncer, transaction mode, {arguments.pgbouncer_pool} server connections:")
+        row("    pairs/s direct", direct["pairs_per_s"])
+        row("    pairs/s through PgBouncer (transaction mode)", pooled["pairs_per_s"])
+        row("    ratio PgBouncer / direct", ratio, ">= 0.9", ratio >= 0.9)
+        for label, key in (("checkout", "checkout"), ("checkin", "checkin")):
+            say(f"{f'    {label} p95 ms direct / PgBouncer':<52}"
+                f"{f'{direct[key][1]:.1f} / {pooled[key][1]:.1f}':>12}")
+        if pooled["loans_open"] or pooled["loans_made"] != pooled["lent"]:
+            say("    loans through PgBouncer do not match the checkouts answered 200: FAIL")
+            failed = True
     if "big" in results:
         b = results["big"]
         failed |= not latency(f"(c) member with {arguments.big_loans} loans: checkout p50 / p95 / p99 ms",
