@@ -16,10 +16,10 @@ Reads only; the services lock what they change.
 
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
 from django_tenants.utils import schema_context
 
 from collection.models import Item
+from core import locks
 from core.errors import ServiceError
 from members.models import FormerCard, Member
 from members.selectors.ledger import member_may_borrow
@@ -155,57 +155,76 @@ class Borrower:
 
 
 def normalise_card(card_number):
-    return (card_number or "").strip()
+    """A card number as the desk, the OPAC, the API and SIP2 may send it (" 2010 0000
+    01 ", lower-case letters) as it is stored: without spaces, in capitals (the
+    members app stores card numbers so)."""
+    return "".join((card_number or "").split()).upper()
+
+
+def block_reasons(member, *, home=None):
+    """(may borrow, [ServiceError]) for a member record: why they may not borrow or
+    reserve now (a block, the balance, expiry: the members app's reasons), each
+    as borrower.blocked, or for a guest (`home`, the home library) as
+    borrower.blocked_at_home."""
+    may, reasons = member_may_borrow(member)
+    if home is None:
+        return may, [ServiceError("borrower.blocked", reason=str(reason)) for reason in reasons]
+    return may, [ServiceError("borrower.blocked_at_home", home=home.name, reason=str(reason)) for reason in reasons]
 
 
 def borrower_find(*, organisation, card_number, check=True, lock=False):
-    """The Borrower for a scanned card, or a ValidationError saying (in Dutch) why
-    this card cannot be used here. With check, may_borrow/reasons are filled in.
-    With lock (inside a transaction), an own member's row is locked in the same
-    query, and may_borrow is read under that lock (so a block or charge another
-    desk committed while this one waited counts); guests are locked by the
-    circulation services."""
+    """The Borrower for a scanned card, or a ServiceError (borrower.*) saying why this
+    card cannot be used here. The card number is cleaned up here (normalise_card),
+    so every edge gets the same answer for the same card. With check,
+    may_borrow/reasons (ServiceErrors) are filled in. With lock (inside a
+    transaction, after the item: core.locks' borrower rank), an own member's row is
+    locked in the same query, and may_borrow is read under that lock (so a block or
+    charge another desk committed while this one waited counts); guests are locked
+    by the circulation services."""
+    # As scanned too: an erased member's record keeps a placeholder that is no card
+    # number ("gewist-12"), and scanning it must say so.
+    as_scanned = (card_number or "").strip()
     card_number = normalise_card(card_number)
     if not card_number:
-        raise ValidationError("Scan eerst de pas van het lid.")
+        raise ServiceError("borrower.no_card", field="card_number")
     members = Member.objects.select_related("category", "subscription")
     if lock:
+        locks.note_lock(locks.BORROWER)
         members = members.select_for_update(of=("self",))
-    member = members.filter(card_number=card_number).first()
+    member = members.filter(card_number__in={card_number, as_scanned}).first()
     if member is not None:
         if member.erased_at is not None:
-            raise ValidationError("Deze pas hoort bij een gewist lid en is niet meer geldig.")
+            raise ServiceError("borrower.erased", field="card_number")
         borrower = Borrower(card_number=card_number, member=member, locked=lock)
         if check:
-            borrower.may_borrow, borrower.reasons = member_may_borrow(member)
+            borrower.may_borrow, borrower.reasons = block_reasons(member)
         return borrower
     former = FormerCard.objects.select_related("member").filter(card_number=card_number).first()
     if former is not None:
-        raise ValidationError(
-            f"Pas {card_number} is vervangen ({former.reason}) en is niet meer geldig; vraag om de nieuwe pas."
-        )
+        raise ServiceError("borrower.card_replaced", field="card_number", card=card_number, reason=former.reason)
     if Item.objects.filter(barcode=card_number).exists():
-        raise ValidationError(f"{card_number} is de barcode van een exemplaar, geen pas. Scan eerst de pas van het lid.")
+        raise ServiceError("borrower.card_is_item", field="card_number", card=card_number)
     entry = CardIndex.objects.select_related("organisation").filter(card_number=card_number).first()
     if entry is None:
-        raise ValidationError(f"Pas {card_number} is onbekend: niet van deze bibliotheek en niet in de landelijke pasindex.")
+        raise ServiceError("borrower.card_unknown", field="card_number", card=card_number)
     if entry.organisation_id == organisation.pk:
         # In our index but not in our schema: a card that was merged away or erased.
-        raise ValidationError(f"Pas {card_number} is niet meer geldig bij {organisation.name}.")
+        raise ServiceError("borrower.card_invalid_here", field="card_number", card=card_number,
+                           library=organisation.name)
     if not entry.is_active:
-        raise ValidationError(f"Pas {card_number} is geblokkeerd door {entry.organisation.name} (vervangen of verloren).")
+        raise ServiceError("borrower.card_blocked_at_home", field="card_number", card=card_number,
+                           home=entry.organisation.name)
     home = entry.organisation
     if not home.is_active:
-        raise ValidationError(f"{home.name} doet (nog) niet mee aan LSB; deze pas kan hier niet lenen.")
+        raise ServiceError("borrower.home_not_in_lsb", field="card_number", home=home.name)
     with schema_context(home.schema_name):
         home_member = Member.objects.filter(card_number=card_number).first()
         if home_member is None:
-            raise ValidationError(f"Pas {card_number} is niet (meer) geldig bij {home.name}.")
+            raise ServiceError("borrower.card_invalid_at_home", field="card_number", card=card_number,
+                               home=home.name)
         borrower = Borrower(card_number=card_number, home=home, home_member_id=home_member.pk)
         if check:
-            may, reasons = member_may_borrow(home_member)
-            borrower.may_borrow = may
-            borrower.reasons = [f"Bij de eigen bibliotheek ({home.name}): {reason}" for reason in reasons]
+            borrower.may_borrow, borrower.reasons = block_reasons(home_member, home=home)
     return borrower
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from collection.models import Item
+from core import locks
 from tenants.calendar import MAX_SEARCH_DAYS, BranchCalendar
 from tenants.models import Branch, ClosedDate, OpeningPeriod
 
@@ -67,6 +68,7 @@ def desk_context_lock(*, barcode, branch_id, today):
     has that barcode. Two statements."""
     start = today - datetime.timedelta(days=CALENDAR_AHEAD_DAYS)
     end = today + datetime.timedelta(days=CALENDAR_AHEAD_DAYS)
+    locks.note_lock(locks.ITEM)  # the first lock of a scan (core.locks' order)
     with connection.cursor() as cursor:
         cursor.execute(
             _LOCK_SQL.format(item_columns=", ".join(f"item.{column}" for column in _ITEM_COLUMNS),

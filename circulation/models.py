@@ -164,6 +164,8 @@ class Loan(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
         related_name="+",
     )
+    # Who did it (core.actors.Actor.ref: staff:12, member:812, machine:3@5, system:nightly).
+    actor_ref = models.CharField(max_length=40, blank=True, default="")
     override_reason = models.CharField(max_length=200, blank=True)
     # Set when the history is unlinked from the member (privacy retention).
     anonymised_at = models.DateTimeField(null=True, blank=True)
@@ -245,6 +247,8 @@ class Transfer(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
         related_name="+",
     )
+    # Who did it (core.actors.Actor.ref: staff:12, member:812, machine:3@5, system:nightly).
+    actor_ref = models.CharField(max_length=40, blank=True, default="")
     received_at = models.DateTimeField(null=True, blank=True)
     received_branch_id = models.BigIntegerField(null=True, blank=True)
 
@@ -308,6 +312,8 @@ class Hold(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
         related_name="+",
     )
+    # Who did it (core.actors.Actor.ref: staff:12, member:812, machine:3@5, system:nightly).
+    actor_ref = models.CharField(max_length=40, blank=True, default="")
     suspended_until = models.DateField(null=True, blank=True)
     # The copy that fills it, from the moment it is trapped (in transit or ready).
     assigned_item = models.ForeignKey(
@@ -416,6 +422,8 @@ class CirculationEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
         related_name="+",
     )
+    # Who did it (core.actors.Actor.ref: staff:12, member:812, machine:3@5, system:nightly).
+    actor_ref = models.CharField(max_length=40, blank=True, default="")
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

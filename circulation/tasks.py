@@ -11,6 +11,7 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
+from core.actors import Actor
 from tenants.library_tasks import RETRY_ON_DATABASE_ERRORS, fan_out, in_active_library
 
 
@@ -32,12 +33,13 @@ def nightly_library(today):
     library = in_active_library()
     if library is None:
         return None
+    actor = Actor.system("nightly", library)
     day = datetime.date.fromisoformat(today)
     settings = notice_settings_get()
-    expired, titles = holds_nightly(organisation=library, today=day)
-    renewed, refused = loans_auto_renew(organisation=library, today=day)
-    reminders = due_soon_reminders(organisation=library, today=day, days_before=settings.due_soon_days_before)
-    overdue = overdue_notices(organisation=library, today=day, level_days=(
+    expired, titles = holds_nightly(actor=actor, today=day)
+    renewed, refused = loans_auto_renew(actor=actor, today=day)
+    reminders = due_soon_reminders(actor=actor, today=day, days_before=settings.due_soon_days_before)
+    overdue = overdue_notices(actor=actor, today=day, level_days=(
         settings.overdue_1_days, settings.overdue_2_days, settings.overdue_3_days))
     return {"holds_expired": expired, "titles_recomputed": titles, "renewed": renewed, "not_renewed": refused,
             "due_soon": reminders, "overdue": {str(level): count for level, count in overdue.items()}}
@@ -53,4 +55,4 @@ def holds_expected_refresh_library(today=None):
     if library is None:
         return None
     day = datetime.date.fromisoformat(today) if today else timezone.localdate()
-    return holds_expected_refresh_all(organisation=library, today=day)
+    return holds_expected_refresh_all(actor=Actor.system("nightly", library), today=day)

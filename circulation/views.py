@@ -33,15 +33,14 @@ from django.views.decorators.http import require_POST
 
 from core.money import euro
 from members.forms_accounts import EuroField
-from members.models import AuditEntry
 from members.selectors.ledger import member_balance_cents
-from members.services.privacy import audit_record
+from members.selectors.access import member_shown
 from staff.models import Role
-from staff.permissions import library_staff_required
+from staff.permissions import actor_for_request, library_staff_required
 from staff.selectors import working_branch
 from staff.services import WORKING_BRANCH_SESSION_KEY
 
-from .borrowers import borrower_find
+from .borrowers import borrower_find, normalise_card
 from .selectors import borrower_panel, loan_get, loans_lent_today, open_loans, title_and_branch_name, title_texts
 from .services import loans as services
 from .services.loans import CirculationRefused, may_override
@@ -54,7 +53,7 @@ CHECKINS_KEY = "circulation_checkins"  # {library pk: [entry, ...]}, newest firs
 LIST_MAX = 60
 CARDS_REMEMBERED = 10
 # Refusals of a renewal: when a checkout answers with these, the item was already lent to this borrower.
-RENEWAL_CODES = {"max_renewals", "holds", "too_early"}
+RENEWAL_CODES = {"loan.max_renewals", "loan.held_for_other", "loan.renewal_too_early"}
 FRAGMENT_HEADER = "X-LSB-Fragment"  # on a fragment answer, so the script can tell it from a sign-in page
 ROUTE_COLOURS = {"shelf": "green", "transit": "orange", "hold_shelf": "purple", "hold_transit": "purple",
                  "keep": "red"}
@@ -62,7 +61,7 @@ ROUTE_COLOURS = {"shelf": "green", "transit": "orange", "hold_shelf": "purple", 
 
 def _card(request):
     source = request.POST if request.method == "POST" else request.GET
-    return (source.get("pas") or "").strip().upper()
+    return normalise_card(source.get("pas"))
 
 
 def _checkout_url(card):
@@ -138,11 +137,10 @@ def _checkout_page(request, card, *, status=200, errors=(), result=None, overrid
     borrower = context.get("borrower")
     if borrower is not None and borrower.member is not None and audit:
         # The panel shows the member's name: a view of personal data (once per card scan, not per item).
-        audit_record(staff_user=request.user, member=borrower.member, action=AuditEntry.Action.VIEW,
-                     detail={"screen": "checkout"})
+        member_shown(actor_for_request(request), borrower.member, purpose="checkout")
     if borrower is not None:
         context["scanned"] = _session_list(request, CHECKOUTS_KEY, card)
-        context["may_override"] = may_override(request.user, request.library)
+        context["may_override"] = may_override(actor_for_request(request))
         branch = working_branch(request.session, request.library)
         context["branch_id"] = branch.pk if branch is not None else None
     return render(request, "circulation/checkout.html", context, status=status)
@@ -193,8 +191,8 @@ def checkout_scan(request):
         if branch_id is None:
             return _checkout_answer(request, card, status=422,
                                     errors=["Deze bibliotheek heeft nog geen vestiging; uitlenen kan niet."])
-        result = services.checkout(organisation=request.library, branch_id=branch_id, staff_user=request.user,
-                                   card_number=card, barcode=barcode, override_reason=reason)
+        result = services.checkout(actor=actor_for_request(request, branch_id=branch_id), card_number=card,
+                                   barcode=barcode, override_reason=reason)
     except (OperationalError, InterfaceError):
         if _fragment_wanted(request):
             return _fragment(request, "circulation/_checkout_scan.html", {"errors": [DB_UNAVAILABLE]}, 503)
@@ -204,7 +202,7 @@ def checkout_scan(request):
         if any(refusal.code in RENEWAL_CODES for refusal in error.refusals):
             messages_shown.insert(0, f"Exemplaar {barcode} is al aan deze lener uitgeleend; verlengen kan niet:")
         override = None
-        if error.overridable and may_override(request.user, request.library):
+        if error.overridable and may_override(actor_for_request(request)):
             override = {"barcode": barcode}
         return _checkout_answer(request, card, status=422, errors=messages_shown, override=override)
     except ValidationError as error:
@@ -236,6 +234,8 @@ def _loan_or_404(loan_id):
 
 
 def _loan_card(loan):
+    if loan.member_id is None:
+        return loan.guest_card_number  # a library (interlibrary loan) has no card
     return loan.guest_card_number or loan.member.card_number
 
 
@@ -245,7 +245,7 @@ def renew(request, loan_id):
     loan = _loan_or_404(loan_id)
     card = _loan_card(loan)
     try:
-        renewed = services.renew(organisation=request.library, staff_user=request.user, loan_id=loan.pk)
+        renewed = services.renew(actor=actor_for_request(request), loan_id=loan.pk)
     except ValidationError as error:
         outcome = services.RenewOutcome(loan=loan, renewed=False, reasons=error.messages)
     else:
@@ -258,7 +258,7 @@ def renew(request, loan_id):
 def renew_all(request):
     card = _card(request)
     try:
-        outcomes = services.renew_all(organisation=request.library, staff_user=request.user, card_number=card)
+        outcomes = services.renew_all(actor=actor_for_request(request), card_number=card)
     except ValidationError as error:
         return _checkout_page(request, card, status=422, errors=error.messages)
     return _renewals_page(request, card, outcomes)
@@ -311,8 +311,7 @@ def lost(request, loan_id):
             errors = error.messages
         else:
             try:
-                services.loan_mark_lost(organisation=request.library, staff_user=request.user, loan_id=loan.pk,
-                                        replacement_cents=price)
+                services.loan_mark_lost(actor=actor_for_request(request), loan_id=loan.pk, replacement_cents=price)
             except ValidationError as error:
                 errors = error.messages
             else:
@@ -335,8 +334,7 @@ def claims_returned(request, loan_id):
     if request.method == "POST":
         note = request.POST.get("note", "")
         try:
-            services.loan_claims_returned(organisation=request.library, staff_user=request.user, loan_id=loan.pk,
-                                          note=note)
+            services.loan_claims_returned(actor=actor_for_request(request), loan_id=loan.pk, note=note)
         except ValidationError as error:
             errors = error.messages
         else:
@@ -381,8 +379,7 @@ def checkin_scan(request):
         if branch_id is None:
             return _checkin_answer(request, status=422,
                                    errors=["Deze bibliotheek heeft nog geen vestiging; innemen kan niet."])
-        result = services.checkin(organisation=request.library, branch_id=branch_id, staff_user=request.user,
-                                  barcode=barcode)
+        result = services.checkin(actor=actor_for_request(request, branch_id=branch_id), barcode=barcode)
     except (OperationalError, InterfaceError):
         if _fragment_wanted(request):
             return _fragment(request, "circulation/_checkin_scan.html", {"errors": [DB_UNAVAILABLE]}, 503)
@@ -395,7 +392,7 @@ def checkin_scan(request):
     entry = {
         "barcode": item.barcode, "title": title,
         "message": result.message, "route": result.route, "colour": ROUTE_COLOURS.get(result.route, "red"),
-        "destination": destination, "notes": list(result.notes), "fine": result.fine_cents,
+        "destination": destination, "notes": result.note_texts, "fine": result.fine_cents,
         "at": now.strftime("%H:%M"), "stamp": now.strftime("%H%M%S%f"),
     }
     if not _fragment_wanted(request):
@@ -429,6 +426,5 @@ def receipt(request):
     }
     if borrower.member is not None:
         context["balance_cents"] = member_balance_cents(borrower.member)
-        audit_record(staff_user=request.user, member=borrower.member, action=AuditEntry.Action.VIEW,
-                     detail={"screen": "receipt"})
+        member_shown(actor_for_request(request), borrower.member, purpose="receipt")
     return render(request, "circulation/receipt.html", context)

@@ -7,7 +7,7 @@ and render; every refusal is the service's Dutch message and changes nothing.
 Everything runs in the request's library schema: a hold, member or item of
 another library does not exist here (404). A pickup branch of another library
 is refused by the service. Lists that show members write a search-style audit
-entry naming the members shown (see members.services.privacy.audit_record)."""
+entry naming the members shown (members.selectors.access.members_listed)."""
 
 import datetime
 
@@ -21,11 +21,10 @@ from django.views.decorators.http import require_POST
 
 from catalogue.models import Title
 from catalogue.selectors import title_search
-from members.models import AuditEntry
 from members.selectors import registration as member_selectors
-from members.services.privacy import audit_record
+from members.selectors.access import members_listed
 from staff.models import Role
-from staff.permissions import library_staff_required
+from staff.permissions import actor_for_request, library_staff_required
 from staff.selectors import branch_for_screen, working_branch
 from tenants.selectors import branch_choices
 
@@ -84,10 +83,7 @@ def _next_or(request, fallback):
 
 
 def _audit_shown(request, screen, holds, **query):
-    member_ids = sorted({hold.member_id for hold in holds})
-    if member_ids:
-        audit_record(staff_user=request.user, member=None, action=AuditEntry.Action.SEARCH,
-                     detail={"query": {"screen": screen, **query}, "member_ids": member_ids})
+    members_listed(actor_for_request(request), [hold.member_id for hold in holds], purpose=screen, query=query)
 
 
 def _report(request, error):
@@ -111,7 +107,7 @@ def place(request, member_id):
     if request.method == "POST":
         try:
             hold = services.hold_place(
-                organisation=library, staff_user=request.user, member=member,
+                actor=actor_for_request(request), member=member,
                 title_id=None if barcode else chosen_title_id, item_barcode=barcode or None,
                 pickup_branch_id=request.POST.get("pickup_branch"),
             )
@@ -161,7 +157,7 @@ def place_for_title(request, title_id):
             member = found.member
             try:
                 hold = services.hold_place(
-                    organisation=library, staff_user=request.user, member=member, title_id=title.pk,
+                    actor=actor_for_request(request), member=member, title_id=title.pk,
                     pickup_branch_id=request.POST.get("pickup_branch") or _default_pickup(request, member),
                 )
             except ValidationError as error:
@@ -178,7 +174,13 @@ def place_for_title(request, title_id):
 # --- acting on one hold ------------------------------------------------------------
 
 def _back_to_member(request, hold):
+    if hold.member_id is None:  # a library's hold (interlibrary loan): back to the title's queue
+        return _next_or(request, redirect("holds:queue", title_id=hold.title_id))
     return _next_or(request, redirect("members:detail", member_id=hold.member_id))
+
+
+def _holder_name(hold):
+    return hold.member.full_name if hold.member_id is not None else hold.borrower_label
 
 
 @require_POST
@@ -190,7 +192,7 @@ def cancel(request, hold_id):
         messages.error(request, "Geef een reden om de reservering te annuleren.")
         return _back_to_member(request, hold)
     try:
-        services.hold_cancel(organisation=request.library, staff_user=request.user, hold_id=hold.pk, reason=reason)
+        services.hold_cancel(actor=actor_for_request(request), hold_id=hold.pk, reason=reason)
     except ValidationError as error:
         _report(request, error)
     else:
@@ -209,7 +211,7 @@ def suspend(request, hold_id):
     try:
         if until is None:
             raise ValidationError("Vul een geldige datum in (dd-mm-jjjj) om de reservering tot op te schorten.")
-        services.hold_suspend(organisation=request.library, staff_user=request.user, hold_id=hold.pk, until=until)
+        services.hold_suspend(actor=actor_for_request(request), hold_id=hold.pk, until=until)
     except ValidationError as error:
         _report(request, error)
     else:
@@ -222,7 +224,7 @@ def suspend(request, hold_id):
 def resume(request, hold_id):
     hold = _hold_or_404(hold_id)
     try:
-        services.hold_resume(organisation=request.library, staff_user=request.user, hold_id=hold.pk)
+        services.hold_resume(actor=actor_for_request(request), hold_id=hold.pk)
     except ValidationError as error:
         _report(request, error)
     else:
@@ -235,7 +237,7 @@ def resume(request, hold_id):
 def change_pickup(request, hold_id):
     hold = _hold_or_404(hold_id)
     try:
-        services.hold_change_pickup(organisation=request.library, staff_user=request.user, hold_id=hold.pk,
+        services.hold_change_pickup(actor=actor_for_request(request), hold_id=hold.pk,
                                     pickup_branch_id=request.POST.get("pickup_branch"))
     except ValidationError as error:
         _report(request, error)
@@ -278,14 +280,14 @@ def queue_move(request, title_id):
     hold = _hold_or_404(_int(request.POST.get("hold_id")) or 0)
     before = _hold_or_404(_int(request.POST.get("before_hold_id")) or 0)
     try:
-        services.hold_queue_move(organisation=request.library, staff_user=request.user, hold_id=hold.pk,
+        services.hold_queue_move(actor=actor_for_request(request), hold_id=hold.pk,
                                  before_hold_id=before.pk, reason=request.POST.get("reason", ""))
     except ValidationError as error:
         context = _queue_context(request, title)
         context.update({"errors": error.messages, "move_hold_id": hold.pk, "move_reason": request.POST.get("reason", "")})
         return render(request, "circulation/holds/queue.html", context, status=400)
-    messages.success(request, f"De reservering van {hold.member.full_name} staat nu vóór die van "
-                              f"{before.member.full_name}.")
+    messages.success(request, f"De reservering van {_holder_name(hold)} staat nu vóór die van "
+                              f"{_holder_name(before)}.")
     return redirect("holds:queue", title_id=title.pk)
 
 

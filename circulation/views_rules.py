@@ -12,7 +12,7 @@ from django.urls import reverse
 from collection.models import ItemType
 from members.models import MemberCategory
 from staff.models import Role
-from staff.permissions import library_staff_required
+from staff.permissions import actor_for_request, library_staff_required
 from tenants.models import Branch
 
 from .forms_rules import CirculationSettingsForm, LoanRuleForm, WhichRuleForm, rule_initial
@@ -78,7 +78,7 @@ def _rule_form_screen(request, rule):
         form = LoanRuleForm(request.POST, categories=categories, branches=branches)
         if form.is_valid():
             try:
-                saved = loan_rule_save(organisation=request.library, staff_user=request.user,
+                saved = loan_rule_save(actor=actor_for_request(request),
                                        rule_id=rule.pk if rule else None, **form.service_arguments())
             except ValidationError as error:
                 errors = error.messages
@@ -109,7 +109,7 @@ def rule_delete(request, rule_id):
     errors = []
     if request.method == "POST":
         try:
-            loan_rule_delete(organisation=request.library, staff_user=request.user, rule_id=rule.pk)
+            loan_rule_delete(actor=actor_for_request(request), rule_id=rule.pk)
         except ValidationError as error:
             errors = error.messages
         else:
@@ -127,8 +127,7 @@ def settings(request):
         form = CirculationSettingsForm(request.POST)
         if form.is_valid():
             try:
-                circulation_settings_update(organisation=request.library, staff_user=request.user,
-                                            **form.cleaned_data)
+                circulation_settings_update(actor=actor_for_request(request), **form.cleaned_data)
             except ValidationError as error:
                 errors = error.messages
             else:

@@ -4,43 +4,58 @@ receive a copy at the pickup branch; expire holds left on the shelf; and keep
 every waiting hold's expected availability date up to date.
 
 Decisions:
+- Every write takes the `actor` (core.actors.Actor). A member actor acts only on
+  their own holds (actor.not_owner); moving a hold in the queue is staff work
+  (Role.DESK). The actor is recorded on the hold and its events (actor_ref).
 - The queue is per title, first come first served by queue_at; a staff member
   may move a hold (logged). Item-level holds wait for their copy only.
 - A suspended hold keeps its place but is skipped while suspended.
-- Locks: item first (the caller, checkin/checkout), then holds in queue order.
-  Two copies checked in at once for one hold: the second blocks on the hold row,
-  then sees it is no longer waiting and goes to the next hold (or the shelf);
-  the partial unique index "one hold per assigned copy" stands behind it.
+- Locks (core.locks): item first (the caller, checkin/checkout), then the borrower,
+  then holds by primary key (every hold a change touches, taken at once), then the
+  holdings row. Two copies checked in at once for one hold: the second waits for
+  the title's waiting holds, then sees it is no longer waiting and goes to the
+  next hold (or the shelf); the partial unique index "one hold per assigned copy"
+  stands behind it.
 - The hold fee is charged when the hold is placed.
 - Expected dates are recomputed (circulation.expected) inside the transaction
   of every change that moves them.
+- Refusals are core.errors.ServiceError codes (hold.*, circulation/errors.py).
 """
 
 import datetime
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from collection.models import Item, ItemStatus
 from collection.services import branch_of, item_circulation_update
+from core import locks
+from core.actors import ActorKind
+from core.errors import ServiceError, ServiceErrors
+from core.locks import lock_rows
 from members.models import LedgerEntry, Member
-from members.selectors.ledger import member_may_borrow
 from members.services.ledger import ledger_charge
+from staff.models import Role
+from staff.permissions import require_role
 
-from ..models import ACTIVE_HOLD_STATUSES, CirculationEvent, Hold, HoldStatus, Loan, Transfer
-from ..rules import loan_rule_choose
+from ..borrowers import Borrower, block_reasons, borrower_library
+from ..models import ACTIVE_HOLD_STATUSES, BorrowerKind, CirculationEvent, Hold, HoldStatus, Loan, Transfer
+from ..rules import loan_rule_choose, rule_dimensions
 from .loans import (
     ROUTE_HOLD_SHELF,
     ROUTE_HOLD_TRANSIT,
     CheckinResult,
+    Note,
     _branch_name,
-    _in_library_schema,
+    _lock_borrower,
     _title_text,
-    title_fields,
     _transfer_start,
+    title_fields,
 )
+
+PICKUP_BRANCH = _("De ophaalvestiging")
 
 # Copies in these states can (eventually) fill a hold.
 HOLDABLE_STATUSES = (
@@ -48,180 +63,219 @@ HOLDABLE_STATUSES = (
 )
 
 
-def _rule(member_category_id, item, branch_id):
-    return loan_rule_choose(for_guests=False, member_category_id=member_category_id, item_type=item.item_type,
+def _rule(member_category_id, item, branch_id, borrower_kind=BorrowerKind.MEMBER):
+    return loan_rule_choose(**rule_dimensions(borrower_kind, member_category_id), item_type=item.item_type,
                             branch_id=branch_id).rule
 
 
-def holdable_copies(*, title_id, member_category_id, item_id=None):
-    """The copies of this library that may fill a hold by a member of this category."""
+def _hold_rule(hold, item, branch_id):
+    """The loan rule for the borrower of a hold (a member's category, or the rules for libraries)."""
+    return _rule(hold.member.category_id if hold.member_id else None, item, branch_id, hold.borrower_kind)
+
+
+def _held_for(hold):
+    """Whom a hold is for, on a desk line: a member's card, or the library and its request."""
+    if hold.member_id is None:
+        return hold.borrower_label
+    return f"pas {hold.member.card_number}"
+
+
+def holdable_copies(*, title_id, member_category_id, item_id=None, borrower_kind=BorrowerKind.MEMBER):
+    """The copies of this library that may fill a hold by a member of this category
+    (or, with borrower_kind library, by a library organisation)."""
     items = Item.objects.filter(title_id=title_id, status__in=HOLDABLE_STATUSES, not_for_loan=False)
     if item_id is not None:
         items = items.filter(pk=item_id)
-    return [item for item in items if _rule(member_category_id, item, item.owning_branch_id).holdable]
+    return [item for item in items
+            if _rule(member_category_id, item, item.owning_branch_id, borrower_kind).holdable]
 
 
-def _queue_notice(hold, kind, context):
+def _queue_notice(actor, hold, kind, context):
     from notices.services import notice_queue
 
-    notice_queue(member=hold.member, kind=kind, dedupe_key=f"{kind}:{hold.pk}", context=context,
+    notice_queue(actor=actor, member=hold.member, kind=kind, dedupe_key=f"{kind}:{hold.pk}", context=context,
                  branch=hold.pickup_branch_id)
 
 
-def _event(hold, staff_user, detail):
-    CirculationEvent.objects.create(kind=CirculationEvent.Kind.HOLD, hold=hold, staff_user=staff_user,
-                                    item_id_ref=hold.item_id, detail=detail)
+def _event(hold, actor, detail):
+    CirculationEvent.objects.create(kind=CirculationEvent.Kind.HOLD, hold=hold, staff_user=actor.user_or_none,
+                                    actor_ref=actor.ref, item_id_ref=hold.item_id, detail=detail)
+
+
+def _lock_holds(queryset):
+    """Lock holds (the hold rank, in primary-key order) with their members read
+    along (not locked)."""
+    return lock_rows(locks.HOLD, queryset.select_related("member"), of=("self",))
 
 
 # --- placing and changing ----------------------------------------------------------
 
-def hold_place(*, organisation, staff_user, member, title_id=None, item_barcode=None, pickup_branch_id,
-               now=None):
-    """Reserve a title (any holdable copy) or one copy (item_barcode) for a member,
-    to be picked up at a branch of this library."""
-    _in_library_schema(organisation)
+def hold_place(*, actor, member=None, title_id=None, item_barcode=None, pickup_branch_id, now=None, borrower=None):
+    """Reserve a title (any holdable copy) or one copy (item_barcode) for a member
+    (a member actor: only for themselves), to be picked up at a branch of this
+    library; or, with `borrower` a library organisation
+    (circulation.borrowers.Borrower.library(org, reference)), for the lending side
+    of interlibrary loan: the copy is put ready at `pickup_branch_id` to be sent to
+    that library (no fee, no notice; the loan rules for libraries)."""
+    organisation = actor.require_current_library()
     now = now or timezone.now()
     with transaction.atomic():
-        pickup = branch_of(organisation, pickup_branch_id, label="De ophaalvestiging")
-        member = Member.objects.select_related("category").select_for_update(of=("self",)).filter(pk=member.pk).first()
-        if member is None or member.erased_at is not None:
-            raise ValidationError("Dit lid bestaat niet (meer).")
-        may, reasons = member_may_borrow(member)
-        if not may:
-            raise ValidationError(["Dit lid kan nu niet reserveren:"] + reasons)
+        pickup = branch_of(organisation, pickup_branch_id, label=PICKUP_BRANCH)
+        if borrower is not None and borrower.is_library:
+            actor.require_member(None)
+            actor.require_kind(ActorKind.STAFF, ActorKind.SYSTEM)  # the lending library's staff, or IBL's steps
+            borrower = borrower_library(organisation=organisation, library=borrower.borrowing_library,
+                                        reference=borrower.reference)
+            _lock_borrower(borrower)
+            member = None
+        else:
+            actor.require_member(member.pk)
+            member = next(iter(lock_rows(
+                locks.BORROWER, Member.objects.select_related("category").filter(pk=member.pk), of=("self",)
+            )), None)
+            if member is None or member.erased_at is not None:
+                raise ServiceError("member.not_found")
+            may, reasons = block_reasons(member)
+            if not may:
+                raise ServiceErrors([ServiceError("hold.member_may_not_reserve"), *reasons])
+            borrower = Borrower(card_number=member.card_number, member=member, locked=True)
         item = None
         if item_barcode:
             item = Item.objects.filter(barcode=(item_barcode or "").strip()).first()
             if item is None:
-                raise ValidationError(f"Exemplaar {item_barcode} is onbekend in deze bibliotheek.")
+                raise ServiceError("scan.item_unknown", field="item_barcode", barcode=item_barcode)
             title_id = item.title_id
         if title_id is None:
-            raise ValidationError("Kies een titel of een exemplaar om te reserveren.")
+            raise ServiceError("hold.title_missing")
         title_text = _title_text(title_id)
-        if Hold.objects.filter(member=member, title_id=title_id, status__in=ACTIVE_HOLD_STATUSES).exists():
-            raise ValidationError(f"{member.full_name} heeft {title_text} al gereserveerd.")
-        if Loan.objects.filter(member=member, title_id=title_id, ended_at__isnull=True).exists():
-            raise ValidationError(f"{member.full_name} heeft {title_text} nu al geleend.")
-        copies = holdable_copies(title_id=title_id, member_category_id=member.category_id,
-                                 item_id=item.pk if item else None)
+        if Hold.objects.filter(**borrower.holds_filter(), title_id=title_id, status__in=ACTIVE_HOLD_STATUSES).exists():
+            if borrower.is_library:
+                raise ServiceError("hold.library_duplicate", name=borrower.borrowing_library.name, title=title_text)
+            raise ServiceError("hold.duplicate", name=member.full_name, title=title_text)
+        if member is not None and Loan.objects.filter(member=member, title_id=title_id, ended_at__isnull=True).exists():
+            raise ServiceError("hold.already_on_loan", name=member.full_name, title=title_text)
+        copies = holdable_copies(title_id=title_id, member_category_id=borrower.category_id,
+                                 item_id=item.pk if item else None, borrower_kind=borrower.kind)
         if not copies:
             if item is not None:
-                raise ValidationError(f"Exemplaar {item.barcode} kan niet worden gereserveerd "
-                                      f"(status {item.get_status_display().lower()} of niet reserveerbaar).")
-            raise ValidationError(f"Van {title_text} heeft deze bibliotheek geen exemplaren die gereserveerd kunnen worden.")
-        hold = Hold.objects.create(member=member, title_id=title_id, item=item, pickup_branch_id=pickup.pk,
-                                   placed_at=now, queue_at=now, placed_by=staff_user)
-        fee = max(_rule(member.category_id, copy, pickup.pk).hold_fee_cents for copy in copies[:1])
-        if fee:
-            ledger_charge(member=member, charge_type=LedgerEntry.ChargeType.RESERVATION_FEE, amount_cents=fee,
-                          staff_user=staff_user, description=f"Reservering: {title_text}", reference=f"hold:{hold.pk}")
-        _event(hold, staff_user, f"Geplaatst, ophalen in {pickup.name}")
+                raise ServiceError("hold.item_not_holdable", barcode=item.barcode,
+                                   status=item.get_status_display().lower())
+            raise ServiceError("hold.no_holdable_copies", title=title_text)
+        hold = Hold.objects.create(**borrower.hold_fields(), title_id=title_id, item=item, pickup_branch_id=pickup.pk,
+                                   placed_at=now, queue_at=now, placed_by=actor.user_or_none, actor_ref=actor.ref)
+        fee = max(_rule(borrower.category_id, copy, pickup.pk, borrower.kind).hold_fee_cents for copy in copies[:1])
+        if fee and borrower.pays:
+            ledger_charge(actor=actor, member=member, charge_type=LedgerEntry.ChargeType.RESERVATION_FEE,
+                          amount_cents=fee, description=f"Reservering: {title_text}", reference=f"hold:{hold.pk}")
+        _event(hold, actor, f"Geplaatst voor {borrower.label}, klaarzetten in {pickup.name}" if borrower.is_library
+               else f"Geplaatst, ophalen in {pickup.name}")
         holds_expected_refresh_for_title(title_id, today=timezone.localdate(now))
         hold.refresh_from_db()
     return hold
 
 
-def _lock_hold(hold_id):
-    hold = Hold.objects.select_for_update().select_related("member").filter(pk=hold_id).first()
+def _lock_hold(actor, hold_id):
+    """Lock one hold (the hold rank) that this actor may act on: a member only their own."""
+    hold = next(iter(_lock_holds(Hold.objects.filter(pk=hold_id))), None)
     if hold is None:
-        raise ValidationError("Deze reservering bestaat niet.")
+        raise ServiceError("hold.not_found")
+    actor.require_member(hold.member_id)
     return hold
 
 
-def _release_copy(organisation, hold, *, staff_user, now):
-    """A cancelled hold that had a copy: the copy is freed for the next hold or the
-    shelf when it is next scanned at checkin (it stays where it is until then)."""
-    hold.assigned_item = None
-
-
-def hold_cancel(*, organisation, staff_user, hold_id, reason="", now=None):
-    _in_library_schema(organisation)
+def hold_cancel(*, actor, hold_id, reason="", now=None):
+    """Cancel an active hold (a member actor: only their own)."""
+    actor.require_current_library()
     now = now or timezone.now()
     with transaction.atomic():
-        hold = _lock_hold(hold_id)
+        hold = _lock_hold(actor, hold_id)
         if not hold.is_active:
-            raise ValidationError("Deze reservering is al afgesloten.")
+            raise ServiceError("hold.closed")
         had_copy = hold.assigned_item_id
         hold.status = HoldStatus.CANCELLED
         hold.ended_at = now
         hold.cancel_reason = (reason or "").strip()[:200] or "Geannuleerd"
         hold.save(update_fields=["status", "ended_at", "cancel_reason"])
-        _event(hold, staff_user, f"Geannuleerd: {hold.cancel_reason}"
-                                 + (" (het toegewezen exemplaar moet opnieuw worden ingenomen)" if had_copy else ""))
+        _event(hold, actor, f"Geannuleerd: {hold.cancel_reason}"
+                            + (" (het toegewezen exemplaar moet opnieuw worden ingenomen)" if had_copy else ""))
         holds_expected_refresh_for_title(hold.title_id, today=timezone.localdate(now))
     return hold
 
 
-def hold_suspend(*, organisation, staff_user, hold_id, until):
-    """Suspend a waiting hold until a date; it keeps its place in the queue."""
-    _in_library_schema(organisation)
+def hold_suspend(*, actor, hold_id, until):
+    """Suspend a waiting hold until a date; it keeps its place in the queue (a
+    member actor: only their own)."""
+    actor.require_current_library()
     today = timezone.localdate()
     if until is None or until <= today:
-        raise ValidationError("Kies een datum in de toekomst om de reservering tot op te schorten.")
+        raise ServiceError("hold.suspend_date_not_future", field="until")
     if until > today + datetime.timedelta(days=365):
-        raise ValidationError("Een reservering kan hoogstens een jaar worden opgeschort.")
+        raise ServiceError("hold.suspend_too_long", field="until")
     with transaction.atomic():
-        hold = _lock_hold(hold_id)
+        hold = _lock_hold(actor, hold_id)
         if hold.status != HoldStatus.WAITING:
-            raise ValidationError("Alleen een wachtende reservering kan worden opgeschort.")
+            raise ServiceError("hold.suspend_not_waiting")
         hold.suspended_until = until
         hold.save(update_fields=["suspended_until"])
-        _event(hold, staff_user, f"Opgeschort tot {until:%d-%m-%Y}")
+        _event(hold, actor, f"Opgeschort tot {until:%d-%m-%Y}")
         holds_expected_refresh_for_title(hold.title_id, today=today)
     return hold
 
 
-def hold_resume(*, organisation, staff_user, hold_id):
-    _in_library_schema(organisation)
+def hold_resume(*, actor, hold_id):
+    """Make a suspended hold active again (a member actor: only their own)."""
+    actor.require_current_library()
     with transaction.atomic():
-        hold = _lock_hold(hold_id)
+        hold = _lock_hold(actor, hold_id)
         if hold.suspended_until is None:
-            raise ValidationError("Deze reservering is niet opgeschort.")
+            raise ServiceError("hold.not_suspended")
         hold.suspended_until = None
         hold.save(update_fields=["suspended_until"])
-        _event(hold, staff_user, "Weer actief")
+        _event(hold, actor, "Weer actief")
         holds_expected_refresh_for_title(hold.title_id, today=timezone.localdate())
     return hold
 
 
-def hold_change_pickup(*, organisation, staff_user, hold_id, pickup_branch_id):
+def hold_change_pickup(*, actor, hold_id, pickup_branch_id):
     """Change where a waiting hold is picked up (a hold already on its way or on a
-    shelf cannot move: cancel and place it anew)."""
-    _in_library_schema(organisation)
+    shelf cannot move: cancel and place it anew). A member actor: only their own."""
+    organisation = actor.require_current_library()
     with transaction.atomic():
-        pickup = branch_of(organisation, pickup_branch_id, label="De ophaalvestiging")
-        hold = _lock_hold(hold_id)
+        pickup = branch_of(organisation, pickup_branch_id, label=PICKUP_BRANCH)
+        hold = _lock_hold(actor, hold_id)
         if hold.status != HoldStatus.WAITING:
-            raise ValidationError("Alleen bij een wachtende reservering kan de ophaalvestiging nog worden gewijzigd.")
+            raise ServiceError("hold.pickup_not_waiting")
         if hold.pickup_branch_id == pickup.pk:
-            raise ValidationError(f"De reservering wordt al opgehaald in {pickup.name}.")
+            raise ServiceError("hold.pickup_unchanged", branch=pickup.name)
         hold.pickup_branch_id = pickup.pk
         hold.save(update_fields=["pickup_branch_id"])
-        _event(hold, staff_user, f"Ophaalvestiging gewijzigd naar {pickup.name}")
+        _event(hold, actor, f"Ophaalvestiging gewijzigd naar {pickup.name}")
         holds_expected_refresh_for_title(hold.title_id, today=timezone.localdate())
     return hold
 
 
-def hold_queue_move(*, organisation, staff_user, hold_id, before_hold_id, reason):
-    """Staff override of first come, first served: put a waiting hold directly
-    before another waiting hold of the same title. The reason is logged."""
-    _in_library_schema(organisation)
+def hold_queue_move(*, actor, hold_id, before_hold_id, reason):
+    """Staff override of first come, first served (Role.DESK): put a waiting hold
+    directly before another waiting hold of the same title. The reason is logged."""
+    actor.require_current_library()
+    require_role(actor, Role.DESK)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("Geef een reden om de volgorde van de wachtrij te veranderen.")
+        raise ServiceError("hold.queue_reason_missing", field="reason")
     with transaction.atomic():
-        # Both rows in primary-key order, as every write that locks two holds does.
-        locked = {hold_id: None, before_hold_id: None}
-        for pk in sorted(locked, key=lambda value: int(value)):
-            locked[pk] = _lock_hold(pk)
-        hold, other = locked[hold_id], locked[before_hold_id]
+        # Both rows at once, in primary-key order (core.locks).
+        locked = {hold.pk: hold for hold in _lock_holds(Hold.objects.filter(pk__in=[hold_id, before_hold_id]))}
+        hold, other = locked.get(int(hold_id)), locked.get(int(before_hold_id))
+        if hold is None or other is None:
+            raise ServiceError("hold.not_found")
         if hold.status != HoldStatus.WAITING or other.status != HoldStatus.WAITING:
-            raise ValidationError("Alleen wachtende reserveringen kunnen in de wachtrij worden verplaatst.")
+            raise ServiceError("hold.queue_not_waiting")
         if hold.title_id != other.title_id or hold.pk == other.pk:
-            raise ValidationError("Kies een andere reservering van dezelfde titel.")
+            raise ServiceError("hold.queue_other_title")
         hold.queue_at = other.queue_at - datetime.timedelta(microseconds=1)
         hold.save(update_fields=["queue_at"])
-        CirculationEvent.objects.create(kind=CirculationEvent.Kind.QUEUE, hold=hold, staff_user=staff_user,
+        CirculationEvent.objects.create(kind=CirculationEvent.Kind.QUEUE, hold=hold, staff_user=actor.user_or_none,
+                                        actor_ref=actor.ref,
                                         detail=f"Voor reservering {other.pk} geplaatst: {reason[:300]}")
         holds_expected_refresh_for_title(hold.title_id, today=timezone.localdate())
     return hold
@@ -229,74 +283,80 @@ def hold_queue_move(*, organisation, staff_user, hold_id, before_hold_id, reason
 
 # --- filling -----------------------------------------------------------------------
 
-def _waiting_for_item(item, today):
-    """Waiting holds this copy could fill, in queue order (not suspended)."""
-    return (
-        Hold.objects.filter(status=HoldStatus.WAITING, title_id=item.title_id)
-        .filter(Q(item__isnull=True) | Q(item_id=item.pk))
-        .filter(Q(suspended_until__isnull=True) | Q(suspended_until__lte=today))
-        .order_by("queue_at", "pk")
-    )
+def holds_lock_waiting(title_id):
+    """Lock the waiting holds of a title (the hold rank, by primary key): a checkin
+    does this before anything moves the holdings row; they are the holds its copy
+    may fill and whose expected dates it recomputes."""
+    return _lock_holds(Hold.objects.filter(title_id=title_id, status=HoldStatus.WAITING))
 
 
-def hold_trap(*, organisation, item, branch, staff_user, now):
+def _fills(hold, item, today):
+    """May this (waiting) hold be filled by this copy now? In queue, not suspended."""
+    return (hold.status == HoldStatus.WAITING and hold.item_id in (None, item.pk)
+            and (hold.suspended_until is None or hold.suspended_until <= today))
+
+
+def hold_trap(*, actor, item, branch, now, waiting):
     """Fill the first waiting hold this (locked, not lent) copy can fill: to this
-    branch's hold shelf, or in transit to the pickup branch. None when no hold
-    wants it."""
+    branch's hold shelf, or in transit to the pickup branch. `waiting`: the
+    title's waiting holds, locked by the caller (holds_lock_waiting). None when no
+    hold wants it."""
     today = timezone.localdate(now)
-    for hold_id in _waiting_for_item(item, today).values_list("pk", flat=True)[:20]:
-        hold = Hold.objects.select_for_update().select_related("member").get(pk=hold_id)
-        if hold.status != HoldStatus.WAITING:
-            continue  # filled by a concurrent checkin of another copy
-        if not _rule(hold.member.category_id, item, item.owning_branch_id).holdable:
+    for hold in sorted((hold for hold in waiting if _fills(hold, item, today)),
+                       key=lambda hold: (hold.queue_at, hold.pk)):
+        if not _hold_rule(hold, item, item.owning_branch_id).holdable:
             continue
         hold.assigned_item = item
         if hold.pickup_branch_id == branch.pk:
-            return _make_ready(organisation, hold, item, branch, staff_user=staff_user, now=now)
+            return _make_ready(actor, hold, item, branch, now=now)
         hold.status = HoldStatus.IN_TRANSIT
         hold.save(update_fields=["status", "assigned_item"])
-        _transfer_start(organisation, item, from_branch_id=branch.pk, to_branch_id=hold.pickup_branch_id,
-                        reason=Transfer.Reason.HOLD, staff_user=staff_user, now=now, hold=hold)
+        _transfer_start(actor, item, from_branch_id=branch.pk, to_branch_id=hold.pickup_branch_id,
+                        reason=Transfer.Reason.HOLD, now=now, hold=hold)
         pickup_name = _branch_name(hold.pickup_branch_id)
-        return CheckinResult(item=item, route=ROUTE_HOLD_TRANSIT, hold=hold,
-                             destination_branch_id=hold.pickup_branch_id,
-                             message=f"RESERVERING — TRANSPORT NAAR {pickup_name.upper()}",
-                             notes=[f"Gereserveerd door pas {hold.member.card_number}; ophalen in {pickup_name}."])
+        return CheckinResult(item=item, route=ROUTE_HOLD_TRANSIT, code="route.hold_transit",
+                             params={"branch": pickup_name}, hold=hold, destination_branch_id=hold.pickup_branch_id,
+                             notes=[Note("checkin.hold_transit", {"held_for": _held_for(hold), "branch": pickup_name})])
     return None
 
 
-def _make_ready(organisation, hold, item, branch, *, staff_user, now):
+def _make_ready(actor, hold, item, branch, *, now):
     today = timezone.localdate(now)
-    rule = _rule(hold.member.category_id, item, branch.pk)
+    rule = _hold_rule(hold, item, branch.pk)
     hold.status = HoldStatus.READY
     hold.ready_at = now
     hold.shelf_until = today + datetime.timedelta(days=rule.hold_shelf_days)
     hold.expected_on = today
     hold.save(update_fields=["status", "assigned_item", "ready_at", "shelf_until", "expected_on"])
     if item.status != ItemStatus.ON_HOLD_SHELF:
-        item_circulation_update(organisation=organisation, item=item, staff_user=staff_user,
-                                to_status=ItemStatus.ON_HOLD_SHELF, current_branch_id=branch.pk,
-                                detail=f"Op de reserveringsplank voor pas {hold.member.card_number}")
-    _queue_notice(hold, "hold_ready", {
+        item_circulation_update(actor=actor, item=item, to_status=ItemStatus.ON_HOLD_SHELF,
+                                current_branch_id=branch.pk, detail=f"Op de reserveringsplank voor {_held_for(hold)}")
+    until = f"{hold.shelf_until:%d-%m-%Y}"
+    if hold.member_id is None:
+        # A library's hold (interlibrary loan): nobody here is told; the copy waits to be sent.
+        return CheckinResult(item=item, route=ROUTE_HOLD_SHELF, code="route.hold_shelf", hold=hold,
+                             destination_branch_id=branch.pk,
+                             notes=[Note("checkin.library_hold_ready", {"held_for": _held_for(hold), "until": until})])
+    _queue_notice(actor, hold, "hold_ready", {
         "titels": [{**title_fields(hold.title_id), "barcode": item.barcode, "uiterste_ophaaldatum": hold.shelf_until}],
         "uiterste_ophaaldatum": hold.shelf_until,
     })
-    return CheckinResult(item=item, route=ROUTE_HOLD_SHELF, hold=hold, destination_branch_id=branch.pk,
-                         message="RESERVERINGSPLANK",
-                         notes=[f"Voor pas {hold.member.card_number} ({hold.member.full_name}); "
-                                f"ligt klaar tot en met {hold.shelf_until:%d-%m-%Y}."])
+    return CheckinResult(item=item, route=ROUTE_HOLD_SHELF, code="route.hold_shelf", hold=hold,
+                         destination_branch_id=branch.pk,
+                         notes=[Note("checkin.hold_ready", {"card": hold.member.card_number,
+                                                            "name": hold.member.full_name, "until": until})])
 
 
-def hold_receive(*, organisation, item, transfer, staff_user, now):
+def hold_receive(*, actor, item, transfer, now):
     """A copy in transit for a hold arrives at the pickup branch: onto the hold
     shelf. None when that hold was cancelled meanwhile (then route as usual)."""
     from tenants.models import Branch
 
-    hold = Hold.objects.select_for_update().select_related("member").filter(pk=transfer.hold_id).first()
+    hold = next(iter(_lock_holds(Hold.objects.filter(pk=transfer.hold_id))), None)
     if hold is None or hold.status != HoldStatus.IN_TRANSIT or hold.assigned_item_id != item.pk:
         return None
     branch = Branch.objects.get(pk=transfer.to_branch_id)
-    return _make_ready(organisation, hold, item, branch, staff_user=staff_user, now=now)
+    return _make_ready(actor, hold, item, branch, now=now)
 
 
 def hold_ready_for_item(item):
@@ -306,72 +366,86 @@ def hold_ready_for_item(item):
 def hold_for_checkout(*, item, borrower):
     """The ready hold on this copy when it is this borrower's (else None)."""
     hold = hold_ready_for_item(item)
-    if hold is None or borrower.member is None or hold.member_id != borrower.member.pk:
+    if hold is None or not borrower.owns_hold(hold):
         return None
     return hold
 
 
-def holds_fulfil_on_checkout(*, organisation, item, borrower, now):
-    """The member borrowed a copy: their hold on it (ready for them, or still
-    waiting on the title) is fulfilled. A copy ready for this member that is lent
-    frees nobody else's place."""
-    if borrower.member is None:
-        return
-    holds = Hold.objects.select_for_update().filter(
-        member_id=borrower.member.pk, title_id=item.title_id, status__in=ACTIVE_HOLD_STATUSES
-    )
-    for hold in holds:
-        if hold.assigned_item_id not in (None, item.pk):
-            # Their copy is on its way or on a shelf, but they took another one: the
-            # assigned copy goes to the next in line when it is next checked in.
-            pass
+def holds_fulfil_on_checkout(*, actor, item, borrower, now):
+    """A copy of a title with holds is lent: lock the title's waiting holds and the
+    borrower's active holds on it (at once, by primary key, before the holdings
+    row), and fulfil the borrower's (a member's, or a library's for this request):
+    ready for them, or still waiting on the title. A copy ready for this member
+    that is lent frees nobody else's place; a guest holds nothing here."""
+    condition = Q(title_id=item.title_id, status=HoldStatus.WAITING)
+    if not borrower.is_guest:
+        condition |= Q(**borrower.holds_filter(), title_id=item.title_id, status__in=ACTIVE_HOLD_STATUSES)
+    for hold in _lock_holds(Hold.objects.filter(condition)):
+        if borrower.is_guest or not borrower.owns_hold(hold):
+            continue
+        # When their copy is on its way or on a shelf but they took another one, the
+        # assigned copy goes to the next in line when it is next checked in.
         hold.status = HoldStatus.FULFILLED
         hold.ended_at = now
         hold.save(update_fields=["status", "ended_at"])
 
 
 def holds_waiting_for_loan(loan):
-    """Is another member waiting for this loan's title (or this very copy)?
+    """Is another borrower waiting for this loan's title (or this very copy)?
     Renewal is refused then."""
     today = timezone.localdate()
-    return (
+    waiting = (
         Hold.objects.filter(status=HoldStatus.WAITING, title_id=loan.title_id)
         .filter(Q(item__isnull=True) | Q(item_id=loan.item_id))
         .filter(Q(suspended_until__isnull=True) | Q(suspended_until__lte=today))
-        .exclude(member_id=loan.member_id)
-        .exists()
     )
+    if loan.member_id is not None:
+        waiting = waiting.exclude(member_id=loan.member_id)
+    elif loan.is_library_loan:
+        waiting = waiting.exclude(borrower_kind=BorrowerKind.LIBRARY, borrowing_library_id=loan.borrowing_library_id,
+                                  borrowing_library_ref=loan.borrowing_library_ref)
+    return waiting.exists()
 
 
-def holds_expire(*, organisation, today=None, staff_user=None):
+def holds_expire(*, actor, today=None):
     """Ready holds not picked up by their last day expire; their copies are listed
     on the hold-shelf screen to be taken off and checked in (which passes them to
-    the next in line). Idempotent. Returns the expired holds."""
-    _in_library_schema(organisation)
+    the next in line). Title by title, each in a short transaction of its own (never
+    one over the library). Idempotent. Returns the expired holds."""
+    actor.require_current_library()
     today = today or timezone.localdate()
+    overdue = Q(status=HoldStatus.READY, shelf_until__lt=today)
     expired = []
-    with transaction.atomic():
-        for hold in Hold.objects.select_for_update().filter(status=HoldStatus.READY, shelf_until__lt=today):
-            hold.status = HoldStatus.EXPIRED
-            hold.ended_at = timezone.now()
-            hold.save(update_fields=["status", "ended_at"])
-            _event(hold, staff_user, f"Niet opgehaald vóór {hold.shelf_until:%d-%m-%Y}")
-            expired.append(hold)
-        for title_id in {hold.title_id for hold in expired}:
-            holds_expected_refresh_for_title(title_id, today=today)
+    for title_id in sorted(set(Hold.objects.filter(overdue).values_list("title_id", flat=True))):
+        with transaction.atomic():
+            # The title's expired and waiting holds at once, by primary key.
+            locked = _lock_holds(Hold.objects.filter(Q(title_id=title_id) & (overdue | Q(status=HoldStatus.WAITING))))
+            for hold in locked:
+                if hold.status != HoldStatus.READY:
+                    continue
+                hold.status = HoldStatus.EXPIRED
+                hold.ended_at = timezone.now()
+                hold.save(update_fields=["status", "ended_at"])
+                _event(hold, actor, f"Niet opgehaald vóór {hold.shelf_until:%d-%m-%Y}")
+                expired.append(hold)
+            holds_expected_refresh_for_title(title_id, today=today, locked=True)
     return expired
 
 
 # --- expected dates ----------------------------------------------------------------
 
-def holds_expected_refresh_for_title(title_id, *, today):
+def holds_expected_refresh_for_title(title_id, *, today, locked=False):
     """Recompute and store the position and expected date of every waiting hold on
-    a title (cheap no-op when nobody waits)."""
+    a title (cheap no-op when nobody waits). The waiting holds are locked (the hold
+    rank) unless the caller has (`locked`: checkin and checkout lock them before
+    the holdings row, and recompute after the copy's change)."""
     from ..expected import expected_dates_for_title
 
-    waiting = list(Hold.objects.filter(title_id=title_id, status=HoldStatus.WAITING).order_by("queue_at", "pk"))
+    query = Hold.objects.filter(title_id=title_id, status=HoldStatus.WAITING)
+    waiting = list(query) if locked else lock_rows(locks.HOLD, query)
     if not waiting:
         return 0
+    waiting.sort(key=lambda hold: (hold.queue_at, hold.pk))
     estimates = expected_dates_for_title(title_id=title_id, holds=waiting, today=today)
     now = timezone.now()
     changed = []

@@ -1,15 +1,27 @@
 """Lending: checkout, checkin, renewal, lost and claims-returned, and the money
-they post. The desk screens, the OPAC, the API and SIP2 all call these.
+they post. The desk screens, the OPAC, the API and SIP2 all call these, each with
+its `actor` (core.actors.Actor): staff at a desk, a member, a self-service
+machine, or the nightly run.
 
 Decisions:
-- Locks, always in this order: the item row, then the borrower (the member row,
-  or for a guest an advisory lock on the card), then the loan, then holds. Two
-  desks lending the same copy: the second waits for the item lock and then sees
-  the loan (and the unique "one open loan per item" index stands behind it).
-  Two desks lending to one member: serialised on the member row, so limits hold.
-- A refusal is a CirculationRefused (a ValidationError) listing every reason;
-  nothing is changed. Some reasons may be overridden by a desk coordinator
-  (Role.DESK_SUPERVISOR or library admin) with a reason, which is logged.
+- Who acts: the library is the actor's (actor.require_current_library()); a
+  checkout or checkin happens at the actor's branch (the desk's, the machine's).
+  A member actor acts only on their own loans (actor.not_owner otherwise); lost
+  and claims-returned are staff work (Role.DESK). The actor is recorded on the
+  loan, the transfers and the events (actor_ref, beside the staff account).
+- Locks (core.locks), always in this order: the item row, then the borrower (the
+  member row, or for a guest or a library an advisory lock), then the loan, then
+  holds by primary key, then the national holdings row (collection). Two desks
+  lending the same copy: the second waits for the item lock and then sees the
+  loan (and the unique "one open loan per item" index stands behind it). Two
+  desks lending to one member: serialised on the member row, so limits hold.
+- A refusal is a CirculationRefused (core.errors.ServiceErrors) listing every
+  reason, each a ServiceError with a code (circulation/errors.py) and whether it
+  may be overridden; nothing is changed. Overridable reasons may be overridden by
+  a desk coordinator (Role.DESK_SUPERVISOR or library admin) with a reason, which
+  is logged; members and machines never override.
+- Check-in routing is a code with parameters (route.*), its notes too (checkin.*);
+  CheckinResult.message is the sentence the desk shows.
 - Due dates come from the loan rule and the lending branch's calendar
   (tenants.calendar). The fine terms are copied onto the loan at checkout;
   the fine counts the branch's open days after the due date, up to the rule's
@@ -27,48 +39,68 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context
 
 from collection.models import ItemStatus
 from collection.services import barcode_error, branch_of, item_circulation_update, item_lock
-from core.actors import Actor
+from core import locks
+from core.actors import ActorKind
+from core.errors import ServiceError, ServiceErrors, error_codes, message_for
+from core.locks import lock_row, lock_rows
 from core.money import euro
 from members.models import LedgerEntry, Member
 from members.selectors.ledger import member_may_borrow
 from members.services.ledger import ledger_charge
 from staff.models import Role
-from staff.selectors import has_role
+from staff.permissions import actor_has_role, require_role
 from tenants import calendar
 from tenants.models import CardIndex, GuestLoan
 from tenants.outbox import enqueue as outbox_enqueue
 
-from ..borrowers import borrower_find
+from ..borrowers import Borrower, block_reasons, borrower_find, borrower_of_library_loan, borrower_resolve
 from ..desk_context import desk_context_lock
 from ..models import CirculationEvent, CirculationSettings, Loan, Transfer
-from ..rules import loan_rule_choose, loan_rule_choose_by_fingerprint
+from ..rules import loan_rule_choose, loan_rule_choose_by_fingerprint, rule_dimensions
 
 SETTINGS_PK = 1
 _GUEST_LOCK_NAMESPACE = 4712
 OVERRIDE_REASON_MAX = 200
+DESK_BRANCH = _("De vestiging van de balie")
 
 
-class CirculationRefused(ValidationError):
-    """A checkout or renewal the rules refuse; `.refusals` lists every Refusal."""
+def render(code, params=None):
+    """The sentence of a code (circulation/errors.py) with its values, in the active language."""
+    message = message_for(code)
+    return str(message % params) if params else str(message)
 
-    def __init__(self, refusals):
-        self.refusals = list(refusals)
-        super().__init__([refusal.message for refusal in self.refusals])
+
+def refusal(code, *, overridable=False, **params):
+    """One reason a checkout or renewal is refused: a ServiceError with its code and
+    values, and whether a desk coordinator may lend despite it."""
+    error = ServiceError(code, **params)
+    error.overridable = overridable
+    return error
+
+
+class CirculationRefused(ServiceErrors):
+    """A checkout or renewal the rules refuse: every reason (ServiceErrors.errors,
+    also as `.refusals`), each with its code and `overridable`."""
+
+    @property
+    def refusals(self):
+        return self.errors
 
     @property
     def overridable(self):
-        return all(refusal.overridable for refusal in self.refusals)
+        return all(getattr(error, "overridable", False) for error in self.errors)
 
 
-@dataclass(frozen=True)
-class Refusal:
-    code: str
-    message: str
-    overridable: bool = False
+def _as_refusal(reason, *, overridable):
+    """A borrower's reason not to lend (circulation.borrowers.block_reasons) as a refusal."""
+    if isinstance(reason, ServiceError) and reason.code:
+        return refusal(reason.code, overridable=overridable, **(reason.params or {}))
+    return refusal("borrower.blocked", overridable=overridable, reason=str(reason))
 
 
 @dataclass
@@ -80,15 +112,44 @@ class CheckoutResult:
 
 
 @dataclass
+class Note:
+    """A line under the routing sign at check-in: a code (checkin.*) and its values."""
+
+    code: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def message(self):
+        return render(self.code, self.params)
+
+    def __str__(self):
+        return self.message
+
+
+@dataclass
 class CheckinResult:
+    """Where a copy goes after check-in: `route` (shelf, transit, hold_shelf,
+    hold_transit, keep; see ROUTE_* below) with its code (route.*) and values, and
+    notes for the desk."""
+
     item: object
-    route: str  # shelf, transit, hold_shelf, hold_transit, keep (see ROUTE_* below)
-    message: str  # the big routing text for the desk
+    route: str
+    code: str
+    params: dict = field(default_factory=dict)
     destination_branch_id: int | None = None
     loan: Loan | None = None
     fine_cents: int = 0
-    notes: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # Note
     hold: object = None
+
+    @property
+    def message(self):
+        """The big routing sign for the desk, in capitals (also the branch or status it names)."""
+        return render(self.code, self.params).upper()
+
+    @property
+    def note_texts(self):
+        return [note.message for note in self.notes]
 
 
 ROUTE_SHELF = "shelf"
@@ -100,63 +161,49 @@ ROUTE_KEEP = "keep"  # leave aside: withdrawn, damaged, in processing, lent to a
 
 # --- helpers -----------------------------------------------------------------------
 
-def _in_library_schema(organisation):
-    if connection.schema_name != organisation.schema_name:
-        raise RuntimeError(
-            f"Circulation services for {organisation.schema_name} called in schema {connection.schema_name}"
-        )
-
-
 def circulation_settings_get():
     return CirculationSettings.objects.filter(pk=SETTINGS_PK).first() or CirculationSettings(pk=SETTINGS_PK)
 
 
-def may_override(staff_user, organisation):
-    return staff_user is not None and has_role(staff_user, organisation, Role.DESK_SUPERVISOR)
+def may_override(actor):
+    """May this actor lend despite overridable refusals? Staff with the desk
+    coordinator role (or library administrators); members and machines never."""
+    return actor_has_role(actor, Role.DESK_SUPERVISOR)
 
 
 def _clean_barcode(barcode):
     barcode = (barcode or "").strip()
     if not barcode:
-        raise ValidationError("Scan de barcode van een exemplaar.")
+        raise ServiceError("scan.no_barcode", field="barcode")
     error = barcode_error(barcode)
     if error:
-        raise ValidationError(error)
+        raise error
     return barcode
 
 
 def _refuse_card_as_item(barcode):
     if Member.objects.filter(card_number=barcode).exists() or CardIndex.objects.filter(card_number=barcode).exists():
-        raise ValidationError(f"{barcode} is een pasnummer, geen exemplaar. Scan de barcode van het boek.")
-
-
-def _lock_item(barcode):
-    barcode = _clean_barcode(barcode)
-    item = item_lock(barcode)
-    if item is None:
-        _refuse_card_as_item(barcode)
-        raise ValidationError(f"Exemplaar {barcode} is onbekend in deze bibliotheek.")
-    return item
+        raise ServiceError("scan.card_not_item", barcode=barcode)
 
 
 def _desk_context(organisation, *, barcode, branch_id, today):
     """Lock the scanned item and read the scan's context (circulation.desk_context);
-    the desk's branch must be an active branch of this library."""
+    the actor's branch must be an active branch of this library."""
     barcode = _clean_barcode(barcode)
     try:
         branch_id = int(branch_id)
     except (TypeError, ValueError):
-        raise ValidationError(f"Kies een vestiging van {organisation.name}.")
+        raise ServiceError("branch.choose", library=organisation.name) from None
     context = desk_context_lock(barcode=barcode, branch_id=branch_id, today=today)
     if context is None:
-        branch_of(organisation, branch_id, label="De vestiging van de balie")
+        branch_of(organisation, branch_id, label=DESK_BRANCH)
         _refuse_card_as_item(barcode)
-        raise ValidationError(f"Exemplaar {barcode} is onbekend in deze bibliotheek.")
+        raise ServiceError("scan.item_unknown", barcode=barcode)
     branch = context.branch
     if branch is None or branch.organisation_id != organisation.pk:
-        raise ValidationError(f"De vestiging van de balie hoort niet bij {organisation.name}.")
+        raise ServiceError("branch.other_library", label=DESK_BRANCH, library=organisation.name)
     if not branch.is_active:
-        raise ValidationError(f"De vestiging van de balie {branch.name} is niet actief.")
+        raise ServiceError("branch.inactive", label=DESK_BRANCH, branch=branch.name)
     return context
 
 
@@ -168,8 +215,11 @@ _OPEN_LOAN_COUNTS_SQL = """
 
 
 def _open_loan_counts(borrower, item_type):
-    """(open loans, open loans of this item type) of a borrower here."""
-    if borrower.is_guest:
+    """(open loans, open loans of this item type) of a borrower here (a library: all
+    its loans here, whichever request)."""
+    if borrower.is_library:
+        condition = "loan.borrowing_library_id = %(library)s"
+    elif borrower.is_guest:
         condition = "loan.guest_card_number = %(card)s AND loan.guest_organisation_id = %(home)s"
     else:
         condition = "loan.member_id = %(member)s"
@@ -177,38 +227,50 @@ def _open_loan_counts(borrower, item_type):
     with connection.cursor() as cursor:
         cursor.execute(sql, {"item_type": item_type, "card": borrower.card_number,
                              "home": borrower.home.pk if borrower.is_guest else None,
-                             "member": borrower.member.pk if borrower.member is not None else None})
+                             "member": borrower.member.pk if borrower.member is not None else None,
+                             "library": borrower.borrowing_library.pk if borrower.is_library else None})
         return cursor.fetchone()
 
 
 def _lock_borrower(borrower):
-    """Serialise everything one borrower does here (limits are counted under it)."""
-    if borrower.is_guest:
+    """Serialise everything one borrower does here (limits are counted under it):
+    the borrower rank of core.locks, after the item."""
+    if borrower.lock_key is not None:  # a guest card or a library: no row of theirs here
+        locks.note_lock(locks.BORROWER)
         # pg_advisory_xact_lock(int4, int4): the unsigned CRC moved into the signed int4 range.
-        key = zlib.crc32(f"{borrower.home.pk}:{borrower.card_number}".encode()) - (1 << 31)
+        key = zlib.crc32(borrower.lock_key.encode()) - (1 << 31)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_GUEST_LOCK_NAMESPACE, key])
     elif not borrower.locked:
-        borrower.member = Member.objects.select_related("category", "subscription").select_for_update(
-            of=("self",)
-        ).get(pk=borrower.member.pk)
+        [borrower.member] = lock_rows(
+            locks.BORROWER, Member.objects.select_related("category", "subscription").filter(pk=borrower.member.pk),
+            of=("self",),
+        )
         # Read again under the lock: a block or charge another desk committed while we
         # waited for it counts (what borrower_find read before may be stale).
-        borrower.may_borrow, borrower.reasons = member_may_borrow(borrower.member)
+        borrower.may_borrow, borrower.reasons = block_reasons(borrower.member)
         borrower.locked = True
 
 
-def _charge(borrower_or_loan_member, *, home, charge_type, amount_cents, staff_user, description, reference):
-    """Post a charge on the borrower's account: here for a member. For a guest it is
-    a step for their home library (tenants.outbox), carried out in its schema once
-    this transaction commits; the desk shows the amount now."""
+def _lock_payer(loan):
+    """Lock the account a loan's charges go to when it is an own member's (the
+    borrower rank: before the loan); a guest's charge is a step for their home
+    library (tenants.outbox), a library pays nothing here."""
+    if loan.member_id is not None:
+        lock_row(locks.BORROWER, Member.objects.filter(pk=loan.member_id))
+
+
+def _charge(borrower_or_loan_member, *, actor, home, charge_type, amount_cents, description, reference):
+    """Post a charge on the borrower's account: here for a member (whose row the
+    caller has locked). For a guest it is a step for their home library
+    (tenants.outbox), carried out in its schema once this transaction commits; the
+    desk shows the amount now."""
     if amount_cents <= 0:
         return None
     member, home_member_id = borrower_or_loan_member
     if home is None:
-        return ledger_charge(member=member, charge_type=charge_type, amount_cents=amount_cents,
-                             staff_user=staff_user, description=description, reference=reference)
-    actor = Actor.staff(staff_user) if staff_user is not None else Actor.system("circulation")
+        return ledger_charge(actor=actor, member=member, charge_type=charge_type, amount_cents=amount_cents,
+                             description=description, reference=reference)
     return outbox_enqueue(
         actor=actor, target=home, kind="members.guest_charge", dedupe_key=f"guest_charge:{reference}",
         payload={"member": home_member_id, "charge_type": charge_type, "amount_cents": amount_cents,
@@ -236,7 +298,10 @@ def _card_holder(card_number):
 
 
 def _loan_payer(loan):
-    """(member, home member id) and home library of a loan's borrower, for charges."""
+    """(member, home member id) and home library of a loan's borrower, for charges;
+    (None, None) when nobody pays here (a library organisation borrowing)."""
+    if loan.is_library_loan:
+        return None, None
     if loan.guest_card_number:
         from tenants.models import LibraryOrganisation
 
@@ -259,14 +324,14 @@ def _fine_cents(loan, returned_on):
     return fine
 
 
-def _charge_fine(loan, *, returned_on, staff_user, title_text=None):
-    fine = _fine_cents(loan, returned_on)
+def _charge_fine(actor, loan, *, returned_on, title_text=None, fine=None):
+    """Charge the fine of a loan so far (the caller has locked the payer: _lock_payer)."""
+    fine = _fine_cents(loan, returned_on) if fine is None else fine
     if fine:
         title_text = title_text or _title_text(loan.title_id)
         payer, home = _loan_payer(loan)
         if payer is not None:
-            _charge(payer, home=home, charge_type=LedgerEntry.ChargeType.FINE, amount_cents=fine,
-                    staff_user=staff_user,
+            _charge(payer, actor=actor, home=home, charge_type=LedgerEntry.ChargeType.FINE, amount_cents=fine,
                     description=f"Te laat: {title_text} (tot {loan.due_on:%d-%m-%Y}, ingeleverd {returned_on:%d-%m-%Y})",
                     reference=f"loan:{loan.pk}:fine:{returned_on.isoformat()}")
     return fine
@@ -291,218 +356,224 @@ def title_fields(title_id):
 
 def _rule_for(borrower, item, branch_id):
     return loan_rule_choose(
-        for_guests=borrower.is_guest, member_category_id=borrower.category_id, item_type=item.item_type,
-        branch_id=branch_id,
+        **rule_dimensions(borrower.kind, borrower.category_id), item_type=item.item_type, branch_id=branch_id,
     )
 
 
 # --- checkout ----------------------------------------------------------------------
 
+# Item states that refuse a checkout: (code, overridable).
 _ITEM_REFUSALS = {
-    ItemStatus.WITHDRAWN: ("withdrawn", "is afgeschreven en kan niet worden uitgeleend.", False),
-    ItemStatus.MISSING: ("missing", "staat als vermist geregistreerd.", True),
-    ItemStatus.DAMAGED: ("damaged", "is als beschadigd gemeld.", True),
-    ItemStatus.IN_PROCESSING: ("in_processing", "is nog in bewerking.", True),
-    ItemStatus.IN_TRANSIT: ("in_transit", "is onderweg naar een andere vestiging.", True),
-    ItemStatus.ON_INTERLIBRARY_LOAN: ("on_ibl", "is uitgeleend aan een andere bibliotheek (IBL).", False),
+    ItemStatus.WITHDRAWN: ("checkout.withdrawn", False),
+    ItemStatus.MISSING: ("checkout.missing", True),
+    ItemStatus.DAMAGED: ("checkout.damaged", True),
+    ItemStatus.IN_PROCESSING: ("checkout.in_processing", True),
+    ItemStatus.IN_TRANSIT: ("checkout.in_transit", True),
+    ItemStatus.ON_INTERLIBRARY_LOAN: ("checkout.on_interlibrary_loan", False),
 }
 
 
 def _travels_for_another(item, borrower):
-    """Is this copy in transit to fill another member's hold?"""
+    """Is this copy in transit to fill another borrower's hold?"""
     from ..models import Hold, HoldStatus
 
     hold = Hold.objects.filter(assigned_item=item, status=HoldStatus.IN_TRANSIT).first()
-    return hold is not None and (borrower.member is None or hold.member_id != borrower.member.pk)
+    return hold is not None and not borrower.owns_hold(hold)
 
 
-def checkout(*, organisation, branch_id, staff_user, card_number, barcode, override_reason="", now=None):
-    """Lend the item with `barcode` to the card holder at a branch of this library.
+def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, borrower=None):
+    """Lend the item with `barcode` at the actor's branch (the desk's, the
+    machine's) to the card holder, or to `borrower` (circulation.borrowers.Borrower,
+    e.g. Borrower.library(org, reference) for the lending side of interlibrary loan:
+    the copy goes out 'on interlibrary loan', no fee or fine is charged to anyone
+    here). A member actor borrows only for themselves.
 
     Scanning an item the borrower already has renews it. Returns a CheckoutResult;
-    raises CirculationRefused (every reason) or ValidationError, changing nothing.
+    raises CirculationRefused (every reason) or a ServiceError, changing nothing.
     With `override_reason`, a desk coordinator lends despite overridable refusals."""
-    _in_library_schema(organisation)
-    from .holds import hold_for_checkout, holds_expected_refresh_for_title
+    organisation = actor.require_current_library()
+    from .holds import hold_for_checkout, holds_expected_refresh_for_title, holds_fulfil_on_checkout
 
     now = now or timezone.now()
     today = timezone.localdate(now)
     override_reason = (override_reason or "").strip()[:OVERRIDE_REASON_MAX]
     with transaction.atomic():
-        context = _desk_context(organisation, barcode=barcode, branch_id=branch_id, today=today)
+        context = _desk_context(organisation, barcode=barcode, branch_id=actor.branch_id, today=today)
         branch, item = context.branch, context.item
-        borrower = borrower_find(organisation=organisation, card_number=card_number, lock=True)
+        borrower = borrower_resolve(organisation=organisation, card_number=card_number, borrower=borrower, lock=True)
+        actor.require_member(borrower.member.pk if borrower.member is not None else None)
+        if borrower.is_library:  # sending a copy to a library: its staff, or interlibrary loan's own steps
+            actor.require_kind(ActorKind.STAFF, ActorKind.SYSTEM)
         _lock_borrower(borrower)
         # The item lock covers its loans: every loan write locks the item first.
         open_loan = context.open_loan
         if open_loan is not None:
-            same = (
-                open_loan.member_id == borrower.member.pk if not borrower.is_guest and open_loan.member_id
-                else open_loan.guest_card_number == borrower.card_number
-            )
-            if same:
-                loan = _renew_locked(organisation, open_loan, staff_user=staff_user, today=today, borrower=borrower)
+            if borrower.owns_loan(open_loan):
+                loan = _renew_locked(actor, open_loan, today=today, borrower=borrower)
                 return CheckoutResult(loan=loan, renewed=True)
-            raise CirculationRefused([Refusal("on_loan", f"Exemplaar {item.barcode} is al uitgeleend aan een ander lid. "
-                                                         "Neem het eerst in.")])
+            raise CirculationRefused([refusal("checkout.on_loan_to_other", barcode=item.barcode)])
 
         refusals = []
         if borrower.member is not None and (borrower.member.merged_into_id is not None):
-            refusals.append(Refusal("merged", "Dit lid is samengevoegd met een ander lid; gebruik de pas van dat lid."))
+            refusals.append(refusal("borrower.merged"))
         elif not borrower.may_borrow:
-            refusals.extend(Refusal("blocked", reason, True) for reason in borrower.reasons)
+            refusals.extend(_as_refusal(reason, overridable=True) for reason in borrower.reasons)
         if item.status in _ITEM_REFUSALS:
-            code, text, overridable = _ITEM_REFUSALS[ItemStatus(item.status)]
-            refusals.append(Refusal(code, f"Exemplaar {item.barcode} {text}", overridable))
+            code, overridable = _ITEM_REFUSALS[ItemStatus(item.status)]
+            refusals.append(refusal(code, overridable=overridable, barcode=item.barcode))
         hold = None
         if item.status == ItemStatus.ON_HOLD_SHELF:
             hold = hold_for_checkout(item=item, borrower=borrower)
             if hold is None:
-                refusals.append(Refusal("held", f"Exemplaar {item.barcode} ligt klaar voor een ander lid (reservering)."))
+                refusals.append(refusal("checkout.held_for_other", barcode=item.barcode))
         if item.status == ItemStatus.IN_TRANSIT and _travels_for_another(item, borrower):
-            refusals.append(Refusal("held", f"Exemplaar {item.barcode} is onderweg voor een reservering van een ander lid."))
+            refusals.append(refusal("checkout.travels_for_other", barcode=item.barcode))
         if item.not_for_loan:
-            refusals.append(Refusal("not_for_loan", f"Exemplaar {item.barcode} is niet uitleenbaar.", True))
+            refusals.append(refusal("checkout.not_for_loan", overridable=True, barcode=item.barcode))
 
         choice = loan_rule_choose_by_fingerprint(
-            context.rules_fingerprint, for_guests=borrower.is_guest, member_category_id=borrower.category_id,
+            context.rules_fingerprint, **rule_dimensions(borrower.kind, borrower.category_id),
             item_type=item.item_type, branch_id=branch.pk,
         )
         rule = choice.rule
         total, of_type = _open_loan_counts(borrower, item.item_type)
         max_total = rule.max_loans_total if rule.max_loans_total is not None else borrower.subscription_max_loans
         if max_total is not None and total >= max_total:
-            refusals.append(Refusal("limit_total", f"Het maximum van {max_total} exemplaren tegelijk is bereikt.", True))
+            refusals.append(refusal("checkout.limit_total", overridable=True, max=max_total))
         if rule.max_loans_of_type is not None and of_type >= rule.max_loans_of_type:
-            refusals.append(Refusal(
-                "limit_type",
-                f"Het maximum van {rule.max_loans_of_type} exemplaren van de soort "
-                f"{item.get_item_type_display().lower()} is bereikt.", True,
-            ))
+            refusals.append(refusal("checkout.limit_type", overridable=True, max=rule.max_loans_of_type,
+                                    item_type=item.get_item_type_display().lower()))
 
         overridden = []
         if refusals:
-            if not override_reason or not all(refusal.overridable for refusal in refusals):
+            if not override_reason or not all(reason.overridable for reason in refusals):
                 raise CirculationRefused(refusals)
-            if not may_override(staff_user, organisation):
-                raise CirculationRefused(refusals + [Refusal(
-                    "no_permission", "Alleen een baliecoördinator mag een uitzondering maken.")])
+            if not may_override(actor):
+                raise CirculationRefused(refusals + [refusal("checkout.override_not_allowed")])
             overridden = refusals
 
         due_on = context.calendar.due_date(start=today, loan_days=rule.loan_days)
         loan = Loan.objects.create(
-            item=item, title_id=item.title_id,
-            member=None if borrower.is_guest else borrower.member,
-            guest_card_number=borrower.card_number if borrower.is_guest else "",
-            guest_organisation_id=borrower.home.pk if borrower.is_guest else None,
+            item=item, title_id=item.title_id, **borrower.loan_fields(),
             rule=None if choice.is_default else rule,
-            fine_per_day_cents=rule.fine_per_day_cents, fine_max_cents=rule.fine_max_cents,
-            branch_id=branch.pk, loaned_at=now, due_on=due_on, created_by=staff_user,
+            # A library pays no fine here (settling between libraries is interlibrary loan's).
+            fine_per_day_cents=rule.fine_per_day_cents if borrower.pays else 0,
+            fine_max_cents=rule.fine_max_cents if borrower.pays else 0,
+            branch_id=branch.pk, loaned_at=now, due_on=due_on, created_by=actor.user_or_none, actor_ref=actor.ref,
             override_reason=override_reason if overridden else "",
         )
         if item.status == ItemStatus.IN_TRANSIT:
             Transfer.objects.filter(item=item, received_at__isnull=True).update(
                 received_at=now, received_branch_id=branch.pk
             )
+        if context.title_has_holds:
+            # Holds before the holdings row (core.locks): the title's waiting holds and
+            # this borrower's, locked now; theirs are fulfilled.
+            holds_fulfil_on_checkout(actor=actor, item=item, borrower=borrower, now=now)
         if item.status in (ItemStatus.MISSING, ItemStatus.DAMAGED, ItemStatus.IN_PROCESSING, ItemStatus.ON_LOAN):
             # ON_LOAN without an open loan cannot happen through the services; repair it if it does.
             # Found at the desk: back to available first (the transition table's route).
-            item_circulation_update(organisation=organisation, item=item, staff_user=staff_user,
-                                    to_status=ItemStatus.AVAILABLE, detail="Gevonden bij uitlenen (uitzondering)")
+            item_circulation_update(actor=actor, item=item, to_status=ItemStatus.AVAILABLE,
+                                    detail="Gevonden bij uitlenen (uitzondering)")
         item_circulation_update(
-            organisation=organisation, item=item, staff_user=staff_user, to_status=ItemStatus.ON_LOAN,
-            current_branch_id=branch.pk, loaned_at=now, detail=f"Uitgeleend tot {due_on:%d-%m-%Y}",
+            actor=actor, item=item,
+            to_status=ItemStatus.ON_INTERLIBRARY_LOAN if borrower.is_library else ItemStatus.ON_LOAN,
+            current_branch_id=branch.pk, loaned_at=now,
+            detail=(f"Uitgeleend aan {borrower.label} tot {due_on:%d-%m-%Y}" if borrower.is_library
+                    else f"Uitgeleend tot {due_on:%d-%m-%Y}"),
         )
         if overridden:
             CirculationEvent.objects.create(
-                kind=CirculationEvent.Kind.OVERRIDE, loan=loan, item_id_ref=item.pk, staff_user=staff_user,
-                detail=f"{override_reason} — geweigerd was: " + " ".join(refusal.message for refusal in overridden),
+                kind=CirculationEvent.Kind.OVERRIDE, loan=loan, item_id_ref=item.pk, staff_user=actor.user_or_none,
+                actor_ref=actor.ref,
+                detail=f"{override_reason} — geweigerd was: " + " ".join(
+                    message for reason in overridden for message in reason.messages),
             )
         if borrower.is_guest:
             GuestLoan.objects.create(
                 card_number=borrower.card_number, home_organisation=borrower.home, lending_organisation=organisation,
                 loan_id=loan.pk, title_id=item.title_id, item_barcode=item.barcode, loaned_at=now, due_on=due_on,
             )
-        fee = rule.loan_fee_cents
+        fee = rule.loan_fee_cents if borrower.pays else 0
         if fee:
-            _charge((borrower.member, borrower.home_member_id), home=borrower.home,
-                    charge_type=LedgerEntry.ChargeType.LOAN_FEE, amount_cents=fee, staff_user=staff_user,
+            _charge((borrower.member, borrower.home_member_id), actor=actor, home=borrower.home,
+                    charge_type=LedgerEntry.ChargeType.LOAN_FEE, amount_cents=fee,
                     description=f"Leengeld: {_title_text(item.title_id)}", reference=f"loan:{loan.pk}:fee:0")
         if context.title_has_holds:
-            if borrower.member is not None:
-                from .holds import holds_fulfil_on_checkout
-
-                holds_fulfil_on_checkout(organisation=organisation, item=item, borrower=borrower, now=now)
-            holds_expected_refresh_for_title(item.title_id, today=today)
+            holds_expected_refresh_for_title(item.title_id, today=today, locked=True)
     return CheckoutResult(loan=loan, fee_cents=fee, overridden=overridden)
 
 
-def _lock_open_loan(loan_id):
-    """Lock an open loan of this library the way every loan write does: its item first."""
-    loan = Loan.objects.select_related("item").filter(pk=loan_id).first()
+def _lock_open_loan(actor, loan_id, *, borrower=False, payer=False):
+    """Lock an open loan of this library the way every loan write does (core.locks):
+    its item, then (with `borrower`) the borrower as a renewal needs it, or (with
+    `payer`) the account its charges go to, then the loan. A member actor only
+    locks their own loans. Returns (loan, borrower or None)."""
+    loan = Loan.objects.select_related("item", "member").filter(pk=loan_id).first()
     if loan is None or loan.ended_at is not None:
-        raise ValidationError("Deze uitlening bestaat niet of is al beëindigd.")
+        raise ServiceError("loan.not_found")
+    actor.require_member(loan.member_id)
     item_lock(loan.item.barcode)
-    loan = Loan.objects.select_related("item", "member").select_for_update(of=("self",)).get(pk=loan_id)
+    found = None
+    if borrower:
+        found = _loan_borrower(actor, loan)
+    elif payer:
+        _lock_payer(loan)
+    [loan] = lock_rows(locks.LOAN, Loan.objects.select_related("item", "member").filter(pk=loan_id), of=("self",))
     if loan.ended_at is not None:
-        raise ValidationError("Deze uitlening is intussen al beëindigd.")
-    return loan
+        raise ServiceError("loan.ended_meanwhile")
+    return loan, found
 
 
 # --- renew -------------------------------------------------------------------------
 
-def _renew_refusals(organisation, loan, *, borrower, today):
+def _renew_refusals(loan, *, borrower, today):
     from .holds import holds_waiting_for_loan
 
     refusals = []
     if borrower is not None and not borrower.may_borrow:
-        refusals.extend(Refusal("blocked", reason) for reason in borrower.reasons)
+        refusals.extend(_as_refusal(reason, overridable=False) for reason in borrower.reasons)
     item = loan.item
     choice = loan_rule_choose(
-        for_guests=bool(loan.guest_card_number),
-        member_category_id=loan.member.category_id if loan.member_id else None,
+        **rule_dimensions(loan.borrower_kind, loan.member.category_id if loan.member_id else None),
         item_type=item.item_type, branch_id=loan.branch_id,
     )
     rule = choice.rule
     if loan.renewals >= rule.max_renewals:
-        refusals.append(Refusal(
-            "max_renewals",
-            f"{_title_text(loan.title_id)}: al {loan.renewals} keer verlengd, het maximum is {rule.max_renewals}.",
-        ))
+        refusals.append(refusal("loan.max_renewals", title=_title_text(loan.title_id), renewals=loan.renewals,
+                                max=rule.max_renewals))
     if holds_waiting_for_loan(loan):
-        refusals.append(Refusal("holds", f"{_title_text(loan.title_id)}: een ander lid heeft dit gereserveerd."))
+        refusals.append(refusal("loan.held_for_other", title=_title_text(loan.title_id)))
     new_due = calendar.due_date(loan.branch_id, start=today, loan_days=rule.loan_days)
     if new_due <= loan.due_on:
-        refusals.append(Refusal(
-            "too_early", f"{_title_text(loan.title_id)}: verlengen geeft nu geen latere inleverdatum "
-                         f"(nu al {loan.due_on:%d-%m-%Y}).",
-        ))
+        refusals.append(refusal("loan.renewal_too_early", title=_title_text(loan.title_id),
+                                due_on=f"{loan.due_on:%d-%m-%Y}"))
     return refusals, rule, new_due
 
 
-def _renew_locked(organisation, loan, *, staff_user, today, borrower=None):
-    """Renew a loan whose item and borrower this transaction has locked."""
+def _renew_locked(actor, loan, *, today, borrower):
+    """Renew a loan whose item and borrower (`borrower`, locked) this transaction
+    has locked; holds are locked after them."""
     from .holds import holds_expected_refresh_for_title
 
-    if borrower is None:
-        borrower = _loan_borrower(organisation, loan)
-    refusals, rule, new_due = _renew_refusals(organisation, loan, borrower=borrower, today=today)
+    organisation = actor.organisation
+    refusals, rule, new_due = _renew_refusals(loan, borrower=borrower, today=today)
     if refusals:
         raise CirculationRefused(refusals)
     title_text = _title_text(loan.title_id)
-    _charge_fine(loan, returned_on=today, staff_user=staff_user, title_text=title_text)
+    _charge_fine(actor, loan, returned_on=today, title_text=title_text)
     loan.renewals += 1
     loan.due_on = new_due
     # A renewal starts the fine count afresh from the new due date under today's terms.
-    loan.fine_per_day_cents = rule.fine_per_day_cents
-    loan.fine_max_cents = rule.fine_max_cents
+    loan.fine_per_day_cents = rule.fine_per_day_cents if not loan.is_library_loan else 0
+    loan.fine_max_cents = rule.fine_max_cents if not loan.is_library_loan else 0
     loan.overdue_level = 0
     loan.save(update_fields=["renewals", "due_on", "fine_per_day_cents", "fine_max_cents", "overdue_level"])
     if rule.loan_fee_cents:
         payer, home = _loan_payer(loan)
         if payer is not None:
-            _charge(payer, home=home, charge_type=LedgerEntry.ChargeType.LOAN_FEE, amount_cents=rule.loan_fee_cents,
-                    staff_user=staff_user, description=f"Leengeld (verlenging): {title_text}",
+            _charge(payer, actor=actor, home=home, charge_type=LedgerEntry.ChargeType.LOAN_FEE,
+                    amount_cents=rule.loan_fee_cents, description=f"Leengeld (verlenging): {title_text}",
                     reference=f"loan:{loan.pk}:fee:{loan.renewals}")
     if loan.guest_card_number:
         GuestLoan.objects.filter(lending_organisation=organisation, loan_id=loan.pk).update(due_on=new_due)
@@ -510,7 +581,13 @@ def _renew_locked(organisation, loan, *, staff_user, today, borrower=None):
     return loan
 
 
-def _loan_borrower(organisation, loan):
+def _loan_borrower(actor, loan):
+    """The borrower of a loan, locked (the borrower rank), as a renewal sees them now."""
+    organisation = actor.organisation
+    if loan.is_library_loan:
+        borrower = borrower_of_library_loan(organisation, loan)
+        _lock_borrower(borrower)
+        return borrower
     card = loan.guest_card_number or loan.member.card_number
     if loan.guest_card_number:
         # The home library may have replaced the card since: ask about the member's card now.
@@ -523,52 +600,54 @@ def _loan_borrower(organisation, loan):
             card = holder.card_number
     try:
         borrower = borrower_find(organisation=organisation, card_number=card)
-    except ValidationError as error:
+    except ServiceError as error:
         # The card is no longer valid (erased, replaced): renewal is refused for that reason.
-        from ..borrowers import Borrower
-
-        return Borrower(card_number=card, member=loan.member, may_borrow=False, reasons=error.messages)
+        return Borrower(card_number=card, member=loan.member, may_borrow=False, reasons=[error])
     _lock_borrower(borrower)
     return borrower
 
 
-def renew(*, organisation, staff_user, loan_id, today=None):
-    """Renew one open loan. Raises CirculationRefused with the reasons, changing nothing."""
-    _in_library_schema(organisation)
+def renew(*, actor, loan_id, today=None):
+    """Renew one open loan (a member actor: only their own). Raises CirculationRefused
+    with the reasons, or a ServiceError (loan.not_found, actor.not_owner), changing nothing."""
+    actor.require_current_library()
     today = today or timezone.localdate()
     with transaction.atomic():
-        loan = _lock_open_loan(loan_id)
-        return _renew_locked(organisation, loan, staff_user=staff_user, today=today)
+        loan, borrower = _lock_open_loan(actor, loan_id, borrower=True)
+        return _renew_locked(actor, loan, today=today, borrower=borrower)
 
 
 @dataclass
 class RenewOutcome:
     loan: Loan
     renewed: bool
-    reasons: list
+    reasons: list  # the sentences why not
+    codes: list = field(default_factory=list)  # and their codes
 
 
-def renew_all(*, organisation, staff_user, card_number, today=None):
+def renew_all(*, actor, card_number, today=None):
     """Renew every open loan of a borrower; each one on its own (one refused loan
-    does not stop the others). Returns a RenewOutcome per loan."""
-    _in_library_schema(organisation)
+    does not stop the others). A member actor renews only their own. Returns a
+    RenewOutcome per loan."""
+    organisation = actor.require_current_library()
     borrower = borrower_find(organisation=organisation, card_number=card_number)
+    actor.require_member(borrower.member.pk if borrower.member is not None else None)
     outcomes = []
     for loan_id in Loan.objects.filter(ended_at__isnull=True, **borrower.loans_filter()).order_by("due_on", "pk").values_list(
         "pk", flat=True
     ):
         try:
-            loan = renew(organisation=organisation, staff_user=staff_user, loan_id=loan_id, today=today)
+            loan = renew(actor=actor, loan_id=loan_id, today=today)
             outcomes.append(RenewOutcome(loan=loan, renewed=True, reasons=[]))
         except ValidationError as error:
             loan = Loan.objects.select_related("item").get(pk=loan_id)
-            outcomes.append(RenewOutcome(loan=loan, renewed=False, reasons=error.messages))
+            outcomes.append(RenewOutcome(loan=loan, renewed=False, reasons=error.messages, codes=error_codes(error)))
     return outcomes
 
 
 # --- checkin -----------------------------------------------------------------------
 
-def _end_loan(organisation, loan, *, ending, branch_id, staff_user, now):
+def _end_loan(organisation, loan, *, ending, branch_id, now):
     loan.ended_at = now
     loan.ending = ending
     loan.ended_branch_id = branch_id
@@ -583,33 +662,39 @@ def _branch_name(branch_id):
     return branch.name if branch else f"vestiging {branch_id}"
 
 
-def checkin(*, organisation, branch_id, staff_user, barcode, now=None):
-    """Take an item back at a branch of this library: end its loan (charging any
-    fine), then route it: to a hold (this branch's hold shelf or in transit to the
-    pickup branch), back on this branch's shelf (its home, or a floating item), or
-    in transit home. An item that was not on loan is handled too: a received
-    transfer, or a status repaired and noted. Returns a CheckinResult."""
-    _in_library_schema(organisation)
-    from .holds import hold_receive, hold_trap, holds_expected_refresh_for_title
+def checkin(*, actor, barcode, now=None):
+    """Take an item back at the actor's branch (the desk's, the machine's): end its
+    loan (charging any fine), then route it: to a hold (this branch's hold shelf or
+    in transit to the pickup branch), back on this branch's shelf (its home, or a
+    floating item), or in transit home. An item that was not on loan is handled
+    too: a received transfer, or a status repaired and noted. Returns a
+    CheckinResult (its route a code with values, e.g. route.transit and the branch)."""
+    organisation = actor.require_current_library()
+    from .holds import hold_receive, hold_trap, holds_expected_refresh_for_title, holds_lock_waiting
 
     now = now or timezone.now()
     today = timezone.localdate(now)
     with transaction.atomic():
-        context = _desk_context(organisation, barcode=barcode, branch_id=branch_id, today=today)
+        context = _desk_context(organisation, barcode=barcode, branch_id=actor.branch_id, today=today)
         branch, item = context.branch, context.item
         notes = []
         fine = 0
         # The item lock covers its loans: every loan write locks the item first.
         loan = context.open_loan
         if loan is not None:
-            fine = _charge_fine(loan, returned_on=today, staff_user=staff_user)
+            fine = _fine_cents(loan, today)
+            if fine:
+                _lock_payer(loan)
+                _charge_fine(actor, loan, returned_on=today, fine=fine)
             loan.fine_cents = fine
-            _end_loan(organisation, loan, ending=Loan.Ending.RETURNED, branch_id=branch.pk, staff_user=staff_user, now=now)
+            _end_loan(organisation, loan, ending=Loan.Ending.RETURNED, branch_id=branch.pk, now=now)
             loan.save(update_fields=["ended_at", "ending", "ended_branch_id", "fine_cents"])
             if fine:
-                notes.append(f"Te laat ingeleverd: {euro(fine)} boete op de rekening gezet.")
-        else:
-            keep = _checkin_not_on_loan(organisation, item, branch, staff_user=staff_user, now=now, notes=notes)
+                notes.append(Note("checkin.late_fine", {"fine": euro(fine)}))
+        # The title's waiting holds before anything moves the holdings row (core.locks).
+        waiting = holds_lock_waiting(item.title_id) if context.title_has_holds else []
+        if loan is None:
+            keep = _checkin_not_on_loan(actor, item, branch, now=now, notes=notes)
             if keep is not None:
                 return keep
 
@@ -620,102 +705,97 @@ def checkin(*, organisation, branch_id, staff_user, barcode, now=None):
                 transfer.received_branch_id = branch.pk
                 transfer.save(update_fields=["received_at", "received_branch_id"])
                 if transfer.hold_id is not None and transfer.to_branch_id == branch.pk:
-                    result = hold_receive(organisation=organisation, item=item, transfer=transfer,
-                                          staff_user=staff_user, now=now)
+                    result = hold_receive(actor=actor, item=item, transfer=transfer, now=now)
                     if result is not None:
                         result.notes = notes + result.notes
                         return result
 
         result = None
         if context.title_has_holds:
-            result = hold_trap(organisation=organisation, item=item, branch=branch, staff_user=staff_user, now=now)
+            result = hold_trap(actor=actor, item=item, branch=branch, now=now, waiting=waiting)
         if result is None:
-            result = _route_home(organisation, item, branch, staff_user=staff_user, now=now,
-                                 floating_item_types=context.floating_item_types)
+            result = _route_home(actor, item, branch, now=now, floating_item_types=context.floating_item_types)
         result.loan = loan
         result.fine_cents = fine
         result.notes = notes + result.notes
         if context.title_has_holds:
-            holds_expected_refresh_for_title(item.title_id, today=today)
+            holds_expected_refresh_for_title(item.title_id, today=today, locked=True)
     return result
 
 
-def _checkin_not_on_loan(organisation, item, branch, *, staff_user, now, notes):
+def _checkin_not_on_loan(actor, item, branch, *, now, notes):
     """An item scanned at checkin without an open loan. Returns a final result when
     it must be left aside, else None (and the caller routes it)."""
     status = ItemStatus(item.status)
     if status == ItemStatus.WITHDRAWN:
-        return CheckinResult(item=item, route=ROUTE_KEEP, message="AFGESCHREVEN — LEG APART",
-                             notes=["Dit exemplaar is afgeschreven; geef het aan de collectiemedewerker."])
+        return CheckinResult(item=item, route=ROUTE_KEEP, code="route.keep", params={"status": status.label},
+                             notes=[Note("checkin.withdrawn")])
     if status in (ItemStatus.DAMAGED, ItemStatus.IN_PROCESSING):
-        return CheckinResult(item=item, route=ROUTE_KEEP, message=f"{status.label.upper()} — LEG APART",
-                             notes=[f"Dit exemplaar heeft de status {status.label.lower()}; het was niet uitgeleend."])
+        return CheckinResult(item=item, route=ROUTE_KEEP, code="route.keep", params={"status": status.label},
+                             notes=[Note("checkin.status_not_on_loan", {"status": status.label.lower()})])
     if status == ItemStatus.ON_INTERLIBRARY_LOAN:
-        return CheckinResult(item=item, route=ROUTE_KEEP, message="IBL — NAAR DE IBL-BAK",
-                             notes=["Dit exemplaar is aan een andere bibliotheek uitgeleend (IBL)."])
+        return CheckinResult(item=item, route=ROUTE_KEEP, code="route.keep_interlibrary_loan",
+                             notes=[Note("checkin.on_interlibrary_loan")])
     if status == ItemStatus.ON_HOLD_SHELF:
-        from .holds import hold_ready_for_item
+        from .holds import _held_for, hold_ready_for_item
 
         hold = hold_ready_for_item(item)
         if hold is not None:
-            return CheckinResult(item=item, route=ROUTE_HOLD_SHELF, hold=hold,
-                                 message="RESERVERINGSPLANK", destination_branch_id=hold.pickup_branch_id,
-                                 notes=[f"Ligt al klaar voor pas {hold.member.card_number} tot "
-                                        f"{hold.shelf_until:%d-%m-%Y}."])
+            return CheckinResult(item=item, route=ROUTE_HOLD_SHELF, code="route.hold_shelf", hold=hold,
+                                 destination_branch_id=hold.pickup_branch_id,
+                                 notes=[Note("checkin.ready_already", {"held_for": _held_for(hold),
+                                                                       "until": f"{hold.shelf_until:%d-%m-%Y}"})])
         # On the hold shelf without a hold: repair and route as usual below.
     if status == ItemStatus.ON_LOAN:
-        notes.append("Stond als uitgeleend zonder uitlening; status hersteld.")
+        notes.append(Note("checkin.on_loan_without_loan"))
     elif status == ItemStatus.MISSING:
         last = Loan.objects.filter(item=item).order_by("-loaned_at").first()
         if last is not None and last.ending in (Loan.Ending.LOST, Loan.Ending.CLAIMS_RETURNED):
-            notes.append(f"Was als {last.get_ending_display().lower()} gemeld; teruggevonden. Een vergoeding voor "
-                         "verlies kan op de rekening van het lid worden kwijtgescholden.")
+            notes.append(Note("checkin.found_after_ending", {"ending": last.get_ending_display().lower()}))
         else:
-            notes.append("Stond als vermist geregistreerd; teruggevonden.")
+            notes.append(Note("checkin.missing_found"))
     elif status == ItemStatus.AVAILABLE:
-        notes.append("Was niet uitgeleend.")
+        notes.append(Note("checkin.not_on_loan"))
     if status in (ItemStatus.ON_LOAN, ItemStatus.MISSING, ItemStatus.ON_HOLD_SHELF):
-        item_circulation_update(organisation=organisation, item=item, staff_user=staff_user,
-                                to_status=ItemStatus.AVAILABLE, detail="Status hersteld bij inname")
+        item_circulation_update(actor=actor, item=item, to_status=ItemStatus.AVAILABLE,
+                                detail="Status hersteld bij inname")
         CirculationEvent.objects.create(kind=CirculationEvent.Kind.CHECKIN_REPAIR, item_id_ref=item.pk,
-                                        staff_user=staff_user, detail=f"Van {status.label} naar beschikbaar bij inname")
+                                        staff_user=actor.user_or_none, actor_ref=actor.ref,
+                                        detail=f"Van {status.label} naar beschikbaar bij inname")
     return None
 
 
-def _route_home(organisation, item, branch, *, staff_user, now, floating_item_types=None):
+def _route_home(actor, item, branch, *, now, floating_item_types=None):
     """Back on this branch's shelf (home branch, or a floating item type), else in
     transit to the home branch."""
     if floating_item_types is None:
         floating_item_types = circulation_settings_get().floating_item_types
     floating = item.item_type in floating_item_types
     if item.owning_branch_id == branch.pk or floating:
-        item_circulation_update(organisation=organisation, item=item, staff_user=staff_user,
-                                to_status=ItemStatus.AVAILABLE, current_branch_id=branch.pk,
+        item_circulation_update(actor=actor, item=item, to_status=ItemStatus.AVAILABLE, current_branch_id=branch.pk,
                                 detail=f"Ingenomen in {branch.name}")
-        notes = ["Zwevende collectie: blijft in deze vestiging."] if floating and item.owning_branch_id != branch.pk else []
-        return CheckinResult(item=item, route=ROUTE_SHELF, message="TERUG IN DE KAST",
-                             destination_branch_id=branch.pk, notes=notes)
+        notes = [Note("checkin.floating")] if floating and item.owning_branch_id != branch.pk else []
+        return CheckinResult(item=item, route=ROUTE_SHELF, code="route.shelf", destination_branch_id=branch.pk,
+                             notes=notes)
     to_branch = item.owning_branch_id
-    _transfer_start(organisation, item, from_branch_id=branch.pk, to_branch_id=to_branch,
-                    reason=Transfer.Reason.HOME, staff_user=staff_user, now=now)
-    return CheckinResult(item=item, route=ROUTE_TRANSIT, message=f"TRANSPORT NAAR {_branch_name(to_branch).upper()}",
-                         destination_branch_id=to_branch)
+    _transfer_start(actor, item, from_branch_id=branch.pk, to_branch_id=to_branch, reason=Transfer.Reason.HOME,
+                    now=now)
+    return CheckinResult(item=item, route=ROUTE_TRANSIT, code="route.transit",
+                         params={"branch": _branch_name(to_branch)}, destination_branch_id=to_branch)
 
 
-def _transfer_start(organisation, item, *, from_branch_id, to_branch_id, reason, staff_user, now, hold=None):
+def _transfer_start(actor, item, *, from_branch_id, to_branch_id, reason, now, hold=None):
     Transfer.objects.filter(item=item, received_at__isnull=True).update(received_at=now, received_branch_id=from_branch_id)
     transfer = Transfer.objects.create(item=item, from_branch_id=from_branch_id, to_branch_id=to_branch_id,
-                                       reason=reason, hold=hold, sent_at=now, sent_by=staff_user)
+                                       reason=reason, hold=hold, sent_at=now, sent_by=actor.user_or_none,
+                                       actor_ref=actor.ref)
     if item.status not in (ItemStatus.AVAILABLE, ItemStatus.ON_LOAN, ItemStatus.IN_TRANSIT, ItemStatus.ON_HOLD_SHELF):
-        item_circulation_update(organisation=organisation, item=item, staff_user=staff_user,
-                                to_status=ItemStatus.AVAILABLE, detail="Status hersteld")
+        item_circulation_update(actor=actor, item=item, to_status=ItemStatus.AVAILABLE, detail="Status hersteld")
     if item.status != ItemStatus.IN_TRANSIT:
-        item_circulation_update(organisation=organisation, item=item, staff_user=staff_user,
-                                to_status=ItemStatus.IN_TRANSIT, current_branch_id=from_branch_id,
-                                detail=f"Transport naar {_branch_name(to_branch_id)}")
+        item_circulation_update(actor=actor, item=item, to_status=ItemStatus.IN_TRANSIT,
+                                current_branch_id=from_branch_id, detail=f"Transport naar {_branch_name(to_branch_id)}")
     else:
-        item_circulation_update(organisation=organisation, item=item, staff_user=staff_user,
-                                current_branch_id=from_branch_id)
+        item_circulation_update(actor=actor, item=item, current_branch_id=from_branch_id)
     return transfer
 
 
@@ -728,52 +808,56 @@ def _expected_refresh(title_id, today):
     holds_expected_refresh_for_title(title_id, today=today)
 
 
-def loan_mark_lost(*, organisation, staff_user, loan_id, replacement_cents=None, today=None):
-    """The borrower has lost the item: the loan ends as lost, the item becomes
-    missing, and the fine so far plus the replacement price (the item's price, or
-    `replacement_cents` given by staff) are charged."""
-    _in_library_schema(organisation)
+def loan_mark_lost(*, actor, loan_id, replacement_cents=None, today=None):
+    """The borrower has lost the item (staff, Role.DESK): the loan ends as lost, the
+    item becomes missing, and the fine so far plus the replacement price (the
+    item's price, or `replacement_cents` given by staff) are charged."""
+    organisation = actor.require_current_library()
+    require_role(actor, Role.DESK)
     today = today or timezone.localdate()
     now = timezone.now()
     with transaction.atomic():
-        loan = _lock_open_loan(loan_id)
+        loan, _borrower = _lock_open_loan(actor, loan_id, payer=True)
         item = loan.item
         price = replacement_cents if replacement_cents is not None else item.price_cents
         if price is None:
-            raise ValidationError("Dit exemplaar heeft geen prijs; vul de vervangingsprijs in.")
+            raise ServiceError("loan.replacement_price_missing", field="price")
         if type(price) is not int or price < 0:  # noqa: E721
-            raise ValidationError("De vervangingsprijs moet een bedrag in centen van 0 of meer zijn.")
+            raise ServiceError("loan.replacement_price_invalid", field="price")
         title_text = _title_text(loan.title_id)
-        loan.fine_cents = _charge_fine(loan, returned_on=today, staff_user=staff_user, title_text=title_text)
-        _end_loan(organisation, loan, ending=Loan.Ending.LOST, branch_id=None, staff_user=staff_user, now=now)
+        loan.fine_cents = _charge_fine(actor, loan, returned_on=today, title_text=title_text)
+        _end_loan(organisation, loan, ending=Loan.Ending.LOST, branch_id=None, now=now)
         loan.save(update_fields=["ended_at", "ending", "ended_branch_id", "fine_cents"])
         if price:
             payer, home = _loan_payer(loan)
             if payer is not None:
-                _charge(payer, home=home, charge_type=LedgerEntry.ChargeType.LOST_ITEM, amount_cents=price,
-                        staff_user=staff_user, description=f"Verloren: {title_text} ({item.barcode})",
-                        reference=f"loan:{loan.pk}:lost")
-        item_circulation_update(organisation=organisation, item=item, staff_user=staff_user,
-                                to_status=ItemStatus.MISSING, detail="Verloren gemeld door het lid")
+                _charge(payer, actor=actor, home=home, charge_type=LedgerEntry.ChargeType.LOST_ITEM, amount_cents=price,
+                        description=f"Verloren: {title_text} ({item.barcode})", reference=f"loan:{loan.pk}:lost")
+        # On loan -> missing leaves the holdings row as it is (neither is available).
+        item_circulation_update(actor=actor, item=item, to_status=ItemStatus.MISSING,
+                                detail="Verloren gemeld door het lid")
         CirculationEvent.objects.create(kind=CirculationEvent.Kind.LOST, loan=loan, item_id_ref=item.pk,
-                                        staff_user=staff_user, detail=f"Vervangingsprijs {euro(price)}")
+                                        staff_user=actor.user_or_none, actor_ref=actor.ref,
+                                        detail=f"Vervangingsprijs {euro(price)}")
         _expected_refresh(loan.title_id, today)
     return loan
 
 
-def loan_claims_returned(*, organisation, staff_user, loan_id, note=""):
-    """The borrower says it was returned but it is not here: the loan ends (no
-    further fine), the item becomes missing, and it is logged for follow-up."""
-    _in_library_schema(organisation)
+def loan_claims_returned(*, actor, loan_id, note=""):
+    """The borrower says it was returned but it is not here (staff, Role.DESK): the
+    loan ends (no further fine), the item becomes missing, and it is logged for
+    follow-up."""
+    organisation = actor.require_current_library()
+    require_role(actor, Role.DESK)
     now = timezone.now()
     with transaction.atomic():
-        loan = _lock_open_loan(loan_id)
-        _end_loan(organisation, loan, ending=Loan.Ending.CLAIMS_RETURNED, branch_id=None, staff_user=staff_user, now=now)
+        loan, _borrower = _lock_open_loan(actor, loan_id)
+        _end_loan(organisation, loan, ending=Loan.Ending.CLAIMS_RETURNED, branch_id=None, now=now)
         loan.save(update_fields=["ended_at", "ending", "ended_branch_id"])
-        item_circulation_update(organisation=organisation, item=loan.item, staff_user=staff_user,
-                                to_status=ItemStatus.MISSING, detail="Volgens het lid ingeleverd; niet gevonden")
+        item_circulation_update(actor=actor, item=loan.item, to_status=ItemStatus.MISSING,
+                                detail="Volgens het lid ingeleverd; niet gevonden")
         CirculationEvent.objects.create(kind=CirculationEvent.Kind.CLAIMS_RETURNED, loan=loan,
-                                        item_id_ref=loan.item_id, staff_user=staff_user,
+                                        item_id_ref=loan.item_id, staff_user=actor.user_or_none, actor_ref=actor.ref,
                                         detail=(note or "").strip()[:500] or "Lid zegt het te hebben ingeleverd")
         _expected_refresh(loan.title_id, timezone.localdate(now))
     return loan

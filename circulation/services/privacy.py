@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalogue.models import Title
+from core.errors import ServiceError
 from members.selectors.privacy import erasure_obstacle_register, export_section_register
 from members.services.privacy import loan_history_anonymiser_register
 from members.services.registration import merge_mover_register
@@ -65,7 +66,7 @@ def _open_loans(member):
     reasons = []
     count = Loan.objects.filter(member=member, ended_at__isnull=True).count()
     if count:
-        reasons.append(f"Het lid heeft nog {count} exemplaar/exemplaren geleend; neem die eerst in.")
+        reasons.append(ServiceError("erasure.loans_open", count=count))
     # Loans at other libraries on this member's cards (the national guest-loan index).
     from django.db import connection
 
@@ -78,14 +79,14 @@ def _open_loans(member):
         .values_list("lending_organisation__name", flat=True)
     )
     for name in sorted(set(elsewhere)):
-        reasons.append(f"Het lid heeft nog exemplaren geleend bij {name}; die moeten eerst worden ingeleverd.")
+        reasons.append(ServiceError("erasure.loans_elsewhere", library=name))
     return reasons
 
 
 def _active_holds(member):
     count = Hold.objects.filter(member=member, status__in=ACTIVE_HOLD_STATUSES).count()
     if count:
-        return [f"Het lid heeft nog {count} lopende reservering(en); annuleer die eerst."]
+        return [ServiceError("erasure.holds_active", count=count)]
     return []
 
 

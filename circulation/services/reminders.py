@@ -7,6 +7,11 @@ them about it commit together or not at all, so a worker that dies mid-run
 loses nothing and a rerun does only what is left. Notices carry a dedupe key
 (notices.services.notice_queue), so a task that runs twice sends each notice once.
 Guests are not sent notices here: their home library holds their address.
+
+Every function takes the `actor` of the run (Actor.system("nightly") from the
+task). No transaction spans the library: each member's (or each title's) work
+is one short transaction, taking its locks in core.locks' order (the member's
+items, the member, their loans, then holds), so the desk never waits on the night.
 """
 
 import datetime
@@ -15,19 +20,22 @@ from collections import defaultdict
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from collection.models import Item
+from core import locks
+from core.locks import lock_rows
 from core.money import euro
-from members.models import Member
 
 from ..models import HoldStatus, Loan
 from ..rules import loan_rule_choose
 from .holds import holds_expected_refresh_for_title, holds_expire
-from .loans import _fine_cents, _in_library_schema, renew, title_fields
+from .loans import _fine_cents, _loan_borrower, _renew_locked, title_fields
 
 
-def _queue(member, kind, dedupe_key, context, branch_id=None):
+def _queue(actor, member, kind, dedupe_key, context, branch_id=None):
     from notices.services import notice_queue
 
-    return notice_queue(member=member, kind=kind, dedupe_key=dedupe_key, context=context, branch=branch_id)
+    return notice_queue(actor=actor, member=member, kind=kind, dedupe_key=dedupe_key, context=context,
+                        branch=branch_id)
 
 
 def _auto_renew_allowed(loan):
@@ -37,12 +45,16 @@ def _auto_renew_allowed(loan):
     ).rule.auto_renew
 
 
-def loans_auto_renew(*, organisation, today):
+def loans_auto_renew(*, actor, today):
     """Renew every loan of an own member due today (the task runs in the night
     before the due date's opening hours) whose rule allows automatic renewal and
     that may be renewed; tell each member what was and was not renewed, and why.
-    Returns (renewed, refused) counts."""
-    _in_library_schema(organisation)
+    Returns (renewed, refused) counts.
+
+    One transaction per member, with the locks of a renewal in their order: the
+    member's items, the member, their loans; each loan is renewed in a savepoint of
+    its own (a refused one leaves the others)."""
+    actor.require_current_library()
     due = (
         Loan.objects.filter(ended_at__isnull=True, due_on=today, member__isnull=False)
         .select_related("member", "item").order_by("member_id", "pk")
@@ -50,22 +62,24 @@ def loans_auto_renew(*, organisation, today):
     by_member = defaultdict(list)
     for loan in due:
         if _auto_renew_allowed(loan):
-            by_member[loan.member_id].append(loan.pk)
+            by_member[loan.member_id].append(loan)
     renewed_count = refused_count = 0
-    for member_id, loan_ids in by_member.items():
+    for member_id, candidates in by_member.items():
         with transaction.atomic():
-            member = Member.objects.select_for_update().get(pk=member_id)
+            lock_rows(locks.ITEM, Item.objects.filter(pk__in=[loan.item_id for loan in candidates]))
+            borrower = _loan_borrower(actor, candidates[0])
+            loans = lock_rows(locks.LOAN, Loan.objects.select_related("item", "member").filter(
+                pk__in=[loan.pk for loan in candidates], member_id=member_id), of=("self",))
             rows = []
             first_branch = None
-            for loan_id in loan_ids:
-                loan = Loan.objects.select_related("item").get(pk=loan_id)
+            for loan in loans:
                 if loan.ended_at is not None or loan.due_on != today:
                     continue  # returned or renewed meanwhile (a rerun)
                 first_branch = first_branch or loan.branch_id
                 row = {**title_fields(loan.title_id), "barcode": loan.item.barcode}
                 try:
                     with transaction.atomic():
-                        loan = renew(organisation=organisation, staff_user=None, loan_id=loan_id, today=today)
+                        loan = _renew_locked(actor, loan, today=today, borrower=borrower)
                     rows.append({**row, "verlengd": True, "inleverdatum": loan.due_on, "reden": ""})
                     renewed_count += 1
                 except ValidationError as error:
@@ -73,15 +87,16 @@ def loans_auto_renew(*, organisation, today):
                                  "reden": " ".join(error.messages)})
                     refused_count += 1
             if rows:
-                _queue(member, "auto_renewal", f"auto_renewal:{member_id}:{today.isoformat()}",
+                _queue(actor, borrower.member, "auto_renewal", f"auto_renewal:{member_id}:{today.isoformat()}",
                        {"titels": rows}, first_branch)
     return renewed_count, refused_count
 
 
-def due_soon_reminders(*, organisation, today, days_before):
+def due_soon_reminders(*, actor, today, days_before):
     """One reminder per member and due date, `days_before` days ahead (or fewer
-    when a run was missed). Returns how many notices were queued."""
-    _in_library_schema(organisation)
+    when a run was missed), each in a transaction of its own. Returns how many
+    notices were queued."""
+    actor.require_current_library()
     horizon = today + datetime.timedelta(days=days_before)
     loans = (
         Loan.objects.filter(ended_at__isnull=True, member__isnull=False, due_on__gt=today, due_on__lte=horizon)
@@ -95,18 +110,19 @@ def due_soon_reminders(*, organisation, today, days_before):
         with transaction.atomic():
             rows = [{**title_fields(loan.title_id), "barcode": loan.item.barcode, "inleverdatum": loan.due_on}
                     for loan in group]
-            notice = _queue(group[0].member, "due_soon", f"due_soon:{member_id}:{due_on.isoformat()}",
+            notice = _queue(actor, group[0].member, "due_soon", f"due_soon:{member_id}:{due_on.isoformat()}",
                             {"titels": rows, "inleverdatum": due_on}, group[0].branch_id)
             queued += notice is not None
     return queued
 
 
-def overdue_notices(*, organisation, today, level_days):
+def overdue_notices(*, actor, today, level_days):
     """Overdue notices 1-2-3: a loan `level_days[k-1]` or more days overdue gets
     notice k once (the highest level it has reached; levels skipped while a run was
     missed are not sent late). One notice per member per level and day, listing
-    every loan at that level. Returns {level: notices queued}."""
-    _in_library_schema(organisation)
+    every loan at that level, each member in a transaction of their own (their
+    loans locked, in primary-key order). Returns {level: notices queued}."""
+    actor.require_current_library()
     counts = {}
     for level in (3, 2, 1):
         days = level_days[level - 1]
@@ -122,7 +138,7 @@ def overdue_notices(*, organisation, today, level_days):
         counts[level] = 0
         for member_id, group in by_member.items():
             with transaction.atomic():
-                locked = list(Loan.objects.select_for_update().filter(
+                locked = lock_rows(locks.LOAN, Loan.objects.filter(
                     pk__in=[loan.pk for loan in group], ended_at__isnull=True, overdue_level__lt=level))
                 if not locked:
                     continue
@@ -132,7 +148,7 @@ def overdue_notices(*, organisation, today, level_days):
                     fine += _fine_cents(loan, today)
                     rows.append({**title_fields(loan.title_id), "barcode": loan.item.barcode,
                                  "inleverdatum": loan.due_on, "dagen_te_laat": (today - loan.due_on).days})
-                notice = _queue(group[0].member, f"overdue_{level}", f"overdue_{level}:{member_id}:{today.isoformat()}",
+                notice = _queue(actor, group[0].member, f"overdue_{level}", f"overdue_{level}:{member_id}:{today.isoformat()}",
                                 {"titels": rows, "inleverdatum": min(loan.due_on for loan in group),
                                  "boete": euro(fine) if fine else ""}, group[0].branch_id)
                 Loan.objects.filter(pk__in=[loan.pk for loan in locked]).update(overdue_level=level)
@@ -140,20 +156,20 @@ def overdue_notices(*, organisation, today, level_days):
     return counts
 
 
-def holds_nightly(*, organisation, today):
+def holds_nightly(*, actor, today):
     """Expire holds not picked up, and recompute every waiting hold's expected date
-    (a date passes every night)."""
-    expired = holds_expire(organisation=organisation, today=today)
-    return len(expired), holds_expected_refresh_all(organisation=organisation, today=today)
+    (a date passes every night); title by title."""
+    expired = holds_expire(actor=actor, today=today)
+    return len(expired), holds_expected_refresh_all(actor=actor, today=today)
 
 
-def holds_expected_refresh_all(*, organisation, today):
+def holds_expected_refresh_all(*, actor, today):
     """Recompute the expected date of every waiting hold of this library, title by
     title in short transactions (nightly, and after the loan rules or circulation
     settings changed). Returns how many titles."""
     from ..models import Hold
 
-    _in_library_schema(organisation)
+    actor.require_current_library()
     title_ids = set(Hold.objects.filter(status=HoldStatus.WAITING).values_list("title_id", flat=True).distinct())
     for title_id in sorted(title_ids):
         with transaction.atomic():

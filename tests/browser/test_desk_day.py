@@ -51,7 +51,7 @@ def desk_day(django_db_setup, django_db_blocker):
                           amount_cents=250,
                           description="Te laat (vorige keer)")
             items = [make_items(alpha, branch=home, title=title)[0] for title in titles]
-            checkout(organisation=alpha, branch_id=home.pk, staff_user=staff, card_number=CARD,
+            checkout(actor=Actor.staff(staff, alpha, branch_id=home.pk), card_number=CARD,
                      barcode=items[2].barcode, now=timezone.now() - datetime.timedelta(days=10))
         connection.set_schema_to_public()
     yield alpha, home, other, member, items

@@ -54,7 +54,7 @@ def holds_day(django_db_setup, django_db_blocker):
                                  email="lex.lezer@example.nl", paid_until=PAID_UNTIL)
             copies = make_items(alpha, branch=branch, title=title, count=2)
             for copy in copies:
-                checkout(organisation=alpha, branch_id=branch.pk, staff_user=staff, card_number=reader.card_number,
+                checkout(actor=Actor.staff(staff, alpha, branch_id=branch.pk), card_number=reader.card_number,
                          barcode=copy.barcode)
         connection.set_schema_to_public()
     yield alpha, branch, title, first, second, copies

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 from django_tenants.utils import tenant_context
 
+from core.actors import Actor
 from tenants.models import OpeningPeriod
 from tests.members.factories import make_member
 
@@ -34,4 +35,7 @@ def desk(libraries, staff, member_defaults):
             supervisor=staff.alpha_library_admin,
             items=lambda count=1, branch=None, **fields: make_items(alpha, branch=branch or main, count=count,
                                                                     **fields),
+            # The desk's actor: its staff user (or `user`) at the main branch (or `branch`).
+            actor=lambda user=None, branch=None: Actor.staff(user or staff.alpha_desk, alpha,
+                                                             branch_id=(branch or main).pk),
         )

@@ -49,21 +49,20 @@ def codes(error):
     return [refusal.code for refusal in error.refusals]
 
 
-def lend(desk, item=None, member=None, *, barcode=None, card=None, staff_user=None, now=None, override_reason="",
+def lend(desk, item=None, member=None, *, barcode=None, card=None, user=None, actor=None, now=None, override_reason="",
          branch=None):
-    """Checkout at the desk (the main branch, the desk user, the desk's member unless given)."""
+    """Checkout at the desk (the main branch, the desk user, the desk's member unless given; or as `actor`)."""
     from circulation.services.loans import checkout
 
     return checkout(
-        organisation=desk.library, branch_id=(branch or desk.main).pk, staff_user=staff_user or desk.staff,
+        actor=actor or desk.actor(user, branch),
         card_number=card if card is not None else (member or desk.member).card_number,
         barcode=barcode if barcode is not None else item.barcode, override_reason=override_reason, now=now,
     )
 
 
-def take_back(desk, item, *, branch=None, staff_user=None, now=None):
-    """Checkin at the desk (the main branch unless given)."""
+def take_back(desk, item, *, branch=None, user=None, actor=None, now=None):
+    """Checkin at the desk (the main branch unless given; or as `actor`)."""
     from circulation.services.loans import checkin
 
-    return checkin(organisation=desk.library, branch_id=(branch or desk.main).pk, staff_user=staff_user or desk.staff,
-                   barcode=item.barcode, now=now)
+    return checkin(actor=actor or desk.actor(user, branch), barcode=item.barcode, now=now)

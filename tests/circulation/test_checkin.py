@@ -14,6 +14,7 @@ from circulation.services.loans import loan_claims_returned, loan_mark_lost
 from circulation.services.rules import circulation_settings_update
 from collection.models import Item, ItemStatus
 from collection.services import item_status_change, item_withdraw
+from core.errors import error_codes
 from members.models import LedgerEntry
 from tests.factories import collection_actor
 from tests.members.factories import make_member
@@ -34,7 +35,7 @@ def test_checkin_at_home_ends_the_loan_back_on_the_shelf(desk):
     loan = lend(desk, item, now=at(2026, 12, 1)).loan
     back = at(2026, 12, 8, 14)
     result = take_back(desk, item, now=back)
-    assert result.route == "shelf"
+    assert result.route == "shelf" and result.code == "route.shelf"
     assert result.message == "TERUG IN DE KAST"
     assert result.destination_branch_id == desk.main.pk
     assert result.loan.pk == loan.pk and result.fine_cents == 0 and result.notes == []
@@ -55,7 +56,8 @@ def test_late_checkin_charges_a_fine_on_time_does_not(desk):
     assert not LedgerEntry.objects.filter(charge_type=LedgerEntry.ChargeType.FINE).exists()
     result = take_back(desk, late, now=at(2026, 12, 24))  # 23 and 24 December
     assert result.fine_cents == 50
-    assert result.notes == ["Te laat ingeleverd: € 0,50 boete op de rekening gezet."]
+    assert [(note.code, note.params) for note in result.notes] == [("checkin.late_fine", {"fine": "€ 0,50"})]
+    assert result.note_texts == ["Te laat ingeleverd: € 0,50 boete op de rekening gezet."]
     fine = LedgerEntry.objects.get(charge_type=LedgerEntry.ChargeType.FINE)
     assert fine.member_id == desk.member.pk and fine.amount_cents == 50
     assert fine.reference == f"loan:{result.loan.pk}:fine:2026-12-24"
@@ -68,12 +70,14 @@ def test_checkin_at_another_branch_sends_it_home(desk):
     sent = at(2026, 12, 5)
     result = take_back(desk, item, branch=desk.other, now=sent)
     assert result.route == "transit"
+    assert (result.code, result.params) == ("route.transit", {"branch": desk.main.name})
     assert result.message == f"TRANSPORT NAAR {desk.main.name.upper()}"
     assert result.destination_branch_id == desk.main.pk
     transfer = Transfer.objects.get(item=item)
     assert (transfer.from_branch_id, transfer.to_branch_id, transfer.reason) == (desk.other.pk, desk.main.pk,
                                                                                   Transfer.Reason.HOME)
     assert transfer.sent_at == sent and transfer.received_at is None and transfer.sent_by_id == desk.staff.pk
+    assert transfer.actor_ref == f"staff:{desk.staff.pk}"
     item = fresh(item)
     assert item.status == ItemStatus.IN_TRANSIT and item.current_branch_id == desk.other.pk
     assert item.owning_branch_id == desk.main.pk
@@ -91,15 +95,15 @@ def test_checkin_at_another_branch_sends_it_home(desk):
 
 
 def test_floating_item_types_stay_where_they_are_returned(desk):
-    circulation_settings_update(organisation=desk.library, staff_user=desk.supervisor, floating_item_types=["dvd"],
-                                transfer_days=2)
+    circulation_settings_update(actor=desk.actor(desk.supervisor), floating_item_types=["dvd"], transfer_days=2)
     [dvd] = desk.items(item_type="dvd")
     [book] = desk.items()
     lend(desk, dvd)
     lend(desk, book)
     result = take_back(desk, dvd, branch=desk.other)
     assert result.route == "shelf" and result.destination_branch_id == desk.other.pk
-    assert "Zwevende collectie" in result.notes[0]
+    assert [note.code for note in result.notes] == ["checkin.floating"]
+    assert "Zwevende collectie" in result.note_texts[0]
     dvd = fresh(dvd)
     assert dvd.status == ItemStatus.AVAILABLE and dvd.current_branch_id == desk.other.pk
     assert dvd.owning_branch_id == desk.main.pk
@@ -109,16 +113,17 @@ def test_floating_item_types_stay_where_they_are_returned(desk):
 
 
 def test_settings_refuse_unknown_item_types(desk):
-    with pytest.raises(ValidationError):
-        circulation_settings_update(organisation=desk.library, staff_user=desk.supervisor,
-                                    floating_item_types=["vinyl"], transfer_days=2)
+    with pytest.raises(ValidationError) as caught:
+        circulation_settings_update(actor=desk.actor(desk.supervisor), floating_item_types=["vinyl"], transfer_days=2)
+    assert error_codes(caught.value) == ["circulation_settings.floating_type_unknown"]
 
 
 def test_item_not_on_loan_is_available_with_a_note(desk):
     [item] = desk.items()
     result = take_back(desk, item)
     assert result.route == "shelf" and result.loan is None
-    assert result.notes == ["Was niet uitgeleend."]
+    assert [note.code for note in result.notes] == ["checkin.not_on_loan"]
+    assert result.note_texts == ["Was niet uitgeleend."]
     assert fresh(item).status == ItemStatus.AVAILABLE
     assert not Loan.objects.exists()
 
@@ -129,10 +134,11 @@ def test_missing_item_found_is_repaired_and_logged(desk):
                        to_status=ItemStatus.MISSING)
     result = take_back(desk, item)
     assert result.route == "shelf"
-    assert result.notes == ["Stond als vermist geregistreerd; teruggevonden."]
+    assert result.note_texts == ["Stond als vermist geregistreerd; teruggevonden."]
     assert fresh(item).status == ItemStatus.AVAILABLE
     event = CirculationEvent.objects.get(kind=CirculationEvent.Kind.CHECKIN_REPAIR)
     assert event.item_id_ref == item.pk and event.staff_user_id == desk.staff.pk
+    assert event.actor_ref == f"staff:{desk.staff.pk}"
 
 
 def test_missing_item_found_at_another_branch_goes_home(desk):
@@ -150,6 +156,7 @@ def test_withdrawn_item_is_kept_aside_and_nothing_changes(desk):
     before = snapshot(item)
     result = take_back(desk, item, branch=desk.other)
     assert result.route == "keep"
+    assert (result.code, [note.code for note in result.notes]) == ("route.keep", ["checkin.withdrawn"])
     assert result.message == "AFGESCHREVEN — LEG APART"
     assert snapshot(item) == before
     assert fresh(item).status == ItemStatus.WITHDRAWN
@@ -163,17 +170,22 @@ def test_other_items_left_aside(desk, status):
     before = snapshot(item)
     result = take_back(desk, item)
     assert result.route == "keep"
+    if status == ItemStatus.ON_INTERLIBRARY_LOAN:
+        assert result.code == "route.keep_interlibrary_loan" and result.message == "IBL — NAAR DE IBL-BAK"
+    else:
+        assert result.code == "route.keep" and result.message == f"{status.label.upper()} — LEG APART"
     assert snapshot(item) == before
 
 
 def test_lost_then_found(desk):
     [item] = desk.items(price_cents=1995)
     loan = lend(desk, item).loan
-    loan_mark_lost(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk)
+    loan_mark_lost(actor=desk.actor(), loan_id=loan.pk)
     entries = LedgerEntry.objects.count()
     result = take_back(desk, item)
     assert result.loan is None and result.route == "shelf"
-    assert "Was als verloren gemeld; teruggevonden" in result.notes[0]
+    assert result.notes[0].code == "checkin.found_after_ending"
+    assert "Was als verloren gemeld; teruggevonden" in result.note_texts[0]
     assert fresh(item).status == ItemStatus.AVAILABLE
     assert LedgerEntry.objects.count() == entries  # nothing charged or refunded by itself
     assert CirculationEvent.objects.filter(kind=CirculationEvent.Kind.CHECKIN_REPAIR).count() == 1
@@ -182,9 +194,9 @@ def test_lost_then_found(desk):
 def test_claimed_returned_then_found(desk):
     [item] = desk.items()
     loan = lend(desk, item).loan
-    loan_claims_returned(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk)
+    loan_claims_returned(actor=desk.actor(), loan_id=loan.pk)
     result = take_back(desk, item)
-    assert "Was als volgens lid ingeleverd gemeld" in result.notes[0]
+    assert "Was als volgens lid ingeleverd gemeld" in result.note_texts[0]
     assert fresh(item).status == ItemStatus.AVAILABLE
 
 
@@ -194,7 +206,7 @@ def test_checkin_twice(desk):
     first = take_back(desk, item)
     second = take_back(desk, item)
     assert first.loan is not None and second.loan is None
-    assert second.notes == ["Was niet uitgeleend."]
+    assert second.note_texts == ["Was niet uitgeleend."]
     assert Loan.objects.filter(item=item).count() == 1
 
 
@@ -202,21 +214,29 @@ def test_unknown_and_invalid_barcodes(desk):
     with pytest.raises(ValidationError) as caught:
         take_back(desk, Item(barcode="ONBEKEND99"))
     assert caught.value.messages == ["Exemplaar ONBEKEND99 is onbekend in deze bibliotheek."]
-    with pytest.raises(ValidationError):
+    assert error_codes(caught.value) == ["scan.item_unknown"]
+    with pytest.raises(ValidationError) as caught:
         take_back(desk, Item(barcode="a b"))
+    assert error_codes(caught.value) == ["item.barcode_invalid"]
+    with pytest.raises(ValidationError) as caught:
+        take_back(desk, Item(barcode=""))
+    assert error_codes(caught.value) == ["scan.no_barcode"]
     with pytest.raises(ValidationError) as caught:
         take_back(desk, Item(barcode=desk.member.card_number))
     assert "pasnummer" in caught.value.messages[0]
+    assert error_codes(caught.value) == ["scan.card_not_item"]
 
 
 def test_checkin_with_a_hold_for_pickup_elsewhere(desk):
     [item] = desk.items()
     lend(desk, item)
     waiting = make_member(card_number="A1000002", paid_until=PAID_UNTIL)
-    hold_place(organisation=desk.library, staff_user=desk.staff, member=waiting, title_id=item.title_id,
-               pickup_branch_id=desk.other.pk)
+    hold_place(actor=desk.actor(), member=waiting, title_id=item.title_id, pickup_branch_id=desk.other.pk)
     result = take_back(desk, item)
     assert result.route == "hold_transit"
+    assert (result.code, result.params) == ("route.hold_transit", {"branch": desk.other.name})
+    assert result.message == f"RESERVERING — TRANSPORT NAAR {desk.other.name.upper()}"
+    assert result.note_texts == [f"Gereserveerd door pas A1000002; ophalen in {desk.other.name}."]
     assert result.destination_branch_id == desk.other.pk
     transfer = Transfer.objects.get(item=item, received_at__isnull=True)
     assert transfer.reason == Transfer.Reason.HOLD and transfer.to_branch_id == desk.other.pk

@@ -28,6 +28,7 @@ from circulation.services import loans as loan_services
 from circulation.services.loans import CirculationRefused, checkin, checkout
 from collection.models import Item, ItemStatus
 from collection.services import item_add
+from core.actors import Actor
 from members.models import AuditEntry, Block, LedgerEntry, Member, MemberCategory, SubscriptionType
 from staff.models import StaffUser
 from tenants.models import LibraryOrganisation
@@ -98,7 +99,7 @@ def committed():
 def lend(data, member, item):
     def work():
         with tenant_context(data.alpha):
-            return checkout(organisation=data.alpha, branch_id=data.main.pk, staff_user=data.user,
+            return checkout(actor=Actor.staff(data.user, data.alpha, branch_id=data.main.pk),
                             card_number=member.card_number, barcode=item.barcode)
     return work
 
@@ -106,8 +107,7 @@ def lend(data, member, item):
 def take_back(data, item):
     def work():
         with tenant_context(data.alpha):
-            return checkin(organisation=data.alpha, branch_id=data.main.pk, staff_user=data.user,
-                           barcode=item.barcode)
+            return checkin(actor=Actor.staff(data.user, data.alpha, branch_id=data.main.pk), barcode=item.barcode)
     return work
 
 
@@ -187,7 +187,7 @@ def test_same_copy_at_two_desks_one_loan_and_a_clear_refusal(committed, monkeypa
     assert not b_finished_meanwhile, "desk B lent the copy while desk A had it locked"
     assert a[0] == "result", a
     assert b[0] == "error" and isinstance(b[1], CirculationRefused), b
-    assert [refusal.code for refusal in b[1].refusals] == ["on_loan"]
+    assert [refusal.code for refusal in b[1].refusals] == ["checkout.on_loan_to_other"]
     assert "al uitgeleend" in b[1].messages[0]
     with tenant_context(data.alpha):
         loans = list(Loan.objects.filter(item_id=item.pk))
@@ -207,7 +207,7 @@ def test_same_copy_at_three_desks_at_once(committed):
     assert len(errors) == 2
     for error in errors:
         assert isinstance(error, CirculationRefused), error
-        assert [refusal.code for refusal in error.refusals] == ["on_loan"]
+        assert [refusal.code for refusal in error.refusals] == ["checkout.on_loan_to_other"]
     with tenant_context(data.alpha):
         assert Loan.objects.filter(item_id=item.pk, ended_at__isnull=True).count() == 1
         assert Item.objects.get(pk=item.pk).loan_count == 1
@@ -225,7 +225,7 @@ def test_one_member_two_desks_limit_of_one(committed, monkeypatch):
     assert not b_finished_meanwhile, "desk B counted the member's loans while desk A had the member locked"
     assert a[0] == "result", a
     assert b[0] == "error" and isinstance(b[1], CirculationRefused), b
-    assert [refusal.code for refusal in b[1].refusals] == ["limit_total"]
+    assert [refusal.code for refusal in b[1].refusals] == ["checkout.limit_total"]
     with tenant_context(data.alpha):
         assert Loan.objects.filter(member_id=member.pk, ended_at__isnull=True).count() == 1
         assert Item.objects.get(pk=two.pk).status == ItemStatus.AVAILABLE
@@ -241,7 +241,7 @@ def test_one_member_at_three_desks_at_once(committed):
     for outcome in outcomes:
         if "error" in outcome:
             assert isinstance(outcome["error"], CirculationRefused)
-            assert [refusal.code for refusal in outcome["error"].refusals] == ["limit_total"]
+            assert [refusal.code for refusal in outcome["error"].refusals] == ["checkout.limit_total"]
     with tenant_context(data.alpha):
         assert Loan.objects.filter(member_id=member.pk, ended_at__isnull=True).count() == 1
     for item in data.items[2:5]:
@@ -273,7 +273,7 @@ def test_checkout_first_is_refused_then_the_checkin_ends_the_loan(committed, mon
     b_finished_meanwhile, a, b = run_paused(monkeypatch, lend(data, second, item), take_back(data, item))
     assert not b_finished_meanwhile
     assert a[0] == "error" and isinstance(a[1], CirculationRefused)
-    assert [refusal.code for refusal in a[1].refusals] == ["on_loan"]
+    assert [refusal.code for refusal in a[1].refusals] == ["checkout.on_loan_to_other"]
     assert b[0] == "result" and b[1].loan.member_id == first.pk
     assert assert_consistent(data, item) == (ItemStatus.AVAILABLE, 0)
 
@@ -312,7 +312,7 @@ def test_a_block_being_set_at_another_desk_counts(committed):
 
     def block_desk():
         with tenant_context(data.alpha), transaction.atomic():
-            block_add(member=member, reason="Pas misbruikt", staff_user=data.user)
+            block_add(actor=Actor.staff(data.user, data.alpha), member=member, reason="Pas misbruikt")
             blocked.set()
             release.wait(10)
 
@@ -326,7 +326,7 @@ def test_a_block_being_set_at_another_desk_counts(committed):
     b.join(timeout=30)
     assert "error" not in first, first
     assert isinstance(second.get("error"), CirculationRefused), second
-    assert [refusal.code for refusal in second["error"].refusals] == ["blocked"]
+    assert [refusal.code for refusal in second["error"].refusals] == ["borrower.blocked"]
     assert "Pas misbruikt" in second["error"].messages[0]
     with tenant_context(data.alpha):
         assert not Loan.objects.filter(item_id=item.pk).exists()

@@ -228,8 +228,7 @@ def test_statements_per_checkout_scan(client, desk):
     client.force_login(desk.staff)
     scan_out(client, desk, items[0].barcode)
     with tenant_context(desk.library):  # the service alone, for a scan like the measured one
-        _, service = _count(lambda: checkout(organisation=desk.library, branch_id=desk.main.pk,
-                                             staff_user=desk.staff, card_number="A1000001",
+        _, service = _count(lambda: checkout(actor=desk.actor(), card_number="A1000001",
                                              barcode=items[1].barcode))
     response, few = _count(lambda: scan_out(client, desk, items[2].barcode))
     assert response.status_code == 200
@@ -248,8 +247,7 @@ def test_statements_per_checkin_scan(client, desk):
     client.force_login(desk.staff)
     scan_in(client, desk, items[0].barcode)
     with tenant_context(desk.library):
-        _, service = _count(lambda: checkin(organisation=desk.library, branch_id=desk.main.pk,
-                                            staff_user=desk.staff, barcode=items[1].barcode))
+        _, service = _count(lambda: checkin(actor=desk.actor(), barcode=items[1].barcode))
     response, count = _count(lambda: scan_in(client, desk, items[2].barcode))
     assert response.status_code == 200
     assert count <= service + CHECKIN_VIEW_STATEMENTS, (count, service)

@@ -13,6 +13,7 @@ from django_tenants.utils import tenant_context
 from circulation.models import CirculationEvent, Loan
 from circulation.services.loans import checkout
 from collection.models import Item, ItemStatus
+from core.actors import Actor
 from members.models import AuditEntry, Block, LedgerEntry
 from tenants.models import GuestLoan
 from tests.members.factories import make_member
@@ -51,8 +52,8 @@ def lend_earlier(desk, item, *, days_ago, card=None):
     """A loan made `days_ago` days ago (through the service)."""
     with tenant_context(desk.library):
         now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days_ago)
-        return checkout(organisation=desk.library, branch_id=desk.main.pk, staff_user=desk.staff,
-                        card_number=card or desk.member.card_number, barcode=item.barcode, now=now).loan
+        return checkout(actor=desk.actor(), card_number=card or desk.member.card_number, barcode=item.barcode,
+                        now=now).loan
 
 
 # --- desk home and checkout ------------------------------------------------------------
@@ -427,7 +428,7 @@ def test_a_loan_id_of_another_library_is_not_found(client, desk, libraries, staf
 
         (beta_item,) = make_items(libraries.beta, branch=libraries.beta.branches.order_by("name").first())
         now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=10)
-        loan = checkout(organisation=libraries.beta, branch_id=beta_item.owning_branch_id, staff_user=None,
+        loan = checkout(actor=Actor.system("test", libraries.beta, branch_id=beta_item.owning_branch_id),
                         card_number=beta_member.card_number, barcode=beta_item.barcode, now=now).loan
         # An id far above any of alpha's, so the request can only mean beta's loan.
         Loan.objects.filter(pk=loan.pk).update(id=987654)

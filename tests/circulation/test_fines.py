@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from circulation.models import CirculationEvent, Loan
 from circulation.services.loans import checkin, loan_claims_returned, loan_mark_lost, renew
 from collection.models import Item, ItemStatus
+from core.errors import error_codes
 from members.models import LedgerEntry
 from tenants.models import ClosedDate
 
@@ -115,7 +116,7 @@ def test_overdue_renewal_charges_the_days_so_far_then_counts_afresh(desk):
     make_rule(fine_per_day_cents=20)
     [item] = desk.items()
     loan = lend(desk, item, now=at(2026, 12, 1)).loan
-    renewed = renew(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk, today=D(2026, 12, 24))
+    renewed = renew(actor=desk.actor(), loan_id=loan.pk, today=D(2026, 12, 24))
     assert fines() == [40]
     assert LedgerEntry.objects.get(charge_type=LedgerEntry.ChargeType.FINE).reference == (
         f"loan:{loan.pk}:fine:2026-12-24"
@@ -131,7 +132,7 @@ def test_lost_charges_the_item_price_and_the_fine_so_far(desk):
     make_rule(fine_per_day_cents=20)
     [item] = desk.items(price_cents=1995)
     loan = lend(desk, item, now=at(2026, 12, 1)).loan
-    loan_mark_lost(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk, today=D(2026, 12, 24))
+    loan_mark_lost(actor=desk.actor(), loan_id=loan.pk, today=D(2026, 12, 24))
     loan.refresh_from_db()
     assert loan.ending == Loan.Ending.LOST and loan.ended_at is not None and loan.fine_cents == 40
     charges = dict(LedgerEntry.objects.filter(member=desk.member).values_list("charge_type", "amount_cents"))
@@ -139,12 +140,13 @@ def test_lost_charges_the_item_price_and_the_fine_so_far(desk):
     assert Item.objects.get(pk=item.pk).status == ItemStatus.MISSING
     event = CirculationEvent.objects.get(kind=CirculationEvent.Kind.LOST)
     assert event.loan_id == loan.pk and "19,95" in event.detail
+    assert (event.staff_user_id, event.actor_ref) == (desk.staff.pk, f"staff:{desk.staff.pk}")
 
 
 def test_lost_with_a_replacement_price_given(desk):
     [item] = desk.items(price_cents=1995)
     loan = lend(desk, item).loan
-    loan_mark_lost(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk, replacement_cents=2500)
+    loan_mark_lost(actor=desk.actor(), loan_id=loan.pk, replacement_cents=2500)
     assert list(LedgerEntry.objects.filter(member=desk.member).values_list("charge_type", "amount_cents")) == [
         (LedgerEntry.ChargeType.LOST_ITEM, 2500)
     ]
@@ -155,13 +157,15 @@ def test_lost_without_a_price_needs_one_and_changes_nothing(desk):
     loan = lend(desk, item).loan
     before = snapshot(item)
     with pytest.raises(ValidationError) as caught:
-        loan_mark_lost(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk)
+        loan_mark_lost(actor=desk.actor(), loan_id=loan.pk)
     assert "vervangingsprijs" in caught.value.messages[0]
-    with pytest.raises(ValidationError):
-        loan_mark_lost(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk, replacement_cents=-1)
+    assert error_codes(caught.value) == ["loan.replacement_price_missing"]
+    with pytest.raises(ValidationError) as caught:
+        loan_mark_lost(actor=desk.actor(), loan_id=loan.pk, replacement_cents=-1)
+    assert error_codes(caught.value) == ["loan.replacement_price_invalid"]
     assert snapshot(item) == before
     # A price of nothing is allowed (the library writes it off).
-    loan_mark_lost(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk, replacement_cents=0)
+    loan_mark_lost(actor=desk.actor(), loan_id=loan.pk, replacement_cents=0)
     assert not LedgerEntry.objects.filter(member=desk.member).exists()
     assert Item.objects.get(pk=item.pk).status == ItemStatus.MISSING
 
@@ -169,9 +173,10 @@ def test_lost_without_a_price_needs_one_and_changes_nothing(desk):
 def test_lost_twice_refused(desk):
     [item] = desk.items(price_cents=1000)
     loan = lend(desk, item).loan
-    loan_mark_lost(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk)
-    with pytest.raises(ValidationError):
-        loan_mark_lost(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk)
+    loan_mark_lost(actor=desk.actor(), loan_id=loan.pk)
+    with pytest.raises(ValidationError) as caught:
+        loan_mark_lost(actor=desk.actor(), loan_id=loan.pk)
+    assert error_codes(caught.value) == ["loan.not_found"]
     assert LedgerEntry.objects.filter(member=desk.member).count() == 1
 
 
@@ -181,7 +186,7 @@ def test_claims_returned_no_charge_item_missing_logged(desk):
     make_rule(fine_per_day_cents=20)
     [item] = desk.items(price_cents=1995)
     loan = lend(desk, item, now=at(2026, 11, 1)).loan  # overdue by now
-    loan_claims_returned(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk,
+    loan_claims_returned(actor=desk.actor(), loan_id=loan.pk,
                          note="Zegt het in de inleverbus te hebben gedaan")
     loan.refresh_from_db()
     assert loan.ending == Loan.Ending.CLAIMS_RETURNED and loan.ended_at is not None and loan.fine_cents == 0
@@ -189,15 +194,16 @@ def test_claims_returned_no_charge_item_missing_logged(desk):
     assert Item.objects.get(pk=item.pk).status == ItemStatus.MISSING
     event = CirculationEvent.objects.get(kind=CirculationEvent.Kind.CLAIMS_RETURNED)
     assert event.loan_id == loan.pk and event.detail == "Zegt het in de inleverbus te hebben gedaan"
-    with pytest.raises(ValidationError):
-        loan_claims_returned(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk)
+    with pytest.raises(ValidationError) as caught:
+        loan_claims_returned(actor=desk.actor(), loan_id=loan.pk)
+    assert error_codes(caught.value) == ["loan.not_found"]
 
 
 def test_checkin_right_after_lost_is_not_a_second_loan_end(desk):
     [item] = desk.items(price_cents=1000)
     loan = lend(desk, item).loan
-    loan_mark_lost(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk)
-    result = checkin(organisation=desk.library, branch_id=desk.main.pk, staff_user=desk.staff, barcode=item.barcode)
+    loan_mark_lost(actor=desk.actor(), loan_id=loan.pk)
+    result = checkin(actor=desk.actor(), barcode=item.barcode)
     assert result.loan is None and result.fine_cents == 0
     loan.refresh_from_db()
     assert loan.ending == Loan.Ending.LOST

@@ -15,6 +15,8 @@ from circulation.models import Loan
 from circulation.selectors import member_guest_loans
 from circulation.services.loans import loan_mark_lost, renew
 from collection.models import Item, ItemStatus
+from core.actors import Actor
+from core.errors import error_codes
 from members.models import LedgerEntry, Member
 from members.services.ledger import block_add
 from members.services.registration import member_card_replace
@@ -77,10 +79,10 @@ def test_guest_borrows_with_their_own_card(desk, guest, libraries):
 
 
 def test_blocked_guest_refused(desk, guest, libraries):
-    in_beta(libraries, lambda: block_add(member=guest, reason="Boeken niet teruggebracht", staff_user=None))
+    in_beta(libraries, lambda: block_add(actor=Actor.system("test"), member=guest, reason="Boeken niet teruggebracht"))
     [item] = desk.items()
     error = refused(lambda: lend(desk, item, card=GUEST_CARD), item)
-    assert codes(error) == ["blocked"]
+    assert codes(error) == ["borrower.blocked_at_home"]
     assert error.messages[0].startswith(f"Bij de eigen bibliotheek ({libraries.beta.name}): ")
     assert "Boeken niet teruggebracht" in error.messages[0]
     assert not GuestLoan.objects.exists()
@@ -108,7 +110,7 @@ def test_guest_limit_counts_their_guest_loans(desk, guest):
     [first, second] = desk.items(count=2)
     lend(desk, first, card=GUEST_CARD)
     error = refused(lambda: lend(desk, second, card=GUEST_CARD), second)
-    assert codes(error) == ["limit_total"]
+    assert codes(error) == ["checkout.limit_total"]
     # An own member is not limited by the guests' rule.
     lend(desk, second)
 
@@ -150,7 +152,7 @@ def test_guest_loan_fee_and_lost_item_charged_in_beta(desk, guest, libraries):
     make_rule(for_guests=True, loan_fee_cents=100)
     [item] = desk.items(price_cents=1500)
     loan = lend(desk, item, card=GUEST_CARD).loan
-    loan_mark_lost(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk)
+    loan_mark_lost(actor=desk.actor(), loan_id=loan.pk)
     assert len(outbox_deliver_all()) == 2
     charges = in_beta(libraries, lambda: sorted(
         LedgerEntry.objects.filter(member=guest).values_list("charge_type", "amount_cents")
@@ -162,7 +164,7 @@ def test_guest_loan_fee_and_lost_item_charged_in_beta(desk, guest, libraries):
 def test_guest_renewal_updates_the_index(desk, guest):
     [item] = desk.items()
     loan = lend(desk, item, card=GUEST_CARD, now=at(2026, 12, 1)).loan
-    renewed = renew(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk, today=D(2026, 12, 10))
+    renewed = renew(actor=desk.actor(), loan_id=loan.pk, today=D(2026, 12, 10))
     assert renewed.due_on == D(2026, 12, 31)
     assert GuestLoan.objects.get().due_on == D(2026, 12, 31)
     # Scanning it again later is a renewal too.
@@ -173,25 +175,25 @@ def test_guest_renewal_updates_the_index(desk, guest):
 def test_guest_blocked_at_home_cannot_renew(desk, guest, libraries):
     [item] = desk.items()
     loan = lend(desk, item, card=GUEST_CARD, now=at(2026, 12, 1)).loan
-    in_beta(libraries, lambda: block_add(member=guest, reason="Verhuisd", staff_user=None))
-    error = refused(lambda: renew(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk,
-                                  today=D(2026, 12, 10)), item)
-    assert codes(error) == ["blocked"]
+    in_beta(libraries, lambda: block_add(actor=Actor.system("test"), member=guest, reason="Verhuisd"))
+    error = refused(lambda: renew(actor=desk.actor(), loan_id=loan.pk, today=D(2026, 12, 10)), item)
+    assert codes(error) == ["borrower.blocked_at_home"]
 
 
 def test_guest_cannot_take_an_own_members_item(desk, guest):
     [item] = desk.items()
     lend(desk, item)
-    assert codes(refused(lambda: lend(desk, item, card=GUEST_CARD), item)) == ["on_loan"]
+    assert codes(refused(lambda: lend(desk, item, card=GUEST_CARD), item)) == ["checkout.on_loan_to_other"]
 
 
 def test_replaced_guest_card_refused(desk, guest, libraries):
-    in_beta(libraries, lambda: member_card_replace(member=guest, new_card_number="B2000002", reason="gestolen",
-                                                  staff_user=None))
+    in_beta(libraries, lambda: member_card_replace(actor=Actor.system("test"), member=guest,
+                                                  new_card_number="B2000002", reason="gestolen"))
     [item] = desk.items()
     with pytest.raises(ValidationError) as caught:
         lend(desk, item, card=GUEST_CARD)
     assert "geblokkeerd door" in caught.value.messages[0]
+    assert error_codes(caught.value) == ["borrower.card_blocked_at_home"]
     assert not Loan.objects.exists()
     assert lend(desk, item, card="B2000002").loan.guest_card_number == "B2000002"
 
@@ -217,13 +219,13 @@ def test_guest_who_replaced_their_card_still_pays_the_fine_at_home(desk, guest, 
     [lost] = desk.items(price_cents=1500)
     lend(desk, item, card=GUEST_CARD, now=at(2026, 12, 1))
     lost_loan = lend(desk, lost, card=GUEST_CARD, now=at(2026, 12, 1)).loan
-    in_beta(libraries, lambda: member_card_replace(member=guest, new_card_number="B2000003", reason="verloren",
-                                                  staff_user=None))
+    in_beta(libraries, lambda: member_card_replace(actor=Actor.system("test"), member=guest,
+                                                  new_card_number="B2000003", reason="verloren"))
     # Beta still shows the loans (lent on the former card).
     assert len(in_beta(libraries, lambda: member_guest_loans(guest, libraries.beta))) == 2
     result = take_back(desk, item, now=at(2026, 12, 24))
     assert result.fine_cents == 60
-    loan_mark_lost(organisation=desk.library, staff_user=desk.staff, loan_id=lost_loan.pk, today=D(2026, 12, 22))
+    loan_mark_lost(actor=desk.actor(), loan_id=lost_loan.pk, today=D(2026, 12, 22))
     assert [delivery.state for delivery in outbox_deliver_all()] == ["done", "done"]
     charges = in_beta(libraries, lambda: sorted(
         LedgerEntry.objects.filter(member=guest).values_list("charge_type", "amount_cents")
@@ -244,7 +246,7 @@ def test_guest_whose_home_record_was_merged_can_return_and_pays_on_the_kept_reco
 
     def merge():
         kept = make_member(card_number="B2000009", first_name="Bram", last_name="Bakker", paid_until=PAID_UNTIL)
-        member_merge(keep=kept, duplicate=guest, staff_user=None)
+        member_merge(actor=Actor.system("test"), keep=kept, duplicate=guest)
         return kept
 
     kept = in_beta(libraries, merge)
@@ -267,11 +269,12 @@ def test_home_library_cannot_erase_a_member_with_a_loan_elsewhere(desk, guest, l
     lend(desk, item, card=GUEST_CARD)
 
     def erase():
-        member_erase(organisation=libraries.beta, member_id=guest.pk, staff_user=staff.beta_desk)
+        member_erase(actor=Actor.staff(staff.beta_desk, libraries.beta), member_id=guest.pk)
 
     with pytest.raises(ValidationError) as caught:
         in_beta(libraries, erase)
     assert any(libraries.alpha.name in message for message in caught.value.messages), caught.value.messages
+    assert "erasure.loans_elsewhere" in error_codes(caught.value)
     assert in_beta(libraries, lambda: Member.objects.get(pk=guest.pk).erased_at) is None
     take_back(desk, item)
     in_beta(libraries, erase)
@@ -281,16 +284,15 @@ def test_home_library_cannot_erase_a_member_with_a_loan_elsewhere(desk, guest, l
 def test_guest_loan_renews_after_the_card_was_replaced_at_home(desk, guest, libraries):
     [item] = desk.items()
     loan = lend(desk, item, card=GUEST_CARD, now=at(2026, 12, 1)).loan
-    in_beta(libraries, lambda: member_card_replace(member=guest, new_card_number="B2000004", reason="verloren",
-                                                  staff_user=None))
-    renewed = renew(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk, today=D(2026, 12, 10))
+    in_beta(libraries, lambda: member_card_replace(actor=Actor.system("test"), member=guest,
+                                                  new_card_number="B2000004", reason="verloren"))
+    renewed = renew(actor=desk.actor(), loan_id=loan.pk, today=D(2026, 12, 10))
     assert renewed.renewals == 1 and renewed.due_on == D(2026, 12, 31)
     assert GuestLoan.objects.get().due_on == D(2026, 12, 31)
     # A block at home still counts.
-    in_beta(libraries, lambda: block_add(member=guest, reason="Verhuisd", staff_user=None))
-    error = refused(lambda: renew(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk,
-                                  today=D(2026, 12, 20)), item)
-    assert codes(error) == ["blocked"]
+    in_beta(libraries, lambda: block_add(actor=Actor.system("test"), member=guest, reason="Verhuisd"))
+    error = refused(lambda: renew(actor=desk.actor(), loan_id=loan.pk, today=D(2026, 12, 20)), item)
+    assert codes(error) == ["borrower.blocked_at_home"]
 
 
 def test_guest_charge_asked_before_a_merge_at_home_reaches_the_kept_record(desk, guest, libraries):
@@ -305,7 +307,7 @@ def test_guest_charge_asked_before_a_merge_at_home_reaches_the_kept_record(desk,
 
     def merge():
         kept = make_member(card_number="B2000010", first_name="Bram", last_name="Bakker", paid_until=PAID_UNTIL)
-        member_merge(keep=kept, duplicate=guest, staff_user=None)
+        member_merge(actor=Actor.system("test"), keep=kept, duplicate=guest)
         return kept
 
     kept = in_beta(libraries, merge)

@@ -15,6 +15,8 @@ from circulation.selectors import hold_shelf, pick_list, title_queue
 from circulation.services import holds as hold_services
 from circulation.services.loans import CirculationRefused, checkin, checkout, renew
 from collection.models import ItemStatus
+from core.actors import Actor
+from core.errors import error_codes
 from members.models import LedgerEntry
 from members.services.ledger import block_add
 from notices.models import Notice
@@ -26,19 +28,16 @@ from .factories import make_rule
 
 def lend(desk, item, member=None, **kwargs):
     member = member or desk.member
-    return checkout(organisation=desk.library, branch_id=desk.main.pk, staff_user=desk.staff,
-                    card_number=member.card_number, barcode=item.barcode, **kwargs).loan
+    return checkout(actor=desk.actor(), card_number=member.card_number, barcode=item.barcode, **kwargs).loan
 
 
 def take_back(desk, item, branch=None, **kwargs):
-    return checkin(organisation=desk.library, branch_id=(branch or desk.main).pk, staff_user=desk.staff,
-                   barcode=item.barcode, **kwargs)
+    return checkin(actor=desk.actor(branch=branch), barcode=item.barcode, **kwargs)
 
 
-def place(desk, member, *, title_id=None, item_barcode=None, pickup=None):
-    return hold_services.hold_place(organisation=desk.library, staff_user=desk.staff, member=member,
-                                    title_id=title_id, item_barcode=item_barcode,
-                                    pickup_branch_id=(pickup or desk.main).pk)
+def place(desk, member, *, title_id=None, item_barcode=None, pickup=None, actor=None):
+    return hold_services.hold_place(actor=actor or desk.actor(), member=member, title_id=title_id,
+                                    item_barcode=item_barcode, pickup_branch_id=(pickup or desk.main).pk)
 
 
 @pytest.fixture
@@ -63,16 +62,18 @@ def test_refusals_change_nothing(desk, others, libraries):
     place(desk, others[0], title_id=item.title_id)
     before = Hold.objects.count()
     cases = [
-        (lambda: place(desk, others[0], title_id=item.title_id), "al gereserveerd"),
-        (lambda: place(desk, desk.member, title_id=item.title_id), "nu al geleend"),
-        (lambda: place(desk, others[1], item_barcode="ONBEKEND1"), "onbekend"),
+        (lambda: place(desk, others[0], title_id=item.title_id), "al gereserveerd", "hold.duplicate"),
+        (lambda: place(desk, desk.member, title_id=item.title_id), "nu al geleend", "hold.already_on_loan"),
+        (lambda: place(desk, others[1], item_barcode="ONBEKEND1"), "onbekend", "scan.item_unknown"),
         (lambda: place(desk, others[1], title_id=item.title_id, pickup=libraries.beta.branches.first()),
-         "hoort niet bij"),
+         "hoort niet bij", "branch.other_library"),
+        (lambda: place(desk, others[1]), "Kies een titel of een exemplaar", "hold.title_missing"),
     ]
-    for attempt, text in cases:
+    for attempt, text, code in cases:
         with pytest.raises(ValidationError) as error:
             attempt()
         assert text in " ".join(error.value.messages)
+        assert error_codes(error.value) == [code]
     assert Hold.objects.count() == before
 
 
@@ -82,15 +83,18 @@ def test_no_holdable_copies_refused(desk, others):
     with pytest.raises(ValidationError) as error:
         place(desk, others[0], title_id=withdrawn_only.title_id)
     assert "geen exemplaren die gereserveerd kunnen worden" in error.value.messages[0]
+    assert error_codes(error.value) == ["hold.no_holdable_copies"]
     assert not Hold.objects.exists()
 
 
 def test_blocked_member_cannot_reserve(desk, others):
     item, = desk.items()
-    block_add(member=others[0], reason="Boek beschadigd teruggebracht", staff_user=desk.staff)
+    block_add(actor=desk.actor(), member=others[0], reason="Boek beschadigd teruggebracht")
     with pytest.raises(ValidationError) as error:
         place(desk, others[0], title_id=item.title_id)
     assert "kan nu niet reserveren" in error.value.messages[0]
+    assert error_codes(error.value) == ["hold.member_may_not_reserve", "borrower.blocked"]
+    assert "Boek beschadigd teruggebracht" in error.value.messages[1]
 
 
 def test_hold_fee_is_charged(desk, others):
@@ -99,6 +103,8 @@ def test_hold_fee_is_charged(desk, others):
     hold = place(desk, others[0], title_id=item.title_id)
     fee = LedgerEntry.objects.get(member=others[0], charge_type=LedgerEntry.ChargeType.RESERVATION_FEE)
     assert fee.amount_cents == 100 and fee.reference == f"hold:{hold.pk}"
+    assert fee.created_by_id == desk.staff.pk
+    assert (hold.placed_by_id, hold.actor_ref) == (desk.staff.pk, f"staff:{desk.staff.pk}")
 
 
 # --- filling -------------------------------------------------------------------------
@@ -112,6 +118,7 @@ def test_checkin_at_pickup_branch_puts_copy_on_hold_shelf_and_notifies_once(desk
 
     result = take_back(desk, item)
     assert result.route == "hold_shelf" and result.message == "RESERVERINGSPLANK"
+    assert [note.code for note in result.notes] == ["checkin.hold_ready"]
     item.refresh_from_db()
     first.refresh_from_db()
     assert item.status == ItemStatus.ON_HOLD_SHELF
@@ -159,6 +166,7 @@ def test_member_picks_up_their_hold(desk, others):
     with pytest.raises(CirculationRefused) as refused:
         lend(desk, item, member=others[1])
     assert "ligt klaar voor een ander lid" in refused.value.messages[0]
+    assert refused.value.codes == ["checkout.held_for_other"]
     loan = lend(desk, item, member=others[0])
     hold.refresh_from_db()
     assert hold.status == HoldStatus.FULFILLED
@@ -193,7 +201,7 @@ def test_suspended_hold_keeps_place_but_is_skipped(desk, others):
     lend(desk, item)
     first = place(desk, others[0], title_id=item.title_id)
     second = place(desk, others[1], title_id=item.title_id)
-    hold_services.hold_suspend(organisation=desk.library, staff_user=desk.staff, hold_id=first.pk,
+    hold_services.hold_suspend(actor=desk.actor(), hold_id=first.pk,
                                until=timezone.localdate() + datetime.timedelta(days=30))
     take_back(desk, item)
     first.refresh_from_db()
@@ -208,8 +216,9 @@ def test_renewal_refused_while_someone_waits(desk, others):
     loan = lend(desk, item, now=timezone.now() - datetime.timedelta(days=20))
     place(desk, others[0], title_id=item.title_id)
     with pytest.raises(CirculationRefused) as refused:
-        renew(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk)
+        renew(actor=desk.actor(), loan_id=loan.pk)
     assert any("gereserveerd" in message for message in refused.value.messages)
+    assert refused.value.codes == ["loan.held_for_other"]
 
 
 # --- changing ------------------------------------------------------------------------
@@ -220,26 +229,30 @@ def test_cancel_change_pickup_and_queue_override(desk, others):
     first = place(desk, others[0], title_id=item.title_id)
     second = place(desk, others[1], title_id=item.title_id)
 
-    with pytest.raises(ValidationError):
-        hold_services.hold_queue_move(organisation=desk.library, staff_user=desk.staff, hold_id=second.pk,
-                                      before_hold_id=first.pk, reason="")
-    hold_services.hold_queue_move(organisation=desk.library, staff_user=desk.staff, hold_id=second.pk,
-                                  before_hold_id=first.pk, reason="Leesclub: afspraak met de bibliotheek")
+    with pytest.raises(ValidationError) as error:
+        hold_services.hold_queue_move(actor=desk.actor(), hold_id=second.pk, before_hold_id=first.pk, reason="")
+    assert error_codes(error.value) == ["hold.queue_reason_missing"]
+    hold_services.hold_queue_move(actor=desk.actor(), hold_id=second.pk, before_hold_id=first.pk,
+                                  reason="Leesclub: afspraak met de bibliotheek")
     assert [hold.pk for hold in title_queue(item.title_id)] == [second.pk, first.pk]
     assert CirculationEvent.objects.filter(kind=CirculationEvent.Kind.QUEUE, hold=second).exists()
 
-    hold_services.hold_change_pickup(organisation=desk.library, staff_user=desk.staff, hold_id=first.pk,
-                                     pickup_branch_id=desk.other.pk)
+    hold_services.hold_change_pickup(actor=desk.actor(), hold_id=first.pk, pickup_branch_id=desk.other.pk)
     first.refresh_from_db()
     assert first.pickup_branch_id == desk.other.pk
+    with pytest.raises(ValidationError) as error:
+        hold_services.hold_change_pickup(actor=desk.actor(), hold_id=first.pk, pickup_branch_id=desk.other.pk)
+    assert error_codes(error.value) == ["hold.pickup_unchanged"]
+    assert error.value.messages == [f"De reservering wordt al opgehaald in {desk.other.name}."]
 
-    hold_services.hold_cancel(organisation=desk.library, staff_user=desk.staff, hold_id=second.pk, reason="Niet meer nodig")
+    hold_services.hold_cancel(actor=desk.actor(), hold_id=second.pk, reason="Niet meer nodig")
     second.refresh_from_db()
     first.refresh_from_db()
     assert second.status == HoldStatus.CANCELLED
     assert first.expected_position == 1
-    with pytest.raises(ValidationError):
-        hold_services.hold_cancel(organisation=desk.library, staff_user=desk.staff, hold_id=second.pk)
+    with pytest.raises(ValidationError) as error:
+        hold_services.hold_cancel(actor=desk.actor(), hold_id=second.pk)
+    assert error_codes(error.value) == ["hold.closed"]
 
 
 def test_expired_hold_passes_copy_to_next_in_line(desk, others):
@@ -250,9 +263,10 @@ def test_expired_hold_passes_copy_to_next_in_line(desk, others):
     take_back(desk, item)
     first.refresh_from_db()
     later = first.shelf_until + datetime.timedelta(days=1)
-    expired = hold_services.holds_expire(organisation=desk.library, today=later)
+    expired = hold_services.holds_expire(actor=Actor.system("nightly", desk.library), today=later)
     assert [hold.pk for hold in expired] == [first.pk]
-    assert hold_services.holds_expire(organisation=desk.library, today=later) == []  # idempotent
+    assert CirculationEvent.objects.get(hold=first, detail__startswith="Niet opgehaald").actor_ref == "system:nightly"
+    assert hold_services.holds_expire(actor=Actor.system("nightly", desk.library), today=later) == []  # idempotent
     assert [hold.pk for hold in hold_shelf(desk.main.pk, today=later)["expired"]] == [first.pk]
     # Staff take it off the shelf and check it in: it goes to the next member.
     result = take_back(desk, item)
@@ -319,9 +333,9 @@ def test_a_longer_loan_period_moves_expected_dates_once_the_rules_change(desk, o
     second = place(desk, others[1], title_id=item.title_id)
     assert second.expected_on == loan.due_on + datetime.timedelta(days=PICKUP_DAYS + 21)
     with django_capture_on_commit_callbacks() as callbacks:
-        loan_rule_save(organisation=desk.library, staff_user=desk.supervisor, loan_days=42, max_renewals=2,
-                       hold_shelf_days=7, holdable=True)
+        loan_rule_save(actor=desk.actor(desk.supervisor), loan_days=42, max_renewals=2, hold_shelf_days=7,
+                       holdable=True)
     assert len(callbacks) == 1  # the recompute is sent once the change is committed
-    assert holds_expected_refresh_all(organisation=desk.library, today=timezone.localdate()) == 1
+    assert holds_expected_refresh_all(actor=Actor.system("nightly", desk.library), today=timezone.localdate()) == 1
     second.refresh_from_db()
     assert second.expected_on == loan.due_on + datetime.timedelta(days=PICKUP_DAYS + 42)

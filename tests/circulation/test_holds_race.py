@@ -14,6 +14,7 @@ from circulation.models import CirculationEvent, Hold, HoldStatus, Loan, Transfe
 from circulation.services.holds import hold_place
 from circulation.services.loans import checkin, checkout
 from collection.models import Item, ItemEvent, ItemStatus
+from core.actors import Actor
 from notices.models import Notice
 from staff.models import StaffUser
 from tenants.models import CardIndex, LibraryOrganisation
@@ -40,9 +41,9 @@ def committed():
             waiting = make_member(first_name="Race", last_name="Wachter", paid_until=PAID_UNTIL)
             items = make_items(alpha, branch=branch, count=2)
             for item in items:
-                checkout(organisation=alpha, branch_id=branch.pk, staff_user=staff, card_number=reader.card_number,
+                checkout(actor=Actor.staff(staff, alpha, branch_id=branch.pk), card_number=reader.card_number,
                          barcode=item.barcode)
-            hold = hold_place(organisation=alpha, staff_user=staff, member=waiting, title_id=items[0].title_id,
+            hold = hold_place(actor=Actor.staff(staff, alpha), member=waiting, title_id=items[0].title_id,
                               pickup_branch_id=branch.pk)
         connection.set_schema_to_public()
         return SimpleNamespace(alpha=alpha, branch=branch, staff=staff, members=[reader, waiting], items=items,
@@ -79,7 +80,7 @@ def test_two_copies_checked_in_at_once_fill_one_hold(committed):
         def work():
             with tenant_context(data.alpha):
                 barrier.wait(timeout=10)
-                return checkin(organisation=data.alpha, branch_id=data.branch.pk, staff_user=data.staff,
+                return checkin(actor=Actor.staff(data.staff, data.alpha, branch_id=data.branch.pk),
                                barcode=item.barcode).route
         return work
 

@@ -12,6 +12,7 @@ from django_tenants.utils import tenant_context
 from circulation.models import CirculationEvent, Hold, HoldStatus
 from circulation.services import holds as hold_services
 from circulation.services.loans import checkin, checkout
+from core.actors import Actor
 from members.models import AuditEntry, LedgerEntry
 from members.services.ledger import block_add
 from tests.factories import TitleFactory
@@ -37,12 +38,12 @@ def alpha_client(client, desk):
 
 
 def lend(desk, item, member=None):
-    return checkout(organisation=desk.library, branch_id=desk.main.pk, staff_user=desk.staff,
-                    card_number=(member or desk.member).card_number, barcode=item.barcode).loan
+    return checkout(actor=desk.actor(), card_number=(member or desk.member).card_number,
+                    barcode=item.barcode).loan
 
 
 def place(desk, member, item, pickup=None):
-    return hold_services.hold_place(organisation=desk.library, staff_user=desk.staff, member=member,
+    return hold_services.hold_place(actor=desk.actor(), member=member,
                                     title_id=item.title_id, pickup_branch_id=(pickup or desk.main).pk)
 
 
@@ -144,7 +145,7 @@ def test_place_hold_refusals_in_dutch_change_nothing(alpha_client, desk, others,
     with tenant_context(desk.library):
         dvd, = desk.items(item_type="dvd")
         make_rule(item_type="dvd", holdable=False)
-        block_add(member=others[1], reason="Boek beschadigd teruggebracht", staff_user=desk.staff)
+        block_add(actor=desk.actor(), member=others[1], reason="Boek beschadigd teruggebracht")
         ledger_before = LedgerEntry.objects.count()
     beta_branch = libraries.beta.branches.first()
     cases = [
@@ -345,13 +346,13 @@ def test_hold_shelf_ready_expiring_expired_and_incoming(alpha_client, desk, othe
     expired = place(desk, others[0], expired_item)
     incoming = place(desk, others[1], transit_item, pickup=desk.main)
     for item in (ready_item, expired_item):
-        checkin(organisation=desk.library, branch_id=desk.main.pk, staff_user=desk.staff, barcode=item.barcode)
-    checkin(organisation=desk.library, branch_id=desk.other.pk, staff_user=desk.staff, barcode=transit_item.barcode)
+        checkin(actor=desk.actor(), barcode=item.barcode)
+    checkin(actor=desk.actor(branch=desk.other), barcode=transit_item.barcode)
     with tenant_context(desk.library):
         today = timezone.localdate()
         Hold.objects.filter(pk=ready.pk).update(shelf_until=today)
         Hold.objects.filter(pk=expired.pk).update(shelf_until=today - datetime.timedelta(days=2))
-        hold_services.holds_expire(organisation=desk.library, today=today)
+        hold_services.holds_expire(actor=Actor.system("nightly", desk.library), today=today)
 
     page = page_text(alpha_client.get("/reserveringen/plank/", {"vestiging": desk.main.pk}))
     ready_part = page.split('data-testid="shelf-ready"')[1].split("</section>")[0]
@@ -372,7 +373,7 @@ def test_copy_of_a_hold_cancelled_while_ready_is_listed_to_take_off_the_shelf(al
     item, = desk.items()
     lend(desk, item)
     hold = place(desk, others[0], item)
-    checkin(organisation=desk.library, branch_id=desk.main.pk, staff_user=desk.staff, barcode=item.barcode)
+    checkin(actor=desk.actor(), barcode=item.barcode)
     alpha_client.post(f"/reserveringen/{hold.pk}/annuleren/", {"reason": "Lid verhuisd"})
     page = page_text(alpha_client.get("/reserveringen/plank/"))
     assert item.barcode not in page.split('data-testid="shelf-ready"')[1].split("</section>")[0]
@@ -380,8 +381,7 @@ def test_copy_of_a_hold_cancelled_while_ready_is_listed_to_take_off_the_shelf(al
     assert item.barcode in expired_part and "Geannuleerd: Lid verhuisd" in expired_part
     # Taken off and checked in: to the shelf, and off the list.
     with tenant_context(desk.library):
-        result = checkin(organisation=desk.library, branch_id=desk.main.pk, staff_user=desk.staff,
-                         barcode=item.barcode)
+        result = checkin(actor=desk.actor(), barcode=item.barcode)
         assert result.route == "shelf"
     page = page_text(alpha_client.get("/reserveringen/plank/"))
     assert item.barcode not in page.split('data-testid="shelf-expired"')[1].split("</section>")[0]

@@ -16,6 +16,7 @@ from circulation import tasks
 from circulation.models import CirculationEvent, Loan, LoanRule
 from circulation.services.loans import checkout
 from collection.models import Item, ItemEvent
+from core.actors import Actor
 from notices.models import Notice
 from staff.models import StaffUser
 from tenants.models import CardIndex, LibraryOrganisation
@@ -44,7 +45,7 @@ def committed(celery_worker_mailing, django_db_setup, django_db_blocker):
                                  paid_until=PAID_UNTIL)
             renewable, overdue = make_items(alpha, branch=branch, count=2)
             loans = [
-                checkout(organisation=alpha, branch_id=branch.pk, staff_user=staff, card_number=member.card_number,
+                checkout(actor=Actor.staff(staff, alpha, branch_id=branch.pk), card_number=member.card_number,
                          barcode=item.barcode).loan
                 for item in (renewable, overdue)
             ]

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from circulation.models import Loan
 from circulation.services.holds import hold_place, hold_suspend
 from circulation.services.loans import CirculationRefused, renew, renew_all
+from core.errors import error_codes
 from members.services.ledger import block_add
 from tests.members.factories import make_member
 
@@ -23,7 +24,7 @@ D = datetime.date
 
 
 def renew_on(desk, loan, today):
-    return renew(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk, today=today)
+    return renew(actor=desk.actor(), loan_id=loan.pk, today=today)
 
 
 def test_renew_gives_a_new_due_date_from_today(desk):
@@ -54,7 +55,7 @@ def test_max_renewals(desk):
     renew_on(desk, loan, D(2026, 12, 10))
     renew_on(desk, loan, D(2026, 12, 20))
     error = refused(lambda: renew_on(desk, loan, D(2026, 12, 30)), item)
-    assert codes(error) == ["max_renewals"]
+    assert codes(error) == ["loan.max_renewals"]
     assert "al 2 keer verlengd, het maximum is 2." in error.messages[0]
     loan.refresh_from_db()
     assert loan.renewals == 2
@@ -64,23 +65,21 @@ def test_no_renewals_allowed(desk):
     make_rule(max_renewals=0)
     [item] = desk.items()
     loan = lend(desk, item, now=at(2026, 12, 1)).loan
-    assert codes(refused(lambda: renew_on(desk, loan, D(2026, 12, 10)), item)) == ["max_renewals"]
+    assert codes(refused(lambda: renew_on(desk, loan, D(2026, 12, 10)), item)) == ["loan.max_renewals"]
 
 
 def test_refused_when_another_member_waits(desk):
     [item] = desk.items()
     loan = lend(desk, item, now=at(2026, 12, 1)).loan
     waiting = make_member(card_number="A1000002", paid_until=PAID_UNTIL)
-    hold = hold_place(organisation=desk.library, staff_user=desk.staff, member=waiting, title_id=item.title_id,
-                      pickup_branch_id=desk.main.pk)
+    hold = hold_place(actor=desk.actor(), member=waiting, title_id=item.title_id, pickup_branch_id=desk.main.pk)
     error = refused(lambda: renew_on(desk, loan, D(2026, 12, 10)), item)
-    assert codes(error) == ["holds"]
+    assert codes(error) == ["loan.held_for_other"]
     assert "een ander lid heeft dit gereserveerd" in error.messages[0]
     # Scanning it again at the desk is the same renewal, refused the same way.
-    assert codes(refused(lambda: lend(desk, item, now=at(2026, 12, 10)), item)) == ["holds"]
+    assert codes(refused(lambda: lend(desk, item, now=at(2026, 12, 10)), item)) == ["loan.held_for_other"]
     # A suspended hold does not stand in the way.
-    hold_suspend(organisation=desk.library, staff_user=desk.staff, hold_id=hold.pk,
-                 until=datetime.date.today() + datetime.timedelta(days=30))
+    hold_suspend(actor=desk.actor(), hold_id=hold.pk, until=datetime.date.today() + datetime.timedelta(days=30))
     assert renew_on(desk, loan, D(2026, 12, 10)).renewals == 1
 
 
@@ -91,17 +90,16 @@ def test_a_hold_on_another_copy_also_refuses(desk):
     other = make_member(card_number="A1000002", paid_until=PAID_UNTIL)
     lend(desk, second, other, now=at(2026, 12, 1))
     waiting = make_member(card_number="A1000003", paid_until=PAID_UNTIL)
-    hold_place(organisation=desk.library, staff_user=desk.staff, member=waiting, title_id=first.title_id,
-               pickup_branch_id=desk.main.pk)
-    assert codes(refused(lambda: renew_on(desk, loan, D(2026, 12, 10)), first)) == ["holds"]
+    hold_place(actor=desk.actor(), member=waiting, title_id=first.title_id, pickup_branch_id=desk.main.pk)
+    assert codes(refused(lambda: renew_on(desk, loan, D(2026, 12, 10)), first)) == ["loan.held_for_other"]
 
 
 def test_blocked_member_refused(desk):
     [item] = desk.items()
     loan = lend(desk, item, now=at(2026, 12, 1)).loan
-    block_add(member=desk.member, reason="Adres onbekend", staff_user=desk.staff)
+    block_add(actor=desk.actor(), member=desk.member, reason="Adres onbekend")
     error = refused(lambda: renew_on(desk, loan, D(2026, 12, 10)), item)
-    assert codes(error) == ["blocked"]
+    assert codes(error) == ["borrower.blocked"]
     assert "Adres onbekend" in error.messages[0]
     assert not error.overridable
 
@@ -109,7 +107,7 @@ def test_blocked_member_refused(desk):
 def test_too_early_refused(desk):
     [item] = desk.items()
     loan = lend(desk, item, now=at(2026, 12, 1)).loan
-    assert codes(refused(lambda: renew_on(desk, loan, D(2026, 12, 1)), item)) == ["too_early"]
+    assert codes(refused(lambda: renew_on(desk, loan, D(2026, 12, 1)), item)) == ["loan.renewal_too_early"]
 
 
 def test_ended_or_unknown_loan(desk):
@@ -120,8 +118,10 @@ def test_ended_or_unknown_loan(desk):
         renew_on(desk, loan, D(2026, 12, 10))
     assert not isinstance(caught.value, CirculationRefused)
     assert "al beëindigd" in caught.value.messages[0]
-    with pytest.raises(ValidationError):
-        renew(organisation=desk.library, staff_user=desk.staff, loan_id=987654321)
+    assert error_codes(caught.value) == ["loan.not_found"]
+    with pytest.raises(ValidationError) as caught:
+        renew(actor=desk.actor(), loan_id=987654321)
+    assert error_codes(caught.value) == ["loan.not_found"]
 
 
 def test_renew_all_mixes_outcomes(desk):
@@ -132,21 +132,20 @@ def test_renew_all_mixes_outcomes(desk):
     loans = {name: lend(desk, item, now=at(2026, 12, 1)).loan for name, item in
              (("free", free), ("wanted", wanted), ("dvd", dvd))}
     waiting = make_member(card_number="A1000002", paid_until=PAID_UNTIL)
-    hold_place(organisation=desk.library, staff_user=desk.staff, member=waiting, title_id=wanted.title_id,
-               pickup_branch_id=desk.main.pk)
+    hold_place(actor=desk.actor(), member=waiting, title_id=wanted.title_id, pickup_branch_id=desk.main.pk)
     # Another member's loan is not touched.
     other = make_member(card_number="A1000003", paid_until=PAID_UNTIL)
     [theirs] = desk.items()
     their_loan = lend(desk, theirs, other, now=at(2026, 12, 1)).loan
 
-    outcomes = renew_all(organisation=desk.library, staff_user=desk.staff, card_number=desk.member.card_number,
-                         today=D(2026, 12, 10))
+    outcomes = renew_all(actor=desk.actor(), card_number=desk.member.card_number, today=D(2026, 12, 10))
     by_loan = {outcome.loan.pk: outcome for outcome in outcomes}
     assert set(by_loan) == {loan.pk for loan in loans.values()}
     assert by_loan[loans["free"].pk].renewed and by_loan[loans["free"].pk].reasons == []
     assert by_loan[loans["free"].pk].loan.due_on == D(2026, 12, 31)
     assert not by_loan[loans["wanted"].pk].renewed
     assert "gereserveerd" in by_loan[loans["wanted"].pk].reasons[0]
+    assert by_loan[loans["wanted"].pk].codes == ["loan.held_for_other"]
     assert not by_loan[loans["dvd"].pk].renewed
     assert "maximum is 0" in by_loan[loans["dvd"].pk].reasons[0]
     renewals = dict(Loan.objects.values_list("pk", "renewals"))
@@ -157,8 +156,7 @@ def test_renew_all_for_a_blocked_member_renews_nothing(desk):
     items = desk.items(count=2)
     for item in items:
         lend(desk, item, now=at(2026, 12, 1))
-    block_add(member=desk.member, reason="Geblokkeerd", staff_user=desk.staff)
-    outcomes = renew_all(organisation=desk.library, staff_user=desk.staff, card_number=desk.member.card_number,
-                         today=D(2026, 12, 10))
+    block_add(actor=desk.actor(), member=desk.member, reason="Geblokkeerd")
+    outcomes = renew_all(actor=desk.actor(), card_number=desk.member.card_number, today=D(2026, 12, 10))
     assert len(outcomes) == 2 and not any(outcome.renewed for outcome in outcomes)
     assert set(Loan.objects.values_list("renewals", flat=True)) == {0}

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 
 from circulation.models import LoanRule
 from circulation.rules import loan_rule_choose
-from circulation.services.rules import loan_rule_delete, loan_rule_save
+from circulation.services.rules import circulation_settings_update, loan_rule_delete, loan_rule_save
+from core.errors import error_codes
 
 from .factories import make_rule
 
@@ -128,7 +129,7 @@ def save(desk, **values):
                 "max_loans_of_type": None, "loan_fee_cents": 0, "fine_per_day_cents": 0, "fine_max_cents": 0,
                 "holdable": True, "hold_fee_cents": 0, "auto_renew": True}
     defaults.update(values)
-    return loan_rule_save(organisation=desk.library, staff_user=desk.supervisor, **defaults)
+    return loan_rule_save(actor=desk.actor(desk.supervisor), **defaults)
 
 
 def test_save_creates_and_updates_a_cell(desk, member_defaults):
@@ -148,28 +149,32 @@ def test_save_creates_and_updates_a_cell(desk, member_defaults):
 
 
 @pytest.mark.parametrize(
-    "values, message",
+    "values, message, code",
     [
-        ({"loan_days": 0}, "De uitleentermijn moet een geheel getal van 1 tot en met 365 zijn."),
-        ({"loan_days": "14"}, "De uitleentermijn moet een geheel getal"),
-        ({"max_renewals": 100}, "Het maximum aantal verlengingen moet"),
-        ({"hold_shelf_days": 0}, "Het aantal dagen op de reserveringsplank"),
-        ({"max_loans_total": -1}, "Het maximum aantal leningen"),
-        ({"max_loans_of_type": 1000}, "Het maximum van deze soort"),
-        ({"loan_fee_cents": -5}, "Het leengeld"),
+        ({"loan_days": 0}, "De uitleentermijn moet een geheel getal van 1 tot en met 365 zijn.",
+         "loan_rule.number_out_of_range"),
+        ({"loan_days": "14"}, "De uitleentermijn moet een geheel getal", "loan_rule.number_out_of_range"),
+        ({"max_renewals": 100}, "Het maximum aantal verlengingen moet", "loan_rule.number_out_of_range"),
+        ({"hold_shelf_days": 0}, "Het aantal dagen op de reserveringsplank", "loan_rule.number_out_of_range"),
+        ({"max_loans_total": -1}, "Het maximum aantal leningen", "loan_rule.number_out_of_range"),
+        ({"max_loans_of_type": 1000}, "Het maximum van deze soort", "loan_rule.number_out_of_range"),
+        ({"loan_fee_cents": -5}, "Het leengeld (tot € ", "loan_rule.amount_out_of_range"),
         ({"fine_per_day_cents": 50, "fine_max_cents": 20},
-         "De maximale boete mag niet lager zijn dan de boete per dag."),
-        ({"item_type": "vinyl"}, "Kies een bestaande soort materiaal."),
-        ({"for_guests": True, "member_category_id": "adult"}, "Een regel voor gastleners geldt voor alle gastleners"),
-        ({"member_category_id": 987654}, "Kies een ledencategorie van deze bibliotheek."),
+         "De maximale boete mag niet lager zijn dan de boete per dag.", "loan_rule.fine_max_below_per_day"),
+        ({"item_type": "vinyl"}, "Kies een bestaande soort materiaal.", "loan_rule.item_type_unknown"),
+        ({"for_guests": True, "member_category_id": "adult"}, "Een regel voor gastleners geldt voor alle gastleners",
+         "loan_rule.guests_no_category"),
+        ({"member_category_id": 987654}, "Kies een ledencategorie van deze bibliotheek.",
+         "loan_rule.category_unknown"),
     ],
 )
-def test_save_refuses_bad_values_in_dutch_and_saves_nothing(desk, member_defaults, values, message):
+def test_save_refuses_bad_values_in_dutch_and_saves_nothing(desk, member_defaults, values, message, code):
     if values.get("member_category_id") == "adult":
         values = {**values, "member_category_id": member_defaults.alpha["adult_category"].pk}
     with pytest.raises(ValidationError) as caught:
         save(desk, **values)
     assert any(text.startswith(message) for text in caught.value.messages), caught.value.messages
+    assert error_codes(caught.value) == [code]
     assert LoanRule.objects.count() == 0
 
 
@@ -178,6 +183,7 @@ def test_save_refuses_a_branch_of_another_library(desk, libraries):
     with pytest.raises(ValidationError) as caught:
         save(desk, branch_id=beta_branch.pk)
     assert "hoort niet bij" in caught.value.messages[0]
+    assert error_codes(caught.value) == ["branch.other_library"]
     assert LoanRule.objects.count() == 0
 
 
@@ -185,6 +191,8 @@ def test_save_reports_every_problem_at_once(desk):
     with pytest.raises(ValidationError) as caught:
         save(desk, loan_days=0, max_renewals=-1, item_type="vinyl")
     assert len(caught.value.messages) == 3
+    assert error_codes(caught.value) == ["loan_rule.number_out_of_range", "loan_rule.number_out_of_range",
+                                         "loan_rule.item_type_unknown"]
     assert LoanRule.objects.count() == 0
 
 
@@ -194,6 +202,7 @@ def test_duplicate_cell_refused_and_nothing_saved(desk, member_defaults):
     with pytest.raises(ValidationError) as caught:
         save(desk, member_category_id=adult.pk, item_type="dvd", loan_days=28)
     assert caught.value.messages == ["Er is al een regel voor precies deze combinatie; pas die aan."]
+    assert error_codes(caught.value) == ["loan_rule.duplicate"]
     assert list(LoanRule.objects.values_list("pk", "loan_days")) == [(first.pk, 7)]
     # Wildcards count as values: a second all-empty rule is a duplicate too.
     save(desk)
@@ -215,8 +224,25 @@ def test_save_unknown_rule_and_delete(desk):
     with pytest.raises(ValidationError) as caught:
         save(desk, rule_id=987654)
     assert "bestaat niet" in caught.value.messages[0]
+    assert error_codes(caught.value) == ["loan_rule.not_found"]
     rule = save(desk)
-    loan_rule_delete(organisation=desk.library, staff_user=desk.supervisor, rule_id=rule.pk)
+    loan_rule_delete(actor=desk.actor(desk.supervisor), rule_id=rule.pk)
     assert not LoanRule.objects.exists()
-    with pytest.raises(ValidationError):
-        loan_rule_delete(organisation=desk.library, staff_user=desk.supervisor, rule_id=rule.pk)
+    with pytest.raises(ValidationError) as caught:
+        loan_rule_delete(actor=desk.actor(desk.supervisor), rule_id=rule.pk)
+    assert error_codes(caught.value) == ["loan_rule.not_found"]
+
+
+def test_the_matrix_is_the_library_administrators(desk):
+    """A desk user (no library admin role) is refused by the services too, not only by the screens."""
+    with pytest.raises(ValidationError) as caught:
+        loan_rule_save(actor=desk.actor(), loan_days=7, max_renewals=1, hold_shelf_days=7)
+    assert error_codes(caught.value) == ["actor.no_role"]
+    rule = save(desk)
+    with pytest.raises(ValidationError) as caught:
+        loan_rule_delete(actor=desk.actor(), rule_id=rule.pk)
+    assert error_codes(caught.value) == ["actor.no_role"]
+    with pytest.raises(ValidationError) as caught:
+        circulation_settings_update(actor=desk.actor(), floating_item_types=[], transfer_days=1)
+    assert error_codes(caught.value) == ["actor.no_role"]
+    assert list(LoanRule.objects.values_list("pk", flat=True)) == [rule.pk]

@@ -1,6 +1,6 @@
 """Each library's circulation lives in its own schema: beta's desk cannot see or
 touch alpha's items and loans, and a service called for one library in
-another's schema refuses to run."""
+another's schema is refused (actor.other_library)."""
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -17,6 +17,8 @@ from circulation.services.loans import (
     renew_all,
 )
 from collection.models import Item, ItemStatus
+from core.actors import Actor
+from core.errors import error_codes
 
 from .helpers import at, lend
 
@@ -36,7 +38,7 @@ def test_checkin_of_alphas_barcode_at_beta_is_unknown(desk, alpha_loan, librarie
     with tenant_context(beta):
         assert not Item.objects.filter(barcode=item.barcode).exists()
         with pytest.raises(ValidationError) as caught:
-            checkin(organisation=beta, branch_id=beta.branches.first().pk, staff_user=staff.beta_desk,
+            checkin(actor=Actor.staff(staff.beta_desk, beta, branch_id=beta.branches.first().pk),
                     barcode=item.barcode)
         assert caught.value.messages == [f"Exemplaar {item.barcode} is onbekend in deze bibliotheek."]
     loan.refresh_from_db()
@@ -52,7 +54,7 @@ def test_checkout_of_alphas_barcode_at_beta_is_unknown(desk, alpha_loan, librari
     with tenant_context(beta):
         member = make_member(card_number="B2000011")
         with pytest.raises(ValidationError) as caught:
-            checkout(organisation=beta, branch_id=beta.branches.first().pk, staff_user=staff.beta_desk,
+            checkout(actor=Actor.staff(staff.beta_desk, beta, branch_id=beta.branches.first().pk),
                      card_number=member.card_number, barcode=item.barcode)
         assert "onbekend in deze bibliotheek" in caught.value.messages[0]
         assert not Loan.objects.exists()
@@ -66,8 +68,9 @@ def test_alphas_loan_is_not_there_in_betas_schema(desk, alpha_loan, libraries, s
         assert loan_get(loan.pk) is None
         for service in (renew, loan_mark_lost, loan_claims_returned):
             with pytest.raises(ValidationError) as caught:
-                service(organisation=beta, staff_user=staff.beta_desk, loan_id=loan.pk)
+                service(actor=Actor.staff(staff.beta_desk, beta), loan_id=loan.pk)
             assert "bestaat niet" in caught.value.messages[0]
+            assert error_codes(caught.value) == ["loan.not_found"]
     loan.refresh_from_db()
     assert (loan.ended_at, loan.renewals) == (None, 0)
     assert Item.objects.get(pk=item.pk).status == ItemStatus.ON_LOAN
@@ -77,20 +80,21 @@ def test_alphas_member_is_a_guest_at_beta_and_sees_no_alpha_loans_there(desk, al
     beta = libraries.beta
     with tenant_context(beta):
         # The alpha member's card is a guest card at beta: their alpha loans are not beta's to renew.
-        assert renew_all(organisation=beta, staff_user=staff.beta_desk, card_number=desk.member.card_number) == []
+        assert renew_all(actor=Actor.staff(staff.beta_desk, beta), card_number=desk.member.card_number) == []
         assert open_loans({"member_id": desk.member.pk}) == []
 
 
 def test_a_service_for_alpha_refuses_to_run_in_betas_schema(desk, alpha_loan, libraries, staff):
     item, loan = alpha_loan
     with tenant_context(libraries.beta):
-        with pytest.raises(RuntimeError):
-            checkin(organisation=desk.library, branch_id=desk.main.pk, staff_user=desk.staff, barcode=item.barcode)
-        with pytest.raises(RuntimeError):
-            renew(organisation=desk.library, staff_user=desk.staff, loan_id=loan.pk)
-        with pytest.raises(RuntimeError):
-            checkout(organisation=desk.library, branch_id=desk.main.pk, staff_user=desk.staff,
-                     card_number=desk.member.card_number, barcode=item.barcode)
+        for call in (
+            lambda: checkin(actor=desk.actor(), barcode=item.barcode),
+            lambda: renew(actor=desk.actor(), loan_id=loan.pk),
+            lambda: checkout(actor=desk.actor(), card_number=desk.member.card_number, barcode=item.barcode),
+        ):
+            with pytest.raises(ValidationError) as caught:
+                call()
+            assert error_codes(caught.value) == ["actor.other_library"]
     loan.refresh_from_db()
     assert loan.ended_at is None
 
@@ -102,8 +106,9 @@ def test_beta_cannot_use_alphas_branch(desk, libraries, staff, member_defaults):
     with tenant_context(beta):
         member = make_member(card_number="B2000012")
         with pytest.raises(ValidationError) as caught:
-            checkin(organisation=beta, branch_id=desk.main.pk, staff_user=staff.beta_desk, barcode="ONBEKEND01")
+            checkin(actor=Actor.staff(staff.beta_desk, beta, branch_id=desk.main.pk), barcode="ONBEKEND01")
         assert "hoort niet bij" in caught.value.messages[0]
+        assert error_codes(caught.value) == ["branch.other_library"]
         with pytest.raises(ValidationError):
-            checkout(organisation=beta, branch_id=desk.main.pk, staff_user=staff.beta_desk,
-                     card_number=member.card_number, barcode="ONBEKEND01")
+            checkout(actor=Actor.staff(staff.beta_desk, beta, branch_id=desk.main.pk), card_number=member.card_number,
+                     barcode="ONBEKEND01")

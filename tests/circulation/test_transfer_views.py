@@ -13,9 +13,8 @@ from tests.conftest import host_client
 
 def test_transport_lists_items_in_transit_until_received(desk, client):
     item, = desk.items()
-    checkout(organisation=desk.library, branch_id=desk.main.pk, staff_user=desk.staff,
-             card_number=desk.member.card_number, barcode=item.barcode)
-    checkin(organisation=desk.library, branch_id=desk.other.pk, staff_user=desk.staff, barcode=item.barcode)
+    checkout(actor=desk.actor(), card_number=desk.member.card_number, barcode=item.barcode)
+    checkin(actor=desk.actor(branch=desk.other), barcode=item.barcode)
     client = host_client(client, "alpha")
     client.force_login(desk.staff)
     incoming = client.get(f"/uitlening/transport/?vestiging={desk.main.pk}")
@@ -24,14 +23,13 @@ def test_transport_lists_items_in_transit_until_received(desk, client):
     outgoing = client.get(f"/uitlening/transport/?vestiging={desk.other.pk}")
     assert item.barcode in outgoing.content.decode()
     with tenant_context(desk.library):
-        checkin(organisation=desk.library, branch_id=desk.main.pk, staff_user=desk.staff, barcode=item.barcode)
+        checkin(actor=desk.actor(), barcode=item.barcode)
     assert item.barcode not in client.get(f"/uitlening/transport/?vestiging={desk.main.pk}").content.decode()
 
 
 def test_overdue_list(desk, client):
     item, = desk.items()
-    loan = checkout(organisation=desk.library, branch_id=desk.main.pk, staff_user=desk.staff,
-                    card_number=desk.member.card_number, barcode=item.barcode).loan
+    loan = checkout(actor=desk.actor(), card_number=desk.member.card_number, barcode=item.barcode).loan
     Loan.objects.filter(pk=loan.pk).update(due_on=timezone.localdate() - datetime.timedelta(days=5))
     client = host_client(client, "alpha")
     client.force_login(desk.staff)

@@ -18,6 +18,7 @@ from circulation.services.loans import checkout
 from circulation.services import rules as circulation_rules
 from collection import services as collection_services
 from collection.models import CollectionKind, Item
+from core.actors import Actor
 from members.models import Member, MemberCategory
 from members.selectors.ledger import member_balance_cents
 from members.services import ledger, registration
@@ -79,7 +80,8 @@ class Command(BaseCommand):
                     )
                 for slug, role_names in roles.items():
                     for role in role_names:
-                        staff_services.library_role_grant(user=user, organisation=organisations[slug], role=role)
+                        staff_services.library_role_grant(actor=Actor.system("seed_demo"), user=user,
+                                                          organisation=organisations[slug], role=role)
                 for code in poi_codes:
                     staff_services.poi_administrator_grant(user=user, poi=Poi.objects.get(code=code))
         self.seed_catalogue(say)
@@ -102,7 +104,9 @@ class Command(BaseCommand):
                     say(f"Catalogus: {name} is al geïmporteerd")
                     continue
                 result = catalogue_services.marc_import_run(
-                    marc_import=catalogue_services.marc_import_register(file_name=name), stream=stream
+                    marc_import=catalogue_services.marc_import_register(actor=Actor.system("seed_demo"),
+                                                                        file_name=name),
+                    stream=stream,
                 )
                 say(f"Catalogus: {name}: {result.created} nieuw, {result.updated} bijgewerkt, "
                     f"{result.skipped} overgeslagen")
@@ -116,27 +120,28 @@ class Command(BaseCommand):
                     say(f"Leden {organisation.name}: zijn er al")
                     continue
                 admin = StaffUser.objects.get(username=f"{library['slug']}.beheer")
+                admin_actor = Actor.staff(admin, organisation)
                 subscriptions = {}
                 for code, name, fee, max_loans, youth, includes in demo.SUBSCRIPTIONS:
                     subscriptions[code] = registration.subscription_type_save(
-                        staff_user=admin, code=code, name=name, annual_fee_cents=fee, max_loans=max_loans,
+                        actor=admin_actor, code=code, name=name, annual_fee_cents=fee, max_loans=max_loans,
                         includes=includes, for_youth=youth,
                     )
                 for code, name, min_age, max_age, subscription_code in demo.CATEGORIES:
                     registration.member_category_save(
-                        staff_user=admin, code=code, name=name, min_age=min_age, max_age=max_age,
+                        actor=admin_actor, code=code, name=name, min_age=min_age, max_age=max_age,
                         default_subscription_id=subscriptions[subscription_code].pk,
                     )
                 branch = organisation.branches.order_by("code").first()
                 for index, person in enumerate(demo.MEMBERS, start=1):
                     member = registration.member_register(
-                        organisation=organisation, staff_user=admin, card_number=f"2{number:02d}{index:07d}",
+                        actor=admin_actor, card_number=f"2{number:02d}{index:07d}",
                         preferred_branch_id=branch.pk, pin="1234", **person,
                     )
                     # Most paid their subscription at the desk; the second still owes it (and is blocked).
                     owed = member_balance_cents(member)
                     if owed > 0 and index != 2:
-                        ledger.ledger_payment(member=member, amount_cents=owed, method="pin", staff_user=admin)
+                        ledger.ledger_payment(actor=admin_actor, member=member, amount_cents=owed, method="pin")
                 say(f"Leden {organisation.name}: {Member.objects.count()} ingeschreven "
                     f"(passen 2{number:02d}0000001 t/m 2{number:02d}{len(demo.MEMBERS):07d}, pincode 1234)")
 
@@ -156,7 +161,7 @@ class Command(BaseCommand):
                     branch = branches[index % len(branches)]
                     youth = title.audience == "youth"
                     collection_services.item_add(
-                        organisation=organisation, staff_user=admin, title_id=title.pk, branch_id=branch.pk,
+                        actor=Actor.staff(admin, organisation), title_id=title.pk, branch_id=branch.pk,
                         barcodes=[f"{number}{index:03d}{copy:02d}00" for copy in range(copies)],
                         shelf_location="Jeugd" if youth else "Romans",
                         call_number=title.contributors_text.split(",")[0][:4].upper(),
@@ -179,14 +184,14 @@ class Command(BaseCommand):
                     with transaction.atomic():
                         for who, item_type, values in demo.LOAN_RULES:
                             circulation_rules.loan_rule_save(
-                                organisation=organisation, staff_user=admin, for_guests=who == "gast",
+                                actor=Actor.staff(admin, organisation), for_guests=who == "gast",
                                 member_category_id=None if who == "gast" else categories[who], item_type=item_type,
                                 branch_id=None, **{**LOAN_RULE_DEFAULTS, **values},
                             )
                     say(f"Uitleenregels {organisation.name}: {LoanRule.objects.count()} regels")
                 if not CirculationSettings.objects.exists():
                     circulation_rules.circulation_settings_update(
-                        organisation=organisation, staff_user=admin,
+                        actor=Actor.staff(admin, organisation),
                         floating_item_types=demo.FLOATING_ITEM_TYPES.get(library["slug"], []), transfer_days=2,
                     )
 
@@ -214,12 +219,10 @@ class Command(BaseCommand):
                     continue
                 month_ago = timezone.now() - datetime.timedelta(days=30)
                 with transaction.atomic():
-                    checkout(organisation=organisation, branch_id=branch.pk, staff_user=desk, card_number=cards[0],
-                             barcode=items[0].barcode, now=month_ago)
-                    checkout(organisation=organisation, branch_id=branch.pk, staff_user=desk, card_number=cards[0],
-                             barcode=items[1].barcode)
-                    checkout(organisation=organisation, branch_id=branch.pk, staff_user=desk, card_number=cards[2],
-                             barcode=items[2].barcode)
-                    hold_place(organisation=organisation, staff_user=desk, member=Member.objects.get(card_number=cards[3]),
+                    at_desk = Actor.staff(desk, organisation, branch_id=branch.pk)
+                    checkout(actor=at_desk, card_number=cards[0], barcode=items[0].barcode, now=month_ago)
+                    checkout(actor=at_desk, card_number=cards[0], barcode=items[1].barcode)
+                    checkout(actor=at_desk, card_number=cards[2], barcode=items[2].barcode)
+                    hold_place(actor=at_desk, member=Member.objects.get(card_number=cards[3]),
                                title_id=items[0].title_id, pickup_branch_id=branch.pk)
                 say(f"Uitleningen {organisation.name}: 3 uitleningen (1 te laat), 1 reservering")
