@@ -259,3 +259,19 @@ def test_erased_and_merged_records_are_not_shown(in_alpha, anna, bram, staff):
     erased = access.member_for_actor(desk, anna.pk, purpose="erase", erased_ok=True)
     assert erased.erased_at is not None
     assert AuditEntry.objects.filter(action="view").count() == before  # nothing personal was shown
+
+
+def test_the_audit_log_names_who_acted(in_alpha, anna, staff, libraries):
+    from members.selectors.privacy import audit_actor_name, audit_staff_names
+
+    branch = libraries.alpha.branches.order_by("pk").first()
+    registration.member_update(actor=Actor.member(anna.pk), member_id=anna.pk, expected_version=1,
+                               phone="0612345678")
+    ledger.ledger_payment(actor=Actor.machine(3, branch.pk), member=anna, amount_cents=100, method=CASH)
+    access.member_for_actor(Actor.staff(staff.alpha_desk), anna.pk, purpose="member")
+    entries = list(AuditEntry.objects.filter(member_id_ref=anna.pk).order_by("pk"))
+    names = audit_staff_names(entries)
+    assert [(entry.action, audit_actor_name(entry, names)) for entry in entries] == [
+        ("create", "Systeem"), ("update", "Het lid zelf"), ("money", "Zelfbedieningsautomaat 3"),
+        ("view", staff.alpha_desk.get_full_name()),
+    ]
