@@ -58,6 +58,7 @@ def test_auto_renewal_renews_what_it_may_and_tells_the_member_once(desk, today, 
     assert wanted_loan.renewals == 0 and wanted_loan.due_on == today
 
     notice = Notice.objects.get(member=desk.member, kind="auto_renewal")
+    assert notice.actor_ref == "system:nightly"
     assert "verlengd tot en met" in notice.body
     assert "niet verlengd" in notice.body and "gereserveerd" in notice.body
 
@@ -123,3 +124,37 @@ def test_a_missed_run_sends_only_the_level_reached(desk, today, nightly):
     due(lend(desk, item), today - datetime.timedelta(days=30))
     assert overdue_notices(actor=nightly, today=today, level_days=LEVEL_DAYS) == {3: 0, 2: 1, 1: 0}
     assert not Notice.objects.filter(kind="overdue_1").exists()
+
+
+def test_holds_expire_title_by_title(desk, nightly, monkeypatch):
+    """Each title's expiry is its own short transaction: a failure on one title
+    leaves the titles done before it expired (and the run can simply be repeated)."""
+    from circulation.models import CirculationEvent, Hold, HoldStatus
+    from circulation.services.loans import checkin
+
+    waiting = make_member(first_name="Wil", last_name="Wachten", paid_until=PAID_UNTIL)
+    items = [desk.items()[0], desk.items()[0]]
+    holds = []
+    for item in items:
+        holds.append(hold_services.hold_place(actor=desk.actor(), member=waiting, title_id=item.title_id,
+                                              pickup_branch_id=desk.main.pk))
+        checkin(actor=desk.actor(), barcode=item.barcode)  # on the hold shelf for them
+    Hold.objects.filter(pk__in=[hold.pk for hold in holds]).update(shelf_until=datetime.date(2026, 12, 1))
+    first, second = sorted(holds, key=lambda hold: hold.title_id)
+    real_refresh = hold_services.holds_expected_refresh_for_title
+
+    def refresh(title_id, **kwargs):
+        if title_id == second.title_id:
+            raise RuntimeError("the database went away")
+        return real_refresh(title_id, **kwargs)
+
+    monkeypatch.setattr(hold_services, "holds_expected_refresh_for_title", refresh)
+    with pytest.raises(RuntimeError):
+        hold_services.holds_expire(actor=nightly, today=datetime.date(2026, 12, 5))
+    assert dict(Hold.objects.values_list("pk", "status")) == {first.pk: HoldStatus.EXPIRED,
+                                                              second.pk: HoldStatus.READY}
+    monkeypatch.setattr(hold_services, "holds_expected_refresh_for_title", real_refresh)
+    assert [hold.pk for hold in hold_services.holds_expire(actor=nightly, today=datetime.date(2026, 12, 5))] == [
+        second.pk]
+    assert set(CirculationEvent.objects.filter(detail__startswith="Niet opgehaald").values_list(
+        "actor_ref", flat=True)) == {"system:nightly"}
