@@ -21,6 +21,7 @@ from django_tenants.utils import schema_context
 from collection.models import Item
 from core import locks
 from core.errors import ServiceError
+from members.cards import card_number_normalise
 from members.models import FormerCard, Member
 from members.selectors.ledger import member_may_borrow
 from tenants.models import CardIndex, LibraryOrganisation
@@ -154,22 +155,23 @@ class Borrower:
         return hold.member_id is not None and hold.member_id == self.member.pk
 
 
-def normalise_card(card_number):
-    """A card number as the desk, the OPAC, the API and SIP2 may send it (" 2010 0000
-    01 ", lower-case letters) as it is stored: without spaces, in capitals (the
-    members app stores card numbers so)."""
-    return "".join((card_number or "").split()).upper()
+# The members app's one clean-up of a card number (" 2010 0000 01 ", lower case).
+normalise_card = card_number_normalise
 
 
 def block_reasons(member, *, home=None):
     """(may borrow, [ServiceError]) for a member record: why they may not borrow or
-    reserve now (a block, the balance, expiry: the members app's reasons), each
-    as borrower.blocked, or for a guest (`home`, the home library) as
-    borrower.blocked_at_home."""
+    reserve now, as the members app says it (member.blocked_by_library,
+    member.balance_too_high, member.membership_expired, ...); for a guest (`home`,
+    their home library) each as borrower.blocked_at_home, naming that library,
+    with the members app's code as reason_code."""
     may, reasons = member_may_borrow(member)
     if home is None:
-        return may, [ServiceError("borrower.blocked", reason=str(reason)) for reason in reasons]
-    return may, [ServiceError("borrower.blocked_at_home", home=home.name, reason=str(reason)) for reason in reasons]
+        return may, [reason if isinstance(reason, ServiceError) else ServiceError("borrower.blocked", reason=str(reason))
+                     for reason in reasons]
+    return may, [ServiceError("borrower.blocked_at_home", home=home.name, reason=str(reason),
+                              reason_code=getattr(reason, "code", None) or "borrower.blocked")
+                 for reason in reasons]
 
 
 def borrower_find(*, organisation, card_number, check=True, lock=False):

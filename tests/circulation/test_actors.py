@@ -195,11 +195,11 @@ def test_only_a_desk_coordinator_overrides_never_a_machine_or_member(desk, staff
     assert not may_override(machine)
     assert not may_override(Actor.member(desk.member.pk, desk.library))
     assert not may_override(Actor.system("nightly", desk.library))
-    error = refused_with("borrower.blocked", lambda: lend(desk, item, actor=machine), item)
+    error = refused_with("member.blocked_by_library", lambda: lend(desk, item, actor=machine), item)
     assert error.overridable
     with pytest.raises(ValidationError) as caught:
         lend(desk, item, actor=machine, override_reason="Ik ben een automaat")
-    assert error_codes(caught.value) == ["borrower.blocked", "checkout.override_not_allowed"]
+    assert error_codes(caught.value) == ["member.blocked_by_library", "checkout.override_not_allowed"]
     assert not Loan.objects.exists()
 
 

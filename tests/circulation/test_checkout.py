@@ -122,7 +122,7 @@ def test_manual_block_refused(desk):
     block_add(actor=desk.actor(), member=desk.member, reason="Boek met koffievlekken")
     [item] = desk.items()
     error = refused(lambda: lend(desk, item), item)
-    assert codes(error) == ["borrower.blocked"]
+    assert codes(error) == ["member.blocked_by_library"]
     assert "Boek met koffievlekken" in error.messages[0]
     assert error.overridable
 
@@ -133,7 +133,7 @@ def test_balance_over_limit_refused(desk):
                   amount_cents=1250)
     [item] = desk.items()
     error = refused(lambda: lend(desk, item), item)
-    assert codes(error) == ["borrower.blocked"]
+    assert codes(error) == ["member.balance_too_high"]
     assert "Openstaand saldo" in error.messages[0]
 
 
@@ -142,7 +142,7 @@ def test_expired_membership_refused(desk):
     type(desk.member).objects.filter(pk=desk.member.pk).update(expires_on=yesterday)
     [item] = desk.items()
     error = refused(lambda: lend(desk, item), item)
-    assert codes(error) == ["borrower.blocked"]
+    assert codes(error) == ["member.membership_expired"]
     assert "verlopen" in error.messages[0]
 
 
@@ -203,7 +203,7 @@ def test_refusals_are_all_listed(desk):
     block_add(actor=desk.actor(), member=desk.member, reason="Nog niet betaald")
     [item] = desk.items(not_for_loan=True)
     error = refused(lambda: lend(desk, item), item)
-    assert codes(error) == ["borrower.blocked", "checkout.not_for_loan"]
+    assert codes(error) == ["member.blocked_by_library", "checkout.not_for_loan"]
 
 
 # --- item refusals -------------------------------------------------------------------
@@ -399,7 +399,7 @@ def test_coordinator_overrides_a_blocked_member_with_a_reason(desk):
     block_add(actor=desk.actor(), member=desk.member, reason="Boete openstaand")
     [item] = desk.items()
     result = lend(desk, item, user=desk.supervisor, override_reason="  Betaalt morgen  ")
-    assert [refusal.code for refusal in result.overridden] == ["borrower.blocked"]
+    assert [refusal.code for refusal in result.overridden] == ["member.blocked_by_library"]
     loan = Loan.objects.get(pk=result.loan.pk)
     assert loan.override_reason == "Betaalt morgen"
     assert fresh(item).status == ItemStatus.ON_LOAN
@@ -420,16 +420,16 @@ def test_desk_user_may_not_override(desk):
     block_add(actor=desk.actor(), member=desk.member, reason="Geblokkeerd")
     [item] = desk.items()
     error = refused(lambda: lend(desk, item, override_reason="Ik vind het goed"), item)
-    assert codes(error) == ["borrower.blocked", "checkout.override_not_allowed"]
+    assert codes(error) == ["member.blocked_by_library", "checkout.override_not_allowed"]
     assert "baliecoördinator" in error.messages[-1]
 
 
 def test_override_needs_a_reason(desk):
     block_add(actor=desk.actor(), member=desk.member, reason="Geblokkeerd")
     [item] = desk.items()
-    assert codes(refused(lambda: lend(desk, item, user=desk.supervisor), item)) == ["borrower.blocked"]
+    assert codes(refused(lambda: lend(desk, item, user=desk.supervisor), item)) == ["member.blocked_by_library"]
     assert codes(refused(lambda: lend(desk, item, user=desk.supervisor, override_reason="   "), item)) == [
-        "borrower.blocked"
+        "member.blocked_by_library"
     ]
 
 
@@ -438,7 +438,7 @@ def test_one_non_overridable_refusal_stops_the_override(desk):
     [item] = desk.items()
     item_withdraw(actor=collection_actor(desk.library), barcodes=[item.barcode], reason="worn")
     error = refused(lambda: lend(desk, item, user=desk.supervisor, override_reason="Toch"), item)
-    assert codes(error) == ["borrower.blocked", "checkout.withdrawn"]
+    assert codes(error) == ["member.blocked_by_library", "checkout.withdrawn"]
     assert not error.overridable
 
 

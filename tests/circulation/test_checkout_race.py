@@ -326,7 +326,7 @@ def test_a_block_being_set_at_another_desk_counts(committed):
     b.join(timeout=30)
     assert "error" not in first, first
     assert isinstance(second.get("error"), CirculationRefused), second
-    assert [refusal.code for refusal in second["error"].refusals] == ["borrower.blocked"]
+    assert [refusal.code for refusal in second["error"].refusals] == ["member.blocked_by_library"]
     assert "Pas misbruikt" in second["error"].messages[0]
     with tenant_context(data.alpha):
         assert not Loan.objects.filter(item_id=item.pk).exists()

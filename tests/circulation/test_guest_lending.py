@@ -84,6 +84,7 @@ def test_blocked_guest_refused(desk, guest, libraries):
     error = refused(lambda: lend(desk, item, card=GUEST_CARD), item)
     assert codes(error) == ["borrower.blocked_at_home"]
     assert error.messages[0].startswith(f"Bij de eigen bibliotheek ({libraries.beta.name}): ")
+    assert error.refusals[0].params["reason_code"] == "member.blocked_by_library"
     assert "Boeken niet teruggebracht" in error.messages[0]
     assert not GuestLoan.objects.exists()
 

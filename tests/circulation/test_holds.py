@@ -93,7 +93,7 @@ def test_blocked_member_cannot_reserve(desk, others):
     with pytest.raises(ValidationError) as error:
         place(desk, others[0], title_id=item.title_id)
     assert "kan nu niet reserveren" in error.value.messages[0]
-    assert error_codes(error.value) == ["hold.member_may_not_reserve", "borrower.blocked"]
+    assert error_codes(error.value) == ["hold.member_may_not_reserve", "member.blocked_by_library"]
     assert "Boek beschadigd teruggebracht" in error.value.messages[1]
 
 

@@ -99,7 +99,7 @@ def test_blocked_member_refused(desk):
     loan = lend(desk, item, now=at(2026, 12, 1)).loan
     block_add(actor=desk.actor(), member=desk.member, reason="Adres onbekend")
     error = refused(lambda: renew_on(desk, loan, D(2026, 12, 10)), item)
-    assert codes(error) == ["borrower.blocked"]
+    assert codes(error) == ["member.blocked_by_library"]
     assert "Adres onbekend" in error.messages[0]
     assert not error.overridable
 
