@@ -25,12 +25,6 @@ ERRORS = {
     "borrower.blocked": _("%(reason)s"),
     "borrower.blocked_at_home": _("Bij de eigen bibliotheek (%(home)s): %(reason)s"),
     "borrower.merged": _("Dit lid is samengevoegd met een ander lid; gebruik de pas van dat lid."),
-    # A library organisation borrowing for interlibrary loan (circulation.borrowers.borrower_library).
-    "borrower.library_reference_too_long": _("De verwijzing van de bibliotheek mag hoogstens %(max)s tekens lang "
-                                             "zijn."),
-    "borrower.library_unknown": _("Bibliotheek %(library)s is onbekend in het landelijke register."),
-    "borrower.library_self": _("%(name)s kan niet bij zichzelf lenen."),
-    "borrower.library_inactive": _("%(name)s doet (nog) niet mee aan LSB en kan hier niet lenen."),
     # --- a library organisation as borrower (the lending side of interlibrary loan: borrower_library) -----------
     "borrower.library_unknown": _("Bibliotheekorganisatie %(library)s is onbekend in LSB."),
     "borrower.library_self": _("%(name)s kan niet aan zichzelf uitlenen; kies een andere bibliotheek."),
@@ -90,9 +84,8 @@ ERRORS = {
     "hold.member_may_not_reserve": _("Dit lid kan nu niet reserveren:"),
     "hold.title_missing": _("Kies een titel of een exemplaar om te reserveren."),
     "hold.duplicate": _("%(name)s heeft %(title)s al gereserveerd."),
-    "hold.library_duplicate": _("%(name)s heeft %(title)s voor deze aanvraag al gereserveerd."),
-    "hold.already_on_loan": _("%(name)s heeft %(title)s nu al geleend."),
     "hold.library_duplicate": _("%(name)s heeft %(title)s al gereserveerd voor deze aanvraag."),
+    "hold.already_on_loan": _("%(name)s heeft %(title)s nu al geleend."),
     "hold.item_not_holdable": _("Exemplaar %(barcode)s kan niet worden gereserveerd (status %(status)s of niet "
                                 "reserveerbaar)."),
     "hold.no_holdable_copies": _("Van %(title)s heeft deze bibliotheek geen exemplaren die gereserveerd kunnen "
