@@ -147,3 +147,11 @@ ERRORS = {
     "member_import.branch_unknown": _("Vestiging '%(value)s' hoort niet bij %(library)s."),
     "member_import.card_twice_in_file": _("Pasnummer staat al op regel %(row)s van dit bestand."),
 }
+
+# --- member sign-in (members.services.auth) -------------------------------------------
+ERRORS |= {
+    "auth.invalid": _("Pasnummer of pincode klopt niet."),
+    "auth.locked": _("Deze pas is tijdelijk geblokkeerd na te veel mislukte pogingen; probeer het na "
+                     "%(until)s opnieuw of vraag het aan de balie."),
+    "auth.address_locked": _("Te veel mislukte aanmeldpogingen vanaf dit adres; probeer het later opnieuw."),
+}

@@ -291,3 +291,22 @@ class AuditEntry(models.Model):
             GinIndex(fields=["detail"], opclasses=["jsonb_path_ops"], name="audit_search_members",
                      condition=Q(action="search")),
         ]
+
+
+class CardSignIn(models.Model):
+    """Failed sign-ins with a card (OPAC, SIP2, API) and the lock they lead to.
+
+    One row per card that has failed; a successful sign-in clears the count. The
+    desk sees why a card is locked (how many failures, until when, from which
+    channel) and can unlock it."""
+
+    card_number = models.CharField(max_length=20, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    first_failure_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_channel = models.CharField(max_length=10, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    unlocked_by = models.CharField(max_length=40, blank=True)  # actor_ref of the last unlock
+
+    class Meta:
+        verbose_name = _("aanmeldpoging met pas")

@@ -27,6 +27,8 @@ from .forms import MemberCategoryForm, MemberForm, MergeFindForm, ReplaceCardFor
 from .models import MemberCategory, SubscriptionType
 from .selectors import registration as selectors
 from .selectors.access import member_for_actor, members_search_for_actor
+from .selectors.auth import card_sign_in_state
+from .services.auth import member_sign_in_unlock
 from .selectors.ledger import member_account
 from .services import registration as services
 
@@ -105,7 +107,22 @@ def detail(request, member_id):
         "notices": member_notices(member),
         "loans": member_loans(member),
         "guest_loans": member_guest_loans(member, request.library),
+        "sign_in": card_sign_in_state(member.card_number),
     })
+
+
+@require_POST
+@desk_staff
+def sign_in_unlock(request, member_id):
+    """Free a card that failed sign-ins locked (members.services.auth)."""
+    try:
+        member_sign_in_unlock(actor=actor_for_request(request), member_id=member_id)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, "De pas kan weer aanmelden met de pincode.")
+    return redirect("members:detail", member_id=member_id)
 
 
 # --- register ----------------------------------------------------------------------

@@ -59,6 +59,7 @@ from core.money import MAX_AMOUNT_CENTS, euro
 from staff.models import Role
 from tenants.models import Branch, CardIndex, normalise_postcode
 
+from ..cards import card_number_normalise
 from ..models import (
     CARD_NUMBER_PATTERN,
     PIN_MIN_LENGTH,
@@ -129,7 +130,7 @@ def membership_end(start):
 
 def card_number_clean(card_number):
     """Strip and capitalise a card number; ServiceError when it does not fit the pattern."""
-    value = (card_number or "").strip().upper()
+    value = card_number_normalise(card_number)
     if not value:
         raise ServiceError("card.missing", field="card_number")
     if not _CARD_RE.match(value):
