@@ -167,10 +167,8 @@ def block_reasons(member, *, home=None):
     with the members app's code as reason_code."""
     may, reasons = member_may_borrow(member)
     if home is None:
-        return may, [reason if isinstance(reason, ServiceError) else ServiceError("borrower.blocked", reason=str(reason))
-                     for reason in reasons]
-    return may, [ServiceError("borrower.blocked_at_home", home=home.name, reason=str(reason),
-                              reason_code=getattr(reason, "code", None) or "borrower.blocked")
+        return may, list(reasons)
+    return may, [ServiceError("borrower.blocked_at_home", home=home.name, reason=str(reason), reason_code=reason.code)
                  for reason in reasons]
 
 

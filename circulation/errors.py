@@ -21,8 +21,8 @@ ERRORS = {
     "borrower.card_blocked_at_home": _("Pas %(card)s is geblokkeerd door %(home)s (vervangen of verloren)."),
     "borrower.home_not_in_lsb": _("%(home)s doet (nog) niet mee aan LSB; deze pas kan hier niet lenen."),
     "borrower.card_invalid_at_home": _("Pas %(card)s is niet (meer) geldig bij %(home)s."),
-    # Why the borrower may not borrow now (the reason is the members app's: a block, the balance, expiry).
-    "borrower.blocked": _("%(reason)s"),
+    # Why a guest may not borrow now, as their home library says it (the members app's
+    # reason and its code as reason_code). An own member's reasons are the members app's codes.
     "borrower.blocked_at_home": _("Bij de eigen bibliotheek (%(home)s): %(reason)s"),
     "borrower.merged": _("Dit lid is samengevoegd met een ander lid; gebruik de pas van dat lid."),
     # --- a library organisation as borrower (the lending side of interlibrary loan: borrower_library) -----------

@@ -97,10 +97,9 @@ class CirculationRefused(ServiceErrors):
 
 
 def _as_refusal(reason, *, overridable):
-    """A borrower's reason not to lend (circulation.borrowers.block_reasons) as a refusal."""
-    if isinstance(reason, ServiceError) and reason.code:
-        return refusal(reason.code, overridable=overridable, **(reason.params or {}))
-    return refusal("borrower.blocked", overridable=overridable, reason=str(reason))
+    """A borrower's reason not to lend (a ServiceError: circulation.borrowers.block_reasons,
+    or why their card or library is no longer valid) as a refusal."""
+    return refusal(reason.code, overridable=overridable, **(reason.params or {}))
 
 
 @dataclass

@@ -252,3 +252,18 @@ def test_a_very_late_checkin_ends_the_loan_at_the_time_given(desk):
     result = take_back(desk, item, now=at(2027, 3, 1))
     assert result.loan.ended_at == at(2027, 3, 1)
     assert result.loan.due_on == datetime.date(2026, 12, 22)
+
+
+def test_routing_is_a_code_the_edge_renders_in_its_language(desk):
+    """The service returns the code and values; the sentence is made when shown:
+    Dutch at the desk, English for an edge that asks for it."""
+    from django.utils import translation
+
+    [item] = desk.items()
+    lend(desk, item)
+    result = take_back(desk, item, branch=desk.other)
+    assert (result.code, result.params) == ("route.transit", {"branch": desk.main.name})
+    with translation.override("en"):
+        assert result.message == f"TRANSIT TO {desk.main.name.upper()}"
+    with translation.override("nl"):
+        assert result.message == f"TRANSPORT NAAR {desk.main.name.upper()}"
