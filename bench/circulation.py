@@ -203,7 +203,7 @@ def setup_ensure(organisation):
     if not LoanRule.objects.exists():
         youth = MemberCategory.objects.get(code="jeugd")
         common = {"max_renewals": 2, "holdable": True, "hold_fee_cents": 0, "hold_shelf_days": 7, "auto_renew": True}
-        rule = lambda **values: loan_rule_save(organisation=organisation, staff_user=admin, **{**common, **values})  # noqa: E731
+        rule = lambda **values: loan_rule_save(actor=Actor.staff(admin, organisation), **{**common, **values})  # noqa: E731
         rule(loan_days=21, fine_per_day_cents=15, fine_max_cents=450)
         rule(member_category_id=youth.pk, loan_days=21, fine_per_day_cents=0, fine_max_cents=0)
         rule(item_type="dvd", loan_days=7, fine_per_day_cents=50, fine_max_cents=500, loan_fee_cents=100,
@@ -474,9 +474,9 @@ def query_profile(organisation, staff_user, *, card=None, label="", show=True):
     card = card or member_pool(modulo=7, remainder=3, limit=1)[0]
     rows = {}
     for kind, run in (
-        ("checkout", lambda: checkout(organisation=organisation, branch_id=branch_id, staff_user=staff_user,
+        ("checkout", lambda: checkout(actor=Actor.staff(staff_user, organisation, branch_id=branch_id),
                                       card_number=card, barcode=barcode)),
-        ("checkin", lambda: checkin(organisation=organisation, branch_id=branch_id, staff_user=staff_user,
+        ("checkin", lambda: checkin(actor=Actor.staff(staff_user, organisation, branch_id=branch_id),
                                     barcode=barcode)),
     ):
         connection.queries_log.clear()  # a full log (9,000) would make the capture empty
@@ -518,13 +518,13 @@ def service_worker(index, processes, organisation_id, username, seconds, warmup,
             now = timezone.now() - datetime.timedelta(days=LATE_DAYS) if late else None
             started = time.perf_counter()
             try:
-                result = checkout(organisation=organisation, branch_id=branch_id, staff_user=staff_user,
+                result = checkout(actor=Actor.staff(staff_user, organisation, branch_id=branch_id),
                                   card_number=card, barcode=barcode, now=now)
             except CirculationRefused as refused:
                 stats["refused " + ",".join(refusal.code for refusal in refused.refusals)] += 1
                 return
             middle = time.perf_counter()
-            returned = checkin(organisation=organisation, branch_id=branch_id, staff_user=staff_user, barcode=barcode)
+            returned = checkin(actor=Actor.staff(staff_user, organisation, branch_id=branch_id), barcode=barcode)
             ended = time.perf_counter()
             if record:
                 checkouts.append((middle - started) * 1000)
@@ -924,7 +924,7 @@ def run_big_member(organisation, arguments):
     open_loans = list(Loan.objects.filter(member=member, ended_at__isnull=True).select_related("item")
                       .order_by("pk"))
     for loan in open_loans[arguments.big_loans:]:  # left over by an interrupted run
-        checkin(organisation=organisation, branch_id=loan.item.owning_branch_id, staff_user=staff_user,
+        checkin(actor=Actor.staff(staff_user, organisation, branch_id=loan.item.owning_branch_id),
                 barcode=loan.item.barcode)
     have = min(len(open_loans), arguments.big_loans)
     pool = item_pool(modulo=1, remainder=0, limit=arguments.big_loans - have + arguments.big_checkouts,
@@ -932,7 +932,7 @@ def run_big_member(organisation, arguments):
     if have < arguments.big_loans:
         started = time.monotonic()
         for number, (barcode, branch_id) in enumerate(pool[: arguments.big_loans - have], start=have + 1):
-            checkout(organisation=organisation, branch_id=branch_id, staff_user=staff_user, card_number=BIG_CARD,
+            checkout(actor=Actor.staff(staff_user, organisation, branch_id=branch_id), card_number=BIG_CARD,
                      barcode=barcode)
             if number % 100 == 0:
                 say(f"   {number} loans ({time.monotonic() - started:.1f} s)")
@@ -942,12 +942,12 @@ def run_big_member(organisation, arguments):
     outs, ins = [], []
     for barcode, branch_id in pool[: arguments.big_checkouts]:
         started = time.perf_counter()
-        checkout(organisation=organisation, branch_id=branch_id, staff_user=staff_user, card_number=BIG_CARD,
+        checkout(actor=Actor.staff(staff_user, organisation, branch_id=branch_id), card_number=BIG_CARD,
                  barcode=barcode)
         outs.append((time.perf_counter() - started) * 1000)
     for barcode, branch_id in pool[: arguments.big_checkouts]:
         started = time.perf_counter()
-        checkin(organisation=organisation, branch_id=branch_id, staff_user=staff_user, barcode=barcode)
+        checkin(actor=Actor.staff(staff_user, organisation, branch_id=branch_id), barcode=barcode)
         ins.append((time.perf_counter() - started) * 1000)
     settings.DEBUG = True
     summary = {"checkout": p50_95_99(outs), "checkin": p50_95_99(ins), "max": max(outs), "n": len(outs),
