@@ -52,7 +52,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, tenant_context
 
-from core.actors import Actor
+from core.actors import Actor, ActorKind
 from core.errors import ServiceError
 
 from .models import LibraryOrganisation, OutboxMessage
@@ -354,7 +354,7 @@ def outbox_retry(*, actor, message_id):
     attempts, sent when this transaction commits. Library staff act on their own
     library's messages (asked or asked of it); the national admin (an actor without a
     library, in the public schema) on those its admin screen offers."""
-    actor.require_kind("staff")
+    actor.require_kind(ActorKind.STAFF)
     if actor.organisation is not None or connection.schema_name != get_public_schema_name():
         organisation = actor.require_current_library()
     else:
