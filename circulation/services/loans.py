@@ -46,6 +46,7 @@ from collection.models import ItemStatus
 from collection.services import barcode_error, branch_of, item_circulation_update, item_lock
 from core import locks
 from core.actors import ActorKind
+from core.actors import ActorKind
 from core.errors import ServiceError, ServiceErrors, error_codes, message_for
 from core.locks import lock_row, lock_rows
 from core.money import euro
@@ -667,8 +668,11 @@ def checkin(*, actor, barcode, now=None):
     in transit to the pickup branch), back on this branch's shelf (its home, or a
     floating item), or in transit home. An item that was not on loan is handled
     too: a received transfer, or a status repaired and noted. Returns a
-    CheckinResult (its route a code with values, e.g. route.transit and the branch)."""
+    CheckinResult (its route a code with values, e.g. route.transit and the branch).
+    Taking a copy back is done where it is handed in: at a desk, a machine or by the
+    system, not by a member's own account (actor.not_allowed)."""
     organisation = actor.require_current_library()
+    actor.require_kind(ActorKind.STAFF, ActorKind.MACHINE, ActorKind.SYSTEM)
     from .holds import hold_receive, hold_trap, holds_expected_refresh_for_title, holds_lock_waiting
 
     now = now or timezone.now()

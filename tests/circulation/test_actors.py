@@ -249,3 +249,11 @@ def test_the_desk_screen_cleans_up_the_card_the_same_way(client, desk):
     assert response.status_code == 200
     with tenant_context(desk.library):
         assert Loan.objects.get(item=item).member_id == desk.member.pk
+
+
+def test_a_member_account_does_not_take_copies_back(desk):
+    [item] = desk.items()
+    lend(desk, item)
+    member = Actor.member(desk.member.pk, desk.library, branch_id=desk.main.pk)
+    refused_with("actor.not_allowed", lambda: checkin(actor=member, barcode=item.barcode), item)
+    assert Loan.objects.get(item=item).ended_at is None

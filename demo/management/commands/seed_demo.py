@@ -218,11 +218,12 @@ class Command(BaseCommand):
                     say(f"Uitleningen {organisation.name}: te weinig exemplaren voor demo-uitleningen")
                     continue
                 month_ago = timezone.now() - datetime.timedelta(days=30)
-                with transaction.atomic():
-                    at_desk = Actor.staff(desk, organisation, branch_id=branch.pk)
-                    checkout(actor=at_desk, card_number=cards[0], barcode=items[0].barcode, now=month_ago)
-                    checkout(actor=at_desk, card_number=cards[0], barcode=items[1].barcode)
-                    checkout(actor=at_desk, card_number=cards[2], barcode=items[2].barcode)
-                    hold_place(actor=at_desk, member=Member.objects.get(card_number=cards[3]),
-                               title_id=items[0].title_id, pickup_branch_id=branch.pk)
+                # Each scan its own transaction, as at a desk (one transaction over several
+                # checkouts would lock items after the holdings row: core.locks' order).
+                at_desk = Actor.staff(desk, organisation, branch_id=branch.pk)
+                checkout(actor=at_desk, card_number=cards[0], barcode=items[0].barcode, now=month_ago)
+                checkout(actor=at_desk, card_number=cards[0], barcode=items[1].barcode)
+                checkout(actor=at_desk, card_number=cards[2], barcode=items[2].barcode)
+                hold_place(actor=at_desk, member=Member.objects.get(card_number=cards[3]),
+                           title_id=items[0].title_id, pickup_branch_id=branch.pk)
                 say(f"Uitleningen {organisation.name}: 3 uitleningen (1 te laat), 1 reservering")
