@@ -111,6 +111,8 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "rest_framework",
+    # Machine accounts (self-service machines, integrations): no personal data.
+    "selfservice",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
