@@ -2,18 +2,17 @@
 availability, item page, move, withdraw, weeding list and stocktake. Thin: they
 parse input, call one service or selector and render."""
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from catalogue.models import Audience
+from core.csv import csv_response
 from staff.models import Role
 from staff.permissions import actor_for_request, library_staff_required
 from staff.selectors import working_branch
@@ -265,29 +264,19 @@ def weeding(request):
                   {"form": form, "result": result, "page": page, "query": query.urlencode()})
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def _weeding_csv(result):
-    writer = csv.writer(_Echo(), delimiter=";")
-
-    def rows():
-        yield "\ufeff"
-        yield writer.writerow(["vestiging", "plaats", "signatuur", "barcode", "titel", "auteur", "status",
-                               "laatst uitgeleend", "aanschafdatum", "aantal uitleningen"])
-        for item in result.items.iterator(chunk_size=2000):
-            yield writer.writerow([
-                item.owning_branch.name, item.shelf_location, item.call_number, item.barcode, item.title.title,
-                item.title.contributors_text, ItemStatus(item.status).label,
-                timezone.localtime(item.last_loaned_at).date().isoformat() if item.last_loaned_at else "",
-                item.acquired_on.isoformat() if item.acquired_on else "", item.loan_count,
-            ])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="wieden-{result.months}-maanden.csv"'
-    return response
+    rows = (
+        [
+            item.owning_branch.name, item.shelf_location, item.call_number, item.barcode, item.title.title,
+            item.title.contributors_text, ItemStatus(item.status).label,
+            timezone.localtime(item.last_loaned_at).date().isoformat() if item.last_loaned_at else "",
+            item.acquired_on.isoformat() if item.acquired_on else "", item.loan_count,
+        ]
+        for item in result.items.iterator(chunk_size=2000)
+    )
+    return csv_response(f"wieden-{result.months}-maanden.csv", rows=rows, header=[
+        "vestiging", "plaats", "signatuur", "barcode", "titel", "auteur", "status", "laatst uitgeleend",
+        "aanschafdatum", "aantal uitleningen"])
 
 
 # --- stocktake -------------------------------------------------------------------------------

@@ -1,0 +1,63 @@
+"""CSV exports: the one way LSB writes a CSV file for people to open.
+
+Every export (the weeding list, and any later one) writes through `csv_response`
+or `csv_rows`, so two rules hold everywhere:
+
+- Formula injection: a spreadsheet runs a cell that starts with `=`, `+`, `-`,
+  `@`, a tab or a carriage return as a formula. Values come from MARC titles any
+  library can import, from member input and from staff typing, so such a cell is
+  written with a leading apostrophe (`'=HYPERLINK(...)`), which spreadsheets show
+  as text. Numbers (int, float, Decimal) are written as they are: a negative
+  amount stays a number.
+- Dutch spreadsheets: `;` as the separator, UTF-8 with a byte order mark so Excel
+  reads the accents.
+
+    return csv_response("wieden.csv", header=[...], rows=(... for item in items))
+"""
+
+import csv
+from decimal import Decimal
+
+from django.http import StreamingHttpResponse
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BOM = "\ufeff"
+DELIMITER = ";"
+
+
+def csv_cell(value):
+    """One cell as text, defused: a text starting with a formula character gets a
+    leading apostrophe; None is empty; numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "ja" if value else "nee"
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)
+    text = str(value)
+    if text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_rows(header, rows):
+    """The lines of a CSV file (each a str, the first the byte order mark), every
+    cell through csv_cell; for streaming."""
+    writer = csv.writer(_Echo(), delimiter=DELIMITER)
+    yield BOM
+    yield writer.writerow([csv_cell(value) for value in header])
+    for row in rows:
+        yield writer.writerow([csv_cell(value) for value in row])
+
+
+def csv_response(filename, *, header, rows):
+    """A streamed CSV download (text/csv, attachment) of `rows` under `header`."""
+    response = StreamingHttpResponse(csv_rows(header, rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
