@@ -145,7 +145,10 @@ AUTH_USER_MODEL = "staff.StaffUser"
 # signed out once.
 AUTHENTICATION_BACKENDS = ["staff.backends.StaffBackend"]
 LOGIN_URL = "staff:login"
-LOGIN_REDIRECT_URL = "staff:desk-home"
+# Where a sign-in goes when its `next` is missing or off-site: a path, so that it
+# resolves on every host. The desk's sign-in goes to the desk (its own next_page);
+# the national admin's to the admin index.
+LOGIN_REDIRECT_URL = "/admin/"
 
 MIDDLEWARE = [
     "tenants.middleware.LibraryRoutingMiddleware",

@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.forms import AuthenticationForm
 
 from .models import Role, StaffUser
@@ -6,21 +7,24 @@ from .selectors import works_at
 
 
 class LibrarySignInForm(AuthenticationForm):
-    """Sign-in at a library's address: the account must have a role at that library."""
+    """Sign-in at a library's address: the account must have a role at that library.
+
+    An account without a role here gets the same answer as a wrong password, and
+    counts as a failed sign-in (the lock-out, staff.sign_in, counts it): whether a
+    password is right is told only where the account may work."""
 
     error_messages = {
         "invalid_login": "Onbekende gebruikersnaam of verkeerd wachtwoord.",
-        "inactive": "Dit account is uitgeschakeld.",
-        "not_here": "Dit account heeft geen toegang tot %(library)s.",
+        "inactive": "Onbekende gebruikersnaam of verkeerd wachtwoord.",
     }
 
     def confirm_login_allowed(self, user):
-        super().confirm_login_allowed(user)
         library = getattr(self.request, "library", None)
-        if not works_at(user, library):
-            raise forms.ValidationError(
-                self.error_messages["not_here"], code="not_here", params={"library": library}
+        if not user.is_active or not works_at(user, library):
+            user_login_failed.send(
+                sender=__name__, credentials={"username": self.cleaned_data.get("username")}, request=self.request
             )
+            raise self.get_invalid_login_error()
 
 
 class RoleGrantForm(forms.Form):
@@ -28,9 +32,8 @@ class RoleGrantForm(forms.Form):
     role = forms.ChoiceField(label="Rol", choices=Role.choices)
 
     def clean_username(self):
+        """The account named (None when there is no active one): the service gives one
+        answer for both, staff.account_not_here."""
         username = self.cleaned_data["username"].strip()
-        try:
-            self.cleaned_data["user"] = StaffUser.objects.get(username=username, is_active=True)
-        except StaffUser.DoesNotExist:
-            raise forms.ValidationError(f"Er is geen actief medewerkersaccount '{username}'.")
+        self.cleaned_data["user"] = StaffUser.objects.filter(username=username, is_active=True).first()
         return username

@@ -54,11 +54,27 @@ def _require_may_manage_roles(actor, organisation):
     require_role(actor, Role.LIBRARY_ADMIN)
 
 
-def library_role_grant(*, actor, user, organisation, role):
-    """Give a staff member a role at a library organisation (no-op when held)."""
+def library_role_grant(*, actor, user, organisation, role, username=None):
+    """Give a staff member a role at a library organisation (no-op when held).
+    `username`: the name as the screen was given it (named in the refusal).
+
+    A library's administrator grants roles only to accounts of this library
+    organisation: accounts that already hold a role here (a new account's first
+    role comes from the national administrator, who makes the account). Any other
+    account (another library's staff, a POI administrator, the national
+    administrator, or no account at all) gets one answer, staff.account_not_here,
+    so the screen tells nobody which national usernames exist. The system (demo
+    data, national work) grants any role."""
     _require_may_manage_roles(actor, organisation)
     if role not in Role.values:
         raise ServiceError("staff.role_unknown", field="role", role=role)
+    if not actor.is_system and (
+        user is None or not user.is_active
+        or not LibraryRole.objects.filter(user=user, organisation=organisation).exists()
+    ):
+        raise ServiceError("staff.account_not_here", field="username",
+                           username=username if username is not None else getattr(user, "username", ""),
+                           library=organisation.name)
     grant, _ = LibraryRole.objects.get_or_create(user=user, organisation=organisation, role=role)
     return grant
 

@@ -18,6 +18,8 @@ class LibrarySignInView(auth_views.LoginView):
     template_name = "staff/sign_in.html"
     authentication_form = LibrarySignInForm
     redirect_authenticated_user = False
+    # Without a (safe, same-host) next page: the desk home of this library.
+    next_page = "staff:desk-home"
 
 
 class LibrarySignOutView(auth_views.LogoutView):
@@ -72,14 +74,18 @@ def library_admin(request):
 def role_grant(request):
     form = RoleGrantForm(request.POST)
     if form.is_valid():
-        services.library_role_grant(
-            actor=actor_for_request(request), user=form.cleaned_data["user"], organisation=request.library,
-            role=form.cleaned_data["role"],
-        )
-        messages.success(
-            request, f"{form.cleaned_data['user']} heeft nu de rol {Role(form.cleaned_data['role']).label}."
-        )
-        return redirect("staff:library-admin")
+        try:
+            services.library_role_grant(
+                actor=actor_for_request(request), user=form.cleaned_data["user"], organisation=request.library,
+                role=form.cleaned_data["role"], username=form.cleaned_data["username"],
+            )
+        except ValidationError as error:
+            form.add_error("username", error.messages[0])
+        else:
+            messages.success(
+                request, f"{form.cleaned_data['user']} heeft nu de rol {Role(form.cleaned_data['role']).label}."
+            )
+            return redirect("staff:library-admin")
     return render(
         request,
         "staff/library_admin.html",

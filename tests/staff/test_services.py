@@ -17,12 +17,27 @@ pytestmark = pytest.mark.django_db
 def test_a_library_admin_grants_and_revokes_roles_at_their_own_library(libraries, staff):
     with tenant_context(libraries.alpha):
         admin = Actor.staff(staff.alpha_library_admin, libraries.alpha)
-        services.library_role_grant(actor=admin, user=staff.beta_desk, organisation=libraries.alpha,
+        services.library_role_grant(actor=admin, user=staff.alpha_desk, organisation=libraries.alpha,
                                     role=Role.COLLECTION)
-        assert LibraryRole.objects.filter(user=staff.beta_desk, organisation=libraries.alpha).exists()
-        services.library_role_revoke(actor=admin, user=staff.beta_desk, organisation=libraries.alpha,
+        assert LibraryRole.objects.filter(user=staff.alpha_desk, organisation=libraries.alpha,
+                                          role=Role.COLLECTION).exists()
+        services.library_role_revoke(actor=admin, user=staff.alpha_desk, organisation=libraries.alpha,
                                      role=Role.COLLECTION)
-        assert not LibraryRole.objects.filter(user=staff.beta_desk, organisation=libraries.alpha).exists()
+        assert not LibraryRole.objects.filter(user=staff.alpha_desk, organisation=libraries.alpha,
+                                              role=Role.COLLECTION).exists()
+
+
+def test_a_library_admin_grants_roles_only_to_accounts_of_their_library(libraries, staff):
+    """Not to another library's staff, a POI administrator or the national
+    administrator; one answer for them and for an account that does not exist."""
+    with tenant_context(libraries.alpha):
+        admin = Actor.staff(staff.alpha_library_admin, libraries.alpha)
+        for user in (staff.beta_desk, staff.bisc_poi, staff.national, None):
+            with refused("staff.account_not_here"):
+                services.library_role_grant(actor=admin, user=user, organisation=libraries.alpha,
+                                            role=Role.LIBRARY_ADMIN)
+    for user in (staff.beta_desk, staff.bisc_poi, staff.national):
+        assert not LibraryRole.objects.filter(user=user, organisation=libraries.alpha).exists()
 
 
 def test_roles_are_refused_to_other_libraries_desk_staff_and_members(libraries, staff):
