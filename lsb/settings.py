@@ -5,6 +5,7 @@ cannot do without is missing, naming that setting. Development mode (DEBUG=1,
 as the run command sets it) falls back to local defaults.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -111,6 +112,8 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "rest_framework",
+    # Failed staff sign-ins and the lock-out (staff.sign_in); staff accounts are national.
+    "axes",
     # Machine accounts (self-service machines, integrations): no personal data.
     "selfservice",
 ]
@@ -143,7 +146,7 @@ AUTH_USER_MODEL = "staff.StaffUser"
 # ModelBackend that also reads the user's roles at the request's library in the same
 # statement (staff/backends.py). Sessions signed in under another backend path are
 # signed out once.
-AUTHENTICATION_BACKENDS = ["staff.backends.StaffBackend"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "staff.backends.StaffBackend"]
 LOGIN_URL = "staff:login"
 # Where a sign-in goes when its `next` is missing or off-site: a path, so that it
 # resolves on every host. The desk's sign-in goes to the desk (its own next_page);
@@ -162,6 +165,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: answers a locked-out sign-in (staff.sign_in.locked_out).
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -289,6 +294,24 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- Staff sign-in lock-out (staff/sign_in.py, django-axes) ------------------------------
+STAFF_SIGN_IN_MAX_FAILURES = int(os.environ.get("STAFF_SIGN_IN_MAX_FAILURES", "5"))
+STAFF_SIGN_IN_ADDRESS_MAX_FAILURES = int(os.environ.get("STAFF_SIGN_IN_ADDRESS_MAX_FAILURES", "30"))
+STAFF_SIGN_IN_LOCK_MINUTES = int(os.environ.get("STAFF_SIGN_IN_LOCK_MINUTES", "15"))
+# How many proxies in front of LSB append the client's address to X-Forwarded-For
+# (0: none, REMOTE_ADDR is the client). Used for the lock-out per address.
+LSB_TRUSTED_PROXIES = int(os.environ.get("LSB_TRUSTED_PROXIES", "0"))
+AXES_HANDLER = "staff.sign_in.StaffSignInHandler"
+AXES_FAILURE_LIMIT = STAFF_SIGN_IN_MAX_FAILURES
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=STAFF_SIGN_IN_LOCK_MINUTES)
+AXES_RESET_ON_SUCCESS = True
+# A lock ends after its time, however often the locked account is tried meanwhile.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "staff.sign_in.locked_out"
+AXES_CLIENT_IP_CALLABLE = "staff.sign_in.client_address"
+AXES_HTTP_RESPONSE_CODE = 429
 
 # core.locks: a row lock taken against the documented order raises (tests, and
 # LSB_STRICT_LOCK_ORDER=1) or is logged (production).

@@ -96,6 +96,21 @@ def library_role_revoke(*, actor, user, organisation, role):
             raise ServiceError("staff.role_not_held", user=str(user), role=Role(role).label)
 
 
+def staff_sign_in_unlock(*, actor, user):
+    """Lift the sign-in lock-out of a staff account (staff.sign_in): a library's
+    administrator for accounts of their library, the system for any. Returns how
+    many counts were cleared."""
+    from axes.utils import reset
+
+    organisation = actor.require_current_library() if not actor.is_system else None
+    if organisation is not None:
+        require_role(actor, Role.LIBRARY_ADMIN)
+        if user is None or not LibraryRole.objects.filter(user=user, organisation=organisation).exists():
+            raise ServiceError("staff.account_not_here", username=getattr(user, "username", ""),
+                               library=organisation.name)
+    return reset(username=user.username)
+
+
 def poi_administrator_grant(*, user, poi):
     with transaction.atomic():
         administration, _ = PoiAdministrator.objects.get_or_create(user=user, poi=poi)

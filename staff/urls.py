@@ -12,6 +12,7 @@ urlpatterns = [
     path("beheer/", views.library_admin, name="library-admin"),
     path("beheer/rol-toekennen/", views.role_grant, name="role-grant"),
     path("beheer/rol-intrekken/", views.role_revoke, name="role-revoke"),
+    path("beheer/inloggen-vrijgeven/", views.sign_in_unlock, name="sign-in-unlock"),
     path("beheer/uitgaand/", views_outbox.outbox_list, name="outbox"),
     path("beheer/uitgaand/<int:message_id>/opnieuw/", views_outbox.outbox_message_retry, name="outbox-retry"),
     path("beheer/vestigingen/", views_branches.branch_list, name="branches"),

@@ -12,6 +12,7 @@ from .forms import LibrarySignInForm, RoleGrantForm
 from .models import Role, StaffUser
 from .permissions import actor_for_request, library_staff_required
 from .selectors import has_role, roles_at, staff_of, working_branch
+from .sign_in import sign_in_locked
 
 
 class LibrarySignInView(auth_views.LoginView):
@@ -60,13 +61,30 @@ def working_branch_choose(request):
     return redirect("staff:desk-home")
 
 
+def _admin_context(request, grant_form):
+    staff = staff_of(request.library)
+    return {"staff": staff, "grant_form": grant_form, "branches": branches_of(request.library),
+            "locked": {user.pk for user, _roles in staff if sign_in_locked(user.username)}}
+
+
 @library_staff_required(Role.LIBRARY_ADMIN)
 def library_admin(request):
-    return render(
-        request,
-        "staff/library_admin.html",
-        {"staff": staff_of(request.library), "grant_form": RoleGrantForm(), "branches": branches_of(request.library)},
-    )
+    return render(request, "staff/library_admin.html", _admin_context(request, RoleGrantForm()))
+
+
+@require_POST
+@library_staff_required(Role.LIBRARY_ADMIN)
+def sign_in_unlock(request):
+    """Free a staff account of this library locked out after failed sign-ins."""
+    user = StaffUser.objects.filter(pk=request.POST.get("user") if str(request.POST.get("user", "")).isdigit()
+                                    else None).first()
+    try:
+        services.staff_sign_in_unlock(actor=actor_for_request(request), user=user)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, f"{user} kan weer inloggen.")
+    return redirect("staff:library-admin")
 
 
 @require_POST
@@ -86,12 +104,7 @@ def role_grant(request):
                 request, f"{form.cleaned_data['user']} heeft nu de rol {Role(form.cleaned_data['role']).label}."
             )
             return redirect("staff:library-admin")
-    return render(
-        request,
-        "staff/library_admin.html",
-        {"staff": staff_of(request.library), "grant_form": form, "branches": branches_of(request.library)},
-        status=400,
-    )
+    return render(request, "staff/library_admin.html", _admin_context(request, form), status=400)
 
 
 @require_POST

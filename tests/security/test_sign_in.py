@@ -56,3 +56,77 @@ def test_the_desk_sign_in_goes_to_the_desk_without_a_safe_next_page(client, libr
     response = client.post("/balie/inloggen/", {"username": "alpha.desk", "password": PASSWORD,
                                                 "next": "https://evil.example/"}, HTTP_HOST=ALPHA)
     assert response.status_code == 302 and response["Location"] == "/balie/"
+
+
+# --- the lock-out (finding 2) ------------------------------------------------------------
+
+def _desk_sign_in(client, username, password, host=ALPHA, address="10.1.1.1"):
+    return client.post("/balie/inloggen/", {"username": username, "password": password}, HTTP_HOST=host,
+                       REMOTE_ADDR=address)
+
+
+def test_five_wrong_passwords_lock_a_desk_account_then_its_library_admin_frees_it(client, libraries, staff, settings):
+    for _ in range(settings.STAFF_SIGN_IN_MAX_FAILURES - 1):
+        assert _desk_sign_in(client, "alpha.desk", "fout").status_code == 200
+    assert _desk_sign_in(client, "alpha.desk", "fout").status_code == 429  # the fifth failure locks
+    locked = _desk_sign_in(client, "alpha.desk", PASSWORD)
+    assert locked.status_code == 429
+    assert "Inloggen tijdelijk geblokkeerd" in locked.content.decode()
+    assert "Inloggen kan over 15 minuten weer." in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+    # From another address too: the lock is the account's.
+    assert _desk_sign_in(client, "alpha.desk", PASSWORD, address="10.9.9.9").status_code == 429
+
+    admin = client.__class__()
+    admin.force_login(staff.alpha_library_admin)
+    page = admin.get("/balie/beheer/", HTTP_HOST=ALPHA).content.decode()
+    assert 'data-testid="sign-in-locked"' in page
+    admin.post("/balie/beheer/inloggen-vrijgeven/", {"user": staff.alpha_desk.pk}, HTTP_HOST=ALPHA)
+    assert _desk_sign_in(client, "alpha.desk", PASSWORD).status_code == 302
+
+
+def test_a_library_admin_frees_only_their_own_staff(client, libraries, staff, settings):
+    for _ in range(settings.STAFF_SIGN_IN_MAX_FAILURES):
+        _desk_sign_in(client, "beta.desk", "fout", host="beta.localhost")
+    admin = client.__class__()
+    admin.force_login(staff.alpha_library_admin)
+    response = admin.post("/balie/beheer/inloggen-vrijgeven/", {"user": staff.beta_desk.pk}, HTTP_HOST=ALPHA,
+                          follow=True)
+    assert "is geen medewerkersaccount van Testbibliotheek alpha" in response.content.decode()
+    assert _desk_sign_in(client, "beta.desk", PASSWORD, host="beta.localhost").status_code == 429
+
+
+def test_the_national_admin_sign_in_locks_out_too(client, staff, settings):
+    for number in range(settings.STAFF_SIGN_IN_MAX_FAILURES):
+        response = client.post("/admin/login/", {"username": "national", "password": "fout"}, HTTP_HOST="localhost",
+                               REMOTE_ADDR="10.2.2.2")
+        assert response.status_code == (200 if number < settings.STAFF_SIGN_IN_MAX_FAILURES - 1 else 429)
+    response = client.post("/admin/login/", {"username": "national", "password": PASSWORD}, HTTP_HOST="localhost",
+                           REMOTE_ADDR="10.2.2.2")
+    assert response.status_code == 429
+    assert "Vraag de landelijk beheerder" in response.content.decode()
+
+
+def test_a_right_password_where_the_account_has_no_role_counts_as_a_failure(client, libraries, settings):
+    for _ in range(settings.STAFF_SIGN_IN_MAX_FAILURES):
+        _desk_sign_in(client, "alpha.desk", PASSWORD, host="beta.localhost")
+    assert _desk_sign_in(client, "alpha.desk", PASSWORD).status_code == 429
+
+
+def test_many_failures_from_one_address_lock_that_address_only(client, libraries, settings):
+    settings.STAFF_SIGN_IN_ADDRESS_MAX_FAILURES = 8
+    for number in range(8):
+        _desk_sign_in(client, f"gok{number}", "fout", address="10.3.3.3")
+    assert _desk_sign_in(client, "alpha.desk", PASSWORD, address="10.3.3.3").status_code == 429
+    assert _desk_sign_in(client, "alpha.desk", PASSWORD, address="10.4.4.4").status_code == 302
+
+
+def test_behind_a_trusted_proxy_the_address_is_the_one_the_proxy_saw(client, libraries, settings):
+    settings.STAFF_SIGN_IN_ADDRESS_MAX_FAILURES = 3
+    settings.LSB_TRUSTED_PROXIES = 1
+    for number in range(3):  # the client claims a new address each time; the proxy appends the real one
+        client.post("/balie/inloggen/", {"username": f"gok{number}", "password": "fout"}, HTTP_HOST=ALPHA,
+                    REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=f"1.2.3.{number}, 10.5.5.5")
+    response = client.post("/balie/inloggen/", {"username": "alpha.desk", "password": PASSWORD}, HTTP_HOST=ALPHA,
+                           REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.99, 10.5.5.5")
+    assert response.status_code == 429
