@@ -64,6 +64,7 @@ ERRORS = {
     "route.hold_transit": _("RESERVERING — TRANSPORT NAAR %(branch)s"),
     "route.keep": _("%(status)s — LEG APART"),
     "route.keep_interlibrary_loan": _("IBL — NAAR DE IBL-BAK"),
+    "route.keep_damaged": _("BESCHADIGD — NAAR COLLECTIEBEHEER"),
     # --- check-in: notes under the sign ------------------------------------------------------------------------
     "checkin.late_fine": _("Te laat ingeleverd: %(fine)s boete op de rekening gezet."),
     "checkin.withdrawn": _("Dit exemplaar is afgeschreven; geef het aan de collectiemedewerker."),
@@ -75,6 +76,8 @@ ERRORS = {
     "checkin.found_after_ending": _("Was als %(ending)s gemeld; teruggevonden. Een vergoeding voor verlies kan op de "
                                     "rekening van het lid worden kwijtgescholden."),
     "checkin.missing_found": _("Stond als vermist geregistreerd; teruggevonden."),
+    "checkin.damage_reported": _("Er is een beschadiging gemeld terwijl het uitgeleend was; geef het aan de "
+                                 "collectiemedewerker."),
     "checkin.not_on_loan": _("Was niet uitgeleend."),
     "checkin.floating": _("Zwevende collectie: blijft in deze vestiging."),
     "checkin.hold_transit": _("Gereserveerd door %(held_for)s; ophalen in %(branch)s."),

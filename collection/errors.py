@@ -29,6 +29,19 @@ ERRORS = {
     "item.status_unchanged": _("Exemplaar %(barcode)s heeft de status %(status)s al."),
     "item.status_not_allowed": _("Exemplaar %(barcode)s: de status kan niet van %(from_status)s naar "
                                  "%(to_status)s."),
+    # A copy that is out keeps its loan, hold or transfer: no status by hand (item_status_change).
+    "item.status_by_circulation": _("De status %(status)s zet de uitleen (uitlenen, innemen, reserveringen), niet "
+                                    "een medewerker met de hand."),
+    "item.status_out_on_loan": _("Exemplaar %(barcode)s is uitgeleend: neem het eerst in (of meld het verloren bij "
+                                 "de uitlening); de status is niet gewijzigd. Beschadigd melden kan wel."),
+    "item.status_out_on_hold_shelf": _("Exemplaar %(barcode)s ligt op de reserveringsplank voor een reservering: "
+                                       "annuleer eerst de reservering of neem het in; de status is niet gewijzigd."),
+    "item.status_out_in_transit": _("Exemplaar %(barcode)s is onderweg naar een andere vestiging: neem het in "
+                                    "waar het aankomt; de status is niet gewijzigd."),
+    "item.status_out_on_interlibrary_loan": _("Exemplaar %(barcode)s is uitgeleend aan een andere bibliotheek "
+                                              "(IBL): neem het in als het terug is; de status is niet gewijzigd. "
+                                              "Beschadigd melden kan wel."),
+    "item.damage_already_reported": _("Bij exemplaar %(barcode)s is op %(at)s al een beschadiging gemeld."),
     # Withdrawing (afschrijven).
     "item.withdrawal_reason_missing": _("Kies een reden voor het afschrijven."),
     "item.withdraw_on_loan": _("Exemplaar %(barcode)s is uitgeleend; neem het eerst in: niet afgeschreven."),

@@ -8,6 +8,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .models import CollectionKind, ItemStatus, ItemType, WithdrawalReason
+# Status changes staff make by hand on the item page (the service's list; loans,
+# holds and transit are set by circulation and IBL).
+from .services import MANUAL_STATUSES
 
 SCAN_WIDGET = forms.Textarea(attrs={
     "rows": 5, "autocomplete": "off", "spellcheck": "false",
@@ -91,9 +94,6 @@ class WithdrawForm(forms.Form):
     detail = forms.CharField(label="Toelichting", max_length=200, required=False)
 
 
-# Status changes staff make by hand on the item page; loans, holds and transit
-# are set by circulation and IBL.
-MANUAL_STATUSES = [ItemStatus.AVAILABLE, ItemStatus.MISSING, ItemStatus.DAMAGED, ItemStatus.IN_PROCESSING]
 
 
 class StatusForm(forms.Form):

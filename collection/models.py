@@ -91,6 +91,9 @@ class Item(models.Model):
     withdrawal_reason = models.CharField(
         _("reden afschrijving"), max_length=20, choices=WithdrawalReason.choices, blank=True
     )
+    # Damage reported while the copy is out (on loan, lent to a library): the loan
+    # goes on; at checkin the copy becomes damaged and goes to the collection staff.
+    damage_reported_at = models.DateTimeField(_("beschadiging gemeld"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

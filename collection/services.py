@@ -451,20 +451,58 @@ def item_move(*, actor, barcodes, branch_id, shelf_location, call_number=None):
     return list(items.values())
 
 
+# The statuses staff set by hand (the collection screens), and only on a copy in
+# the building: the others belong to a loan, a hold or a transfer and are set by
+# circulation (and interlibrary loan) together with that record.
+MANUAL_STATUSES = (ItemStatus.AVAILABLE, ItemStatus.MISSING, ItemStatus.DAMAGED, ItemStatus.IN_PROCESSING)
+
+# Why a copy that is out cannot get a status by hand (one code per status, naming what to do instead).
+_OUT_REFUSALS = {
+    ItemStatus.ON_LOAN: "item.status_out_on_loan",
+    ItemStatus.ON_HOLD_SHELF: "item.status_out_on_hold_shelf",
+    ItemStatus.IN_TRANSIT: "item.status_out_in_transit",
+    ItemStatus.ON_INTERLIBRARY_LOAN: "item.status_out_on_interlibrary_loan",
+}
+# Out with a borrower, damage may be reported: the loan goes on, checkin keeps it.
+_DAMAGE_REPORTABLE = (ItemStatus.ON_LOAN, ItemStatus.ON_INTERLIBRARY_LOAN)
+
+
 def item_status_change(*, actor, barcode, to_status, detail=""):
-    """Change an item's status by hand (the collection screens), through the same
+    """Change an item's status by hand (the collection screens): only the manual
+    statuses (MANUAL_STATUSES), only for a copy in the building, through the same
     transition table as circulation's changes (item_circulation_update).
-    Withdrawing needs a reason: use item_withdraw."""
+    Withdrawing needs a reason: use item_withdraw.
+
+    A copy that is out keeps its loan, hold or transfer: the change is refused
+    (item.status_out_*: check it in first, cancel the hold, ...), except damage
+    reported while it is on loan (or lent to a library): the status stays, the
+    damage is noted on the copy (damage_reported_at) and checkin makes it damaged
+    and sends it to the collection staff."""
     organisation = actor.require_current_library()
     require_role(actor, Role.COLLECTION)
     if to_status not in ItemStatus.values:
         raise ServiceError("item.status_unknown", field="to_status", status=to_status)
     if to_status == ItemStatus.WITHDRAWN:
         raise ServiceError("item.withdraw_needs_reason", field="to_status")
+    if to_status not in MANUAL_STATUSES:
+        raise ServiceError("item.status_by_circulation", field="to_status", status=ItemStatus(to_status).label)
     with transaction.atomic():
         item = _lock_items_by_barcode([barcode]).get(barcode)
         if item is None:
             raise ServiceError("item.not_found", barcode=barcode)
+        if item.status in _DAMAGE_REPORTABLE and to_status == ItemStatus.DAMAGED:
+            if item.damage_reported_at is not None:
+                raise ServiceError("item.damage_already_reported", barcode=barcode,
+                                   at=f"{timezone.localtime(item.damage_reported_at):%d-%m-%Y}")
+            item.damage_reported_at = timezone.now()
+            item.save(update_fields=["damage_reported_at", "updated_at"])
+            detail = (detail or "").strip()
+            _event(item, ItemEvent.Kind.EDITED, actor,
+                   detail="Beschadiging gemeld terwijl uitgeleend; bij inname naar collectiebeheer"
+                   + (f": {detail}" if detail else "")).save()
+            return item
+        if item.status in _OUT_REFUSALS:
+            raise ServiceError(_OUT_REFUSALS[item.status], barcode=barcode, to_status=ItemStatus(to_status).label)
         event = _status_set(item, to_status, actor=actor, detail=detail)
         item.save(update_fields=["status", "updated_at"])
         event.save()
@@ -499,10 +537,13 @@ def _item_save_with_event(item, fields, event):
         event.pk = cursor.fetchone()[0]
 
 
-def item_circulation_update(*, actor, item, to_status=None, current_branch_id=None, loaned_at=None, detail=""):
+def item_circulation_update(*, actor, item, to_status=None, current_branch_id=None, loaned_at=None, detail="",
+                            damage_report_done=False):
     """Circulation's change of an item it has locked (item_lock) in its own
     transaction: status (through the same transition table as every status
     change), where it is now, and the loan statistics the weeding list reads.
+    With `damage_report_done` the damage reported while it was out is dealt with
+    (checkin made it damaged): damage_reported_at is cleared.
 
     `actor` is circulation's actor (the desk, the machine, the member, the
     system): the item's event records it. No role check: circulation has decided.
@@ -523,6 +564,9 @@ def item_circulation_update(*, actor, item, to_status=None, current_branch_id=No
         item.last_loaned_at = loaned_at
         item.loan_count += 1
         fields += ["last_loaned_at", "loan_count"]
+    if damage_report_done and item.damage_reported_at is not None:
+        item.damage_reported_at = None
+        fields.append("damage_reported_at")
     if len(fields) == 1:
         return item
     item.updated_at = timezone.now()

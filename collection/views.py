@@ -160,8 +160,13 @@ def item_status(request, barcode):
             for message in error.messages:
                 messages.error(request, message)
         else:
-            messages.success(request, f"Exemplaar {item.barcode} heeft nu de status "
-                                      f"{ItemStatus(changed.status).label}.")
+            if changed.status != form.cleaned_data["status"]:  # damage reported while it is out
+                messages.success(request, f"Exemplaar {item.barcode}: beschadiging genoteerd. Het blijft "
+                                          f"{ItemStatus(changed.status).label.lower()}; bij inname gaat het naar "
+                                          "collectiebeheer.")
+            else:
+                messages.success(request, f"Exemplaar {item.barcode} heeft nu de status "
+                                          f"{ItemStatus(changed.status).label}.")
     return redirect("collection:item", barcode=item.barcode)
 
 

@@ -696,6 +696,13 @@ def checkin(*, actor, barcode, now=None):
                 notes.append(Note("checkin.late_fine", {"fine": euro(fine)}))
         # The title's waiting holds before anything moves the holdings row (core.locks).
         waiting = holds_lock_waiting(item.title_id) if context.title_has_holds else []
+        if item.damage_reported_at is not None and item.status in _DAMAGE_KEPT_FROM:
+            # Damage reported while it was out: to the collection staff, not the shelf or a hold.
+            result = _route_damaged(actor, item, branch)
+            result.loan, result.fine_cents, result.notes = loan, fine, notes + result.notes
+            if context.title_has_holds:
+                holds_expected_refresh_for_title(item.title_id, today=today, locked=True)
+            return result
         if loan is None:
             keep = _checkin_not_on_loan(actor, item, branch, now=now, notes=notes)
             if keep is not None:
@@ -766,6 +773,20 @@ def _checkin_not_on_loan(actor, item, branch, *, now, notes):
                                         staff_user=actor.user_or_none, actor_ref=actor.ref,
                                         detail=f"Van {status.label} naar beschikbaar bij inname")
     return None
+
+
+# Statuses in which a copy with damage reported comes back (its loan ended, or it was lost and turns up).
+_DAMAGE_KEPT_FROM = (ItemStatus.ON_LOAN, ItemStatus.ON_INTERLIBRARY_LOAN, ItemStatus.MISSING)
+
+
+def _route_damaged(actor, item, branch):
+    """A copy whose damage was reported while it was out: damaged, kept aside here
+    for the collection staff (route.keep_damaged)."""
+    item_circulation_update(actor=actor, item=item, to_status=ItemStatus.DAMAGED, current_branch_id=branch.pk,
+                            damage_report_done=True,
+                            detail=f"Ingenomen in {branch.name} met gemelde beschadiging: naar collectiebeheer")
+    return CheckinResult(item=item, route=ROUTE_KEEP, code="route.keep_damaged", destination_branch_id=branch.pk,
+                         notes=[Note("checkin.damage_reported")])
 
 
 def _route_home(actor, item, branch, *, now, floating_item_types=None):

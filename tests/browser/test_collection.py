@@ -11,6 +11,7 @@ from catalogue.models import Holding
 from collection import services
 from collection.models import Item
 from tenants.models import LibraryOrganisation
+from tests.collection.helpers import set_status_as_circulation
 from tests.factories import PASSWORD, TitleFactory, collection_actor
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ def title_held_elsewhere(django_db_setup, django_db_blocker):
         with tenant_context(beta):
             services.item_add(actor=actor, title_id=title.pk,
                               barcodes=["BRWBETA01", "BRWBETA02"], branch_id=beta.branches.order_by("code")[0].pk)
-            services.item_status_change(actor=actor, barcode="BRWBETA01", to_status="on_loan")
+            set_status_as_circulation(beta, "BRWBETA01", "on_loan")
     yield title
     with django_db_blocker.unblock():
         for library in (alpha, beta):

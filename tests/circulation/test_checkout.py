@@ -15,6 +15,7 @@ from collection.models import Item, ItemStatus
 from core.actors import Actor
 from core.errors import error_codes
 from collection.services import item_status_change, item_withdraw
+from tests.collection.helpers import set_status_as_circulation
 from members.models import LedgerEntry, MemberRules, SubscriptionType
 from members.services.ledger import block_add, ledger_charge
 from members.services.privacy import member_erase
@@ -228,7 +229,10 @@ def test_not_for_loan_refused(desk):
 )
 def test_item_status_refused(desk, status, code, overridable):
     [item] = desk.items()
-    item_status_change(actor=collection_actor(desk.library), barcode=item.barcode, to_status=status)
+    if status in (ItemStatus.IN_TRANSIT, ItemStatus.ON_INTERLIBRARY_LOAN):  # circulation's own statuses
+        set_status_as_circulation(desk.library, item.barcode, status)
+    else:
+        item_status_change(actor=collection_actor(desk.library), barcode=item.barcode, to_status=status)
     error = refused(lambda: lend(desk, item), item)
     assert codes(error) == [code]
     assert error.messages[0].startswith(f"Exemplaar {item.barcode} ")

@@ -109,11 +109,11 @@ def test_concurrent_status_changes_leave_the_right_counts(committed, monkeypatch
     data = committed
     assert counts(data, data.v1) == (2, 2)
 
-    def checkout(barcode):
+    def mark_missing(barcode):
         return lambda: services.item_status_change(actor=Actor.staff(data.user, data.alpha), barcode=barcode,
-                                                   to_status="on_loan")
+                                                   to_status="missing")
 
-    b_finished_meanwhile, errors = run_desks(monkeypatch, data, checkout("RACE00001"), checkout("RACE00002"))
+    b_finished_meanwhile, errors = run_desks(monkeypatch, data, mark_missing("RACE00001"), mark_missing("RACE00002"))
     assert errors == []
     assert not b_finished_meanwhile, "desk B refreshed the holding while desk A held its lock"
     assert counts(data, data.v1) == (2, 0)

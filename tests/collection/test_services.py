@@ -19,6 +19,7 @@ from core.errors import error_codes
 from tests.factories import TitleFactory
 
 from .conftest import add_items, holding_counts
+from .helpers import set_status_as_circulation
 
 
 def snapshot():
@@ -179,8 +180,8 @@ def test_withdrawing_a_batch_with_an_item_on_loan_changes_nothing(alpha, alpha_b
     v1 = alpha_branches[0]
     services.item_add(actor=Actor.staff(user, alpha), title_id=title.pk,
                       barcodes=["ALP00001", "ALP00002", "ALP00003"], branch_id=v1.pk)
-    services.item_status_change(actor=Actor.staff(user, alpha), barcode="ALP00002", to_status="on_loan")
-    services.item_status_change(actor=Actor.staff(user, alpha), barcode="ALP00003", to_status="on_hold_shelf")
+    set_status_as_circulation(alpha, "ALP00002", "on_loan")
+    set_status_as_circulation(alpha, "ALP00003", "on_hold_shelf")
     assert holding_counts(alpha, title, v1) == (3, 1)
     before = snapshot()
     with pytest.raises(ValidationError) as error:
@@ -231,24 +232,31 @@ def test_status_changes_follow_the_allowed_transitions(alpha, alpha_branches, ti
     v1 = alpha_branches[0]
     services.item_add(actor=Actor.staff(user, alpha), title_id=title.pk, barcodes=["ALP00001"],
                       branch_id=v1.pk)
-    services.item_status_change(actor=Actor.staff(user, alpha), barcode="ALP00001", to_status="on_loan")
+    services.item_status_change(actor=Actor.staff(user, alpha), barcode="ALP00001", to_status="missing")
     assert holding_counts(alpha, title, v1) == (1, 0)
-    with pytest.raises(ValidationError, match="kan niet van Uitgeleend naar In bewerking") as error:
-        services.item_status_change(actor=Actor.staff(user, alpha), barcode="ALP00001",
-                                    to_status="in_processing")
-    assert error.value.code == "item.status_not_allowed"
-    assert error.value.params == {"barcode": "ALP00001", "from_status": "Uitgeleend", "to_status": "In bewerking"}
     with pytest.raises(ValidationError, match="gebruik Afschrijven") as error:
         services.item_status_change(actor=Actor.staff(user, alpha), barcode="ALP00001", to_status="withdrawn")
     assert error_codes(error.value) == ["item.withdraw_needs_reason"]
-    with pytest.raises(ValidationError, match="heeft de status Uitgeleend al") as error:
-        services.item_status_change(actor=Actor.staff(user, alpha), barcode="ALP00001", to_status="on_loan")
+    with pytest.raises(ValidationError, match="heeft de status Vermist al") as error:
+        services.item_status_change(actor=Actor.staff(user, alpha), barcode="ALP00001", to_status="missing")
     assert error_codes(error.value) == ["item.status_unchanged"]
+    with pytest.raises(ValidationError, match="zet de uitleen") as error:
+        services.item_status_change(actor=Actor.staff(user, alpha), barcode="ALP00001", to_status="on_loan")
+    assert error_codes(error.value) == ["item.status_by_circulation"]
     services.item_status_change(actor=Actor.staff(user, alpha), barcode="ALP00001", to_status="available")
     assert holding_counts(alpha, title, v1) == (1, 1)
+    # The transition table still stands behind the manual statuses: a copy that circulation
+    # put on loan cannot be put in processing (item_status_change refuses it even sooner).
+    set_status_as_circulation(alpha, "ALP00001", "on_loan")
+    with pytest.raises(ValidationError, match="kan niet van Uitgeleend naar In bewerking") as error:
+        services.item_circulation_update(actor=Actor.system("test", alpha), item=Item.objects.get(barcode="ALP00001"),
+                                         to_status="in_processing")
+    assert error.value.code == "item.status_not_allowed"
+    assert error.value.params == {"barcode": "ALP00001", "from_status": "Uitgeleend", "to_status": "In bewerking"}
     assert list(Item.objects.get(barcode="ALP00001").events.filter(kind="status")
-                .values_list("from_status", "to_status").order_by("pk")) == [("available", "on_loan"),
-                                                                            ("on_loan", "available")]
+                .values_list("from_status", "to_status").order_by("pk")) == [("available", "missing"),
+                                                                            ("missing", "available"),
+                                                                            ("available", "on_loan")]
 
 
 def test_not_for_loan_items_count_but_are_not_available(alpha, alpha_branches, title, staff):
@@ -332,8 +340,7 @@ def test_national_availability_counts_other_libraries_only(libraries, title, sta
     add_items(libraries.beta, beta_user, title, beta_v2, ["BET00003"])
     add_items(libraries.gamma, gamma_user, title, libraries.gamma.branches.first(), ["GAM00001"])
     with tenant_context(libraries.gamma):
-        services.item_status_change(actor=Actor.staff(gamma_user, libraries.gamma), barcode="GAM00001",
-                                    to_status="on_loan")
+        set_status_as_circulation(libraries.gamma, "GAM00001", "on_loan")
 
     with tenant_context(libraries.alpha):
         from django.test.utils import CaptureQueriesContext
@@ -398,7 +405,7 @@ def test_stocktake_finds_missing_and_misplaced_items(alpha, alpha_branches, staf
                       shelf_location="Romans A")
     services.item_add(**add, barcodes=["OTHER0001"], branch_id=v1.pk, shelf_location="Romans B")
     services.item_add(**add, barcodes=["FARAWAY01"], branch_id=v2.pk, shelf_location="Romans A")
-    services.item_status_change(actor=Actor.staff(user, alpha), barcode="SHELF0004", to_status="on_loan")
+    set_status_as_circulation(alpha, "SHELF0004", "on_loan")
     services.item_add(**add, barcodes=["LOST00001"], branch_id=v1.pk, shelf_location="Romans A")
     services.item_status_change(actor=Actor.staff(user, alpha), barcode="LOST00001", to_status="missing")
 

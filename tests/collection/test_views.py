@@ -11,6 +11,7 @@ from staff.models import Role
 from tests.factories import TitleFactory, staff_with_role
 
 from .conftest import add_items, holding_counts
+from .helpers import set_status_as_circulation
 
 ALPHA = "alpha.localhost"
 
@@ -34,8 +35,7 @@ def test_title_page_shows_items_per_branch_and_national_availability(collection_
     beta_user = staff_with_role(libraries.beta, Role.COLLECTION)
     add_items(libraries.beta, beta_user, title, libraries.beta.branches.first(), ["BET00001", "BET00002"])
     with tenant_context(libraries.beta):
-        services.item_status_change(actor=Actor.staff(beta_user, libraries.beta), barcode="BET00001",
-                                    to_status="on_loan")
+        set_status_as_circulation(libraries.beta, "BET00001", "on_loan")
 
     response = collection_client.get(f"/collectie/titel/{title.pk}/", HTTP_HOST=ALPHA)
     assert response.status_code == 200
@@ -116,8 +116,7 @@ def test_item_page_edit_move_status_and_withdraw(collection_client, libraries, s
 def test_item_page_refuses_withdrawing_an_item_on_loan(collection_client, libraries, staff, title, alpha_branches):
     add_items(libraries.alpha, staff.alpha_collection, title, alpha_branches[0], ["ALP00001"])
     with tenant_context(libraries.alpha):
-        services.item_status_change(actor=Actor.staff(staff.alpha_collection, libraries.alpha),
-                                    barcode="ALP00001", to_status="on_loan")
+        set_status_as_circulation(libraries.alpha, "ALP00001", "on_loan")
     url = "/collectie/exemplaar/ALP00001/"
     response = collection_client.post("/collectie/afschrijven/", {"barcodes": "ALP00001", "reason": "worn",
                                                                    "next": url}, HTTP_HOST=ALPHA, follow=True)
@@ -129,8 +128,7 @@ def test_item_page_refuses_withdrawing_an_item_on_loan(collection_client, librar
 def test_batch_withdraw_page_refuses_the_whole_batch(collection_client, libraries, staff, title, alpha_branches):
     add_items(libraries.alpha, staff.alpha_collection, title, alpha_branches[0], ["ALP00001", "ALP00002"])
     with tenant_context(libraries.alpha):
-        services.item_status_change(actor=Actor.staff(staff.alpha_collection, libraries.alpha),
-                                    barcode="ALP00002", to_status="in_transit")
+        set_status_as_circulation(libraries.alpha, "ALP00002", "in_transit")
     response = collection_client.post("/collectie/afschrijven/", {"barcodes": "ALP00001\nALP00002",
                                                                    "reason": "worn"}, HTTP_HOST=ALPHA)
     assert response.status_code == 400
