@@ -66,6 +66,10 @@ class MachineAccount(models.Model):
     token_prefix = models.CharField(max_length=TOKEN_PREFIX_LENGTH, unique=True, null=True, blank=True)
     token_hash = models.CharField(max_length=64, blank=True, default="")  # sha256 hex of the token's secret
     token_created_at = models.DateTimeField(null=True, blank=True)
+    # SIP2: may this machine act for a patron without their PIN (a machine that
+    # only scans cards)? When required, patron data and every patron action need
+    # the right PIN (field AD).
+    patron_pin_required = models.BooleanField(_("pincode van het lid vereist"), default=True)
     is_active = models.BooleanField(_("actief"), default=True)
     revoked_at = models.DateTimeField(_("ingetrokken op"), null=True, blank=True)
     revoked_by_ref = models.CharField(max_length=40, blank=True, default="")

@@ -67,6 +67,8 @@ from ..rules import loan_rule_choose, loan_rule_choose_by_fingerprint, rule_dime
 SETTINGS_PK = 1
 _GUEST_LOCK_NAMESPACE = 4712
 OVERRIDE_REASON_MAX = 200
+# Logged with the refusals a loan made offline (SIP2 'no block') went past.
+OFFLINE_REASON = "Offline uitgeleend door de automaat of balie (achteraf vastgelegd)"
 DESK_BRANCH = _("De vestiging van de balie")
 
 
@@ -381,7 +383,8 @@ def _travels_for_another(item, borrower):
     return hold is not None and not borrower.owns_hold(hold)
 
 
-def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, borrower=None):
+def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, borrower=None, fee_acknowledged=True,
+             offline=False, offline_due_on=None):
     """Lend the item with `barcode` at the actor's branch (the desk's, the
     machine's) to the card holder, or to `borrower` (circulation.borrowers.Borrower,
     e.g. Borrower.library(org, reference) for the lending side of interlibrary loan:
@@ -390,7 +393,14 @@ def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, 
 
     Scanning an item the borrower already has renews it. Returns a CheckoutResult;
     raises CirculationRefused (every reason) or a ServiceError, changing nothing.
-    With `override_reason`, a desk coordinator lends despite overridable refusals."""
+    With `override_reason`, a desk coordinator lends despite overridable refusals.
+
+    Without `fee_acknowledged` a loan fee (or renewal fee) is refused with
+    checkout.fee_not_acknowledged (its amount in the params) so that a
+    self-service machine asks the borrower first (SIP2 BO). `offline` records a
+    loan a self-service machine or desk already made while it could not reach
+    LSB (SIP2 'no block', dated `now`, due `offline_due_on` when it gave one):
+    overridable refusals do not stop it but are logged as an exception."""
     organisation = actor.require_current_library()
     from .holds import hold_for_checkout, holds_expected_refresh_for_title, holds_fulfil_on_checkout
 
@@ -409,7 +419,8 @@ def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, 
         open_loan = context.open_loan
         if open_loan is not None:
             if borrower.owns_loan(open_loan):
-                loan = _renew_locked(actor, open_loan, today=today, borrower=borrower)
+                loan = _renew_locked(actor, open_loan, today=today, borrower=borrower,
+                                     fee_acknowledged=fee_acknowledged)
                 return CheckoutResult(loan=loan, renewed=True)
             raise CirculationRefused([refusal("checkout.on_loan_to_other", barcode=item.barcode)])
 
@@ -445,14 +456,23 @@ def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, 
                                     item_type=item.get_item_type_display().lower()))
 
         overridden = []
-        if refusals:
+        if (refusals and offline and actor.kind in (ActorKind.MACHINE, ActorKind.STAFF)
+                and all(reason.overridable for reason in refusals)):
+            # It already happened: the copy left with the borrower while LSB could not be asked.
+            override_reason = override_reason or OFFLINE_REASON
+            overridden = refusals
+        elif refusals:
             if not override_reason or not all(reason.overridable for reason in refusals):
                 raise CirculationRefused(refusals)
             if not may_override(actor):
                 raise CirculationRefused(refusals + [refusal("checkout.override_not_allowed")])
             overridden = refusals
 
-        due_on = context.calendar.due_date(start=today, loan_days=rule.loan_days)
+        due_on = (offline_due_on if offline and offline_due_on
+                  else context.calendar.due_date(start=today, loan_days=rule.loan_days))
+        if not fee_acknowledged and borrower.pays and rule.loan_fee_cents:
+            raise CirculationRefused([refusal("checkout.fee_not_acknowledged", fee=euro(rule.loan_fee_cents),
+                                              amount_cents=rule.loan_fee_cents)])
         loan = Loan.objects.create(
             item=item, title_id=item.title_id, **borrower.loan_fields(),
             rule=None if choice.is_default else rule,
@@ -551,7 +571,7 @@ def _renew_refusals(loan, *, borrower, today):
     return refusals, rule, new_due
 
 
-def _renew_locked(actor, loan, *, today, borrower):
+def _renew_locked(actor, loan, *, today, borrower, fee_acknowledged=True):
     """Renew a loan whose item and borrower (`borrower`, locked) this transaction
     has locked; holds are locked after them."""
     from .holds import holds_expected_refresh_for_title
@@ -560,6 +580,9 @@ def _renew_locked(actor, loan, *, today, borrower):
     refusals, rule, new_due = _renew_refusals(loan, borrower=borrower, today=today)
     if refusals:
         raise CirculationRefused(refusals)
+    if not fee_acknowledged and rule.loan_fee_cents and not loan.is_library_loan:
+        raise CirculationRefused([refusal("checkout.fee_not_acknowledged", fee=euro(rule.loan_fee_cents),
+                                          amount_cents=rule.loan_fee_cents)])
     title_text = _title_text(loan.title_id)
     _charge_fine(actor, loan, returned_on=today, title_text=title_text)
     loan.renewals += 1
@@ -607,14 +630,15 @@ def _loan_borrower(actor, loan):
     return borrower
 
 
-def renew(*, actor, loan_id, today=None):
+def renew(*, actor, loan_id, today=None, fee_acknowledged=True):
     """Renew one open loan (a member actor: only their own). Raises CirculationRefused
-    with the reasons, or a ServiceError (loan.not_found, actor.not_owner), changing nothing."""
+    with the reasons, or a ServiceError (loan.not_found, actor.not_owner), changing nothing.
+    Without `fee_acknowledged` a renewal fee is refused (checkout.fee_not_acknowledged)."""
     actor.require_current_library()
     today = today or timezone.localdate()
     with transaction.atomic():
         loan, borrower = _lock_open_loan(actor, loan_id, borrower=True)
-        return _renew_locked(actor, loan, today=today, borrower=borrower)
+        return _renew_locked(actor, loan, today=today, borrower=borrower, fee_acknowledged=fee_acknowledged)
 
 
 @dataclass
@@ -625,7 +649,7 @@ class RenewOutcome:
     codes: list = field(default_factory=list)  # and their codes
 
 
-def renew_all(*, actor, card_number, today=None):
+def renew_all(*, actor, card_number, today=None, fee_acknowledged=True):
     """Renew every open loan of a borrower; each one on its own (one refused loan
     does not stop the others). A member actor renews only their own. Returns a
     RenewOutcome per loan."""
@@ -637,7 +661,7 @@ def renew_all(*, actor, card_number, today=None):
         "pk", flat=True
     ):
         try:
-            loan = renew(actor=actor, loan_id=loan_id, today=today)
+            loan = renew(actor=actor, loan_id=loan_id, today=today, fee_acknowledged=fee_acknowledged)
             outcomes.append(RenewOutcome(loan=loan, renewed=True, reasons=[]))
         except ValidationError as error:
             loan = Loan.objects.select_related("item").get(pk=loan_id)

@@ -154,11 +154,13 @@ def ledger_charge(*, actor, member, charge_type, amount_cents, description="", r
     return entry
 
 
-def ledger_payment(*, actor, member, amount_cents, method, description=""):
+def ledger_payment(*, actor, member, amount_cents, method, description="", reference=""):
     """Record a payment (cash, PIN terminal, online). More than is open leaves a credit.
 
     Desk staff, a self-service machine of this library or the system; a member
-    cannot record their own payment (actor.not_allowed)."""
+    cannot record their own payment (actor.not_allowed). With `reference` (e.g. a
+    machine's transaction id, sent again after a lost answer) the payment is
+    recorded once: the same reference for the same member returns the first one."""
     actor.require_current_library()
     if actor.is_member:
         raise ServiceError("actor.not_allowed", kind=actor.kind)
@@ -168,12 +170,18 @@ def ledger_payment(*, actor, member, amount_cents, method, description=""):
     if method not in LedgerEntry.PaymentMethod.values:
         raise ServiceError("payment.method_missing", field="method")
     description = _text(description, max_length=200, label=_("De omschrijving"), field="description")
+    reference = _text(reference, max_length=64, label=_("De verwijzing"), field="reference")
     nested = connection.in_atomic_block
     with transaction.atomic():
         locked = _lock_member(member.pk, nested=nested)
+        if reference:
+            earlier = LedgerEntry.objects.filter(member=locked, kind=LedgerEntry.Kind.PAYMENT,
+                                                 reference=reference).first()
+            if earlier is not None:
+                return earlier
         entry = LedgerEntry.objects.create(
             member=locked, kind=LedgerEntry.Kind.PAYMENT, payment_method=method, amount_cents=amount_cents,
-            description=description, created_by=actor.user_or_none, actor_ref=actor.ref,
+            description=description, reference=reference, created_by=actor.user_or_none, actor_ref=actor.ref,
         )
         _money_audit(actor, locked, entry)
         member_blocks_refresh(actor=actor, member=locked)
