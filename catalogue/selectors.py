@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 
 from .models import SEARCH_CONFIG, Audience, Holding, MaterialType, Title
 from .normalise import ean_normalise, fold, isbn_normalise, looks_like_identifier
@@ -76,6 +76,23 @@ CORRECTION_SIMILARITY_FIRST = 0.5
 CORRECTION_RELATIVE = 0.8
 _WEBSEARCH_SYNTAX = re.compile(r'"|(^|\s)-\S|\s(or|OR)\s')
 
+SORT_RELEVANCE = "relevance"
+SORTS = (SORT_RELEVANCE, "newest", "oldest", "title")
+# How a query's matches are ordered for a sort other than relevance (SQL on the candidates).
+_SORT_SQL = {
+    "newest": "year DESC NULLS LAST, id",
+    "oldest": "year ASC NULLS LAST, id",
+    "title": "title_folded, id",
+}
+# ... and a listing without words (filters only), newest additions first by default.
+_BROWSE_ORDER = {
+    SORT_RELEVANCE: ("-id",),
+    "newest": ("-year", "-id"),
+    "oldest": ("year", "id"),
+    "title": ("title_folded", "id"),
+}
+FACETS = ("material_type", "language", "audience", "decade")
+
 STRATEGY_NONE = "none"
 STRATEGY_BROWSE = "browse"
 STRATEGY_IDENTIFIER = "identifier"
@@ -96,6 +113,9 @@ class TitleSearchResult:
     similar_ids: frozenset = field(default_factory=frozenset)
     offset: int = 0
     limit: int = 20
+    # With facets=True: {facet: [(value, count)]} over the matches counted (up to
+    # COUNT_CAP + 1; `total_capped` says the counts cover the first ones only).
+    facets: dict | None = None
 
 
 def title_get(title_id):
@@ -111,36 +131,59 @@ def title_search(
     year_from=None,
     year_to=None,
     audience=None,
+    held_by=None,
+    available_at_branch=None,
+    sort=SORT_RELEVANCE,
+    facets=False,
+    facet_organisation=None,
+    facet_branch=None,
     limit=20,
     offset=0,
 ):
     """Search the national catalogue. See the module docstring for the strategies.
 
     Filters are exact (`material_type`, `language` (MARC code, e.g. 'dut'),
-    `audience`) or inclusive (`year_from`, `year_to`); a filter of None or ''
-    is not applied. Without a query the filtered titles are listed newest first;
-    without query and filters the result is empty. The titles come without
-    their MARC record (deferred)."""
+    `audience`) or inclusive (`year_from`, `year_to`); `held_by` (a library
+    organisation's id: titles it holds) and `available_at_branch` (a branch id:
+    titles with a copy available there) read the national holdings index; a
+    filter of None or '' is not applied. Without a query the filtered titles are
+    listed newest first; without query and filters the result is empty. The
+    titles come without their MARC record (deferred).
+
+    `sort`: relevance (default), newest, oldest or title; with a query, a sort
+    other than relevance orders the matches counted (the first COUNT_CAP + 1).
+    `facets`: also count the matches per material type, language, audience and
+    decade (and, with `facet_organisation` / `facet_branch`, how many this library
+    holds / have a copy available at that branch), in one more statement."""
     if material_type and material_type not in MaterialType.values:
         raise ValueError(f"unknown material type {material_type!r}")
     if audience and audience not in Audience.values:
         raise ValueError(f"unknown audience {audience!r}")
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}")
     limit = max(1, int(limit))
     offset = max(0, int(offset))
     conditions = _filter_conditions(material_type=material_type, language=language, year_from=year_from,
-                                    year_to=year_to, audience=audience)
+                                    year_to=year_to, audience=audience, held_by=held_by,
+                                    available_at_branch=available_at_branch)
     filters = _filters_q(conditions)
     query = (query or "").strip()
     page = dict(offset=offset, limit=limit)
     titles = Title.objects.defer("marc")
+    facet_options = dict(organisation=facet_organisation, branch=facet_branch) if facets else None
 
     if not query:
         if not conditions:
-            return TitleSearchResult([], 0, False, False, STRATEGY_NONE, **page)
-        found = list(titles.filter(filters).order_by("-id")[offset:offset + limit + 1])
+            return TitleSearchResult([], 0, False, False, STRATEGY_NONE, **page, facets={} if facets else None)
+        found = list(titles.filter(filters).order_by(*_BROWSE_ORDER[sort])[offset:offset + limit + 1])
         count = Title.objects.filter(filters).order_by()[: COUNT_CAP + 1].count()
+        counted = None
+        if facet_options is not None:
+            where, params = _filters_sql(conditions)
+            with _search_transaction():
+                counted = _facets(None, where, params, **facet_options)
         return TitleSearchResult(found[:limit], min(count, COUNT_CAP), count > COUNT_CAP, len(found) > limit,
-                                 STRATEGY_BROWSE, **page)
+                                 STRATEGY_BROWSE, **page, facets=counted)
 
     if looks_like_identifier(query):
         isbn = isbn_normalise(query)
@@ -151,10 +194,12 @@ def title_search(
         if ean and ean != isbn:
             lookup |= Q(eans__contains=[ean])
         if lookup:
-            found = list(titles.filter(lookup).filter(filters).order_by("id")[: COUNT_CAP + 1])
+            found = list(titles.filter(lookup).filter(filters).order_by(*_BROWSE_ORDER[sort][:-1], "id")
+                         [: COUNT_CAP + 1])
+            counted = _facets_of(found, **facet_options) if facet_options is not None else None
             return TitleSearchResult(
                 found[offset:offset + limit], min(len(found), COUNT_CAP), len(found) > COUNT_CAP,
-                len(found) > offset + limit, STRATEGY_IDENTIFIER, **page,
+                len(found) > offset + limit, STRATEGY_IDENTIFIER, **page, facets=counted,
             )
         # Looks like a number but is no valid ISBN/EAN: search it as text.
 
@@ -162,18 +207,22 @@ def title_search(
     websearch = bool(_WEBSEARCH_SYNTAX.search(query))
     words = [] if websearch else fold(query).replace("_", " ").split()
     if not websearch and not words:
-        return TitleSearchResult([], 0, False, False, STRATEGY_NONE, **page)
+        return TitleSearchResult([], 0, False, False, STRATEGY_NONE, **page, facets={} if facets else None)
     page_end = offset + limit + 1
+    order = None if sort == SORT_RELEVANCE else _SORT_SQL[sort]
     with _search_transaction():
         if websearch:
-            search = ("websearch_to_tsquery", query)
-            ids, count = _fulltext_ids(search, search, None, where, params, page_end)
+            search = ("websearch_to_tsquery", _websearch_folded(query))
+            matched = search
+            ids, count = _fulltext_ids(search, search, None, where, params, page_end, order)
         else:
             exact, prefixed, title_only = _tsqueries([[word] for word in words])
-            ids, count = _fulltext_ids(exact, exact, title_only, where, params, page_end)
+            matched = exact
+            ids, count = _fulltext_ids(exact, exact, title_only, where, params, page_end, order)
             if count < PREFIX_WHEN_FEWER and prefixed != exact:
                 # Few whole-word matches: the last word may be unfinished ('harry pot').
-                ids, count = _fulltext_ids(prefixed, exact, title_only, where, params, page_end)
+                matched = prefixed
+                ids, count = _fulltext_ids(prefixed, exact, title_only, where, params, page_end, order)
 
         similar_ids = []
         if count < FULLTEXT_ENOUGH and words:
@@ -183,11 +232,14 @@ def title_search(
                 # The corrected query includes the words as typed: its matches are a
                 # superset of the ones found so far, which stay first.
                 fuzzy_ids, fuzzy_count = _fulltext_ids(prefixed, exact, title_only, where, params,
-                                                       page_end + len(ids))
+                                                       page_end + len(ids), order)
                 known = set(ids)
                 similar_ids = [pk for pk in fuzzy_ids if pk not in known]
                 ids = ids + similar_ids
+                if fuzzy_count > count:
+                    matched = prefixed
                 count = max(count, fuzzy_count)
+        counted = _facets(matched, where, params, **facet_options) if facet_options is not None else None
 
     if similar_ids:
         strategy = STRATEGY_FULLTEXT_TRIGRAM if len(ids) > len(similar_ids) else STRATEGY_TRIGRAM
@@ -197,7 +249,7 @@ def title_search(
     by_id = titles.in_bulk(page_ids)
     return TitleSearchResult(
         [by_id[pk] for pk in page_ids if pk in by_id], min(count, COUNT_CAP), count > COUNT_CAP,
-        len(ids) > offset + limit, strategy, frozenset(similar_ids), **page,
+        len(ids) > offset + limit, strategy, frozenset(similar_ids), **page, facets=counted,
     )
 
 
@@ -276,7 +328,20 @@ _RANKED_IN_TITLE = """
 """
 
 
-def _fulltext_ids(match, exact, title_only, where, params, page_end):
+# Sorting other than by relevance: the matches counted, in this order.
+_SORTED = """
+    WITH candidates AS MATERIALIZED (
+        SELECT id, year, title_folded FROM catalogue_title
+         WHERE search_vector @@ {function}(%(config)s::regconfig, %(match)s) {where}
+         LIMIT %(cap)s
+    )
+    SELECT id, (SELECT count(*) FROM candidates) FROM candidates
+     ORDER BY {order}
+     LIMIT %(page_end)s
+"""
+
+
+def _fulltext_ids(match, exact, title_only, where, params, page_end, order=None):
     """(ranked ids up to page_end, number of matches up to COUNT_CAP + 1).
 
     Counts the first COUNT_CAP + 1 matches (more when paging further) and ranks a
@@ -289,6 +354,11 @@ def _fulltext_ids(match, exact, title_only, where, params, page_end):
                  "examine": TITLE_EXAMINE, "rank_cap": max(RANK_CANDIDATES, page_end), **params}
     functions = {"function": match[0], "exact_function": exact[0], "where": where,
                  "title_function": title_only[0] if title_only else ""}
+    if order is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(_SORTED.format(order=order, **functions), arguments)
+            rows = cursor.fetchall()
+        return [row[0] for row in rows], (rows[0][1] if rows else 0)
     title_hit = "search_vector @@ {title_function}(%(config)s::regconfig, %(title_only)s)" if title_only else "true"
     # A whole-word query is its own exact query: its rank need not be added twice.
     rank = (_RANK if exact == match else _RANK + _RANK_EXACT).format(**functions)
@@ -351,9 +421,15 @@ def _similar_words(cursor, words, threshold):
     return similar
 
 
-def _filter_conditions(*, material_type, language, year_from, year_to, audience):
-    """[(column, operator, value)] for the filters that are set."""
+def _filter_conditions(*, material_type, language, year_from, year_to, audience, held_by=None,
+                       available_at_branch=None):
+    """[(column, operator, value)] for the filters that are set (`held_by` and
+    `available_at_branch` as ("holding", "organisation"/"branch", id))."""
     conditions = []
+    if held_by not in (None, ""):
+        conditions.append(("holding", "organisation", int(held_by)))
+    if available_at_branch not in (None, ""):
+        conditions.append(("holding", "branch", int(available_at_branch)))
     if material_type:
         conditions.append(("material_type", "=", material_type))
     if language:
@@ -370,8 +446,28 @@ def _filter_conditions(*, material_type, language, year_from, year_to, audience)
 _LOOKUPS = {"=": "exact", ">=": "gte", "<=": "lte"}
 
 
+def _holding_exists(kind, value):
+    if kind == "organisation":
+        return Exists(Holding.objects.filter(title_id=OuterRef("pk"), organisation_id=value, total__gt=0))
+    return Exists(Holding.objects.filter(title_id=OuterRef("pk"), branch_id=value, available__gt=0))
+
+
 def _filters_q(conditions):
-    return Q(**{f"{column}__{_LOOKUPS[operator]}": value for column, operator, value in conditions})
+    q = Q(**{f"{column}__{_LOOKUPS[operator]}": value for column, operator, value in conditions
+             if column != "holding"})
+    for column, kind, value in conditions:
+        if column == "holding":
+            q &= Q(_holding_exists(kind, value))
+    return q
+
+
+# The holdings filters as SQL on catalogue_title (the national holdings index, by title).
+_HOLDING_SQL = {
+    "organisation": " AND EXISTS (SELECT 1 FROM catalogue_holding AS held WHERE held.title_id = catalogue_title.id"
+                    " AND held.organisation_id = %({name})s AND held.total > 0)",
+    "branch": " AND EXISTS (SELECT 1 FROM catalogue_holding AS held WHERE held.title_id = catalogue_title.id"
+              " AND held.branch_id = %({name})s AND held.available > 0)",
+}
 
 
 def _filters_sql(conditions):
@@ -391,6 +487,10 @@ def _filters_sql(conditions):
         params["years"] = list(range(years[">="], years["<="] + 1))
         conditions = [condition for condition in conditions if condition[0] != "year"]
     for index, (column, operator, value) in enumerate(conditions):
+        if column == "holding":
+            parts.append(_HOLDING_SQL[operator].format(name=f"f{index}"))
+            params[f"f{index}"] = value
+            continue
         if column == "year":
             expression = "(year + 0)"
         elif (column, value) in COMMON_FILTER_VALUES:
@@ -431,3 +531,127 @@ def holdings_summaries(*, title_ids, organisation):
         row.pop("title_id"): HoldingSummary(**row) for row in rows
     }
     return {title_id: summaries.get(title_id, HoldingSummary()) for title_id in title_ids}
+
+
+# --- facets ------------------------------------------------------------------------
+
+_FACETS = """
+    WITH candidates AS MATERIALIZED (
+        SELECT id, material_type, language, audience, year FROM catalogue_title
+         WHERE {match} {where}
+         LIMIT %(cap)s
+    )
+    SELECT 'material_type', material_type, count(*) FROM candidates GROUP BY 2
+    UNION ALL SELECT 'language', language, count(*) FROM candidates WHERE language <> '' GROUP BY 2
+    UNION ALL SELECT 'audience', audience, count(*) FROM candidates GROUP BY 2
+    UNION ALL SELECT 'decade', (year / 10 * 10)::text, count(*) FROM candidates WHERE year IS NOT NULL GROUP BY 2
+    {extra}
+"""
+_FACET_HELD = """
+    UNION ALL SELECT 'held_here', 'yes', count(*) FROM candidates
+     WHERE EXISTS (SELECT 1 FROM catalogue_holding AS held WHERE held.title_id = candidates.id
+                   AND held.organisation_id = %(facet_organisation)s AND held.total > 0)
+"""
+_FACET_AVAILABLE = """
+    UNION ALL SELECT 'available_here', 'yes', count(*) FROM candidates
+     WHERE EXISTS (SELECT 1 FROM catalogue_holding AS held WHERE held.title_id = candidates.id
+                   AND held.branch_id = %(facet_branch)s AND held.available > 0)
+"""
+
+
+def _facets(match, where, params, *, organisation=None, branch=None):
+    """{facet: [(value, count)], most first} over the first COUNT_CAP + 1 matches
+    of a tsquery (function, text), or of the filters alone when `match` is None."""
+    arguments = {"config": SEARCH_CONFIG, "cap": COUNT_CAP + 1, **params}
+    extra = ""
+    if organisation is not None:
+        extra += _FACET_HELD
+        arguments["facet_organisation"] = organisation
+    if branch is not None:
+        extra += _FACET_AVAILABLE
+        arguments["facet_branch"] = branch
+    if match is None:
+        condition = "true"
+    else:
+        condition = f"search_vector @@ {match[0]}(%(config)s::regconfig, %(match)s)"
+        arguments["match"] = match[1]
+    with connection.cursor() as cursor:
+        cursor.execute(_FACETS.format(match=condition, where=where, extra=extra), arguments)
+        rows = cursor.fetchall()
+    return _facet_dict(rows)
+
+
+def _facet_dict(rows):
+    facets = {}
+    for facet, value, count in rows:
+        if count:
+            facets.setdefault(facet, []).append((value, count))
+    for values in facets.values():
+        values.sort(key=lambda pair: (-pair[1], pair[0]))
+    if "decade" in facets:
+        facets["decade"].sort(key=lambda pair: pair[0], reverse=True)
+    return facets
+
+
+def _facets_of(titles, *, organisation=None, branch=None):
+    """The facets of a short list of titles (an identifier look-up)."""
+    rows = {}
+    for title in titles:
+        for facet, value in (("material_type", title.material_type), ("language", title.language),
+                             ("audience", title.audience),
+                             ("decade", str(title.year // 10 * 10) if title.year is not None else None)):
+            if value:
+                rows[(facet, value)] = rows.get((facet, value), 0) + 1
+    ids = [title.pk for title in titles]
+    if organisation is not None:
+        rows[("held_here", "yes")] = Holding.objects.filter(
+            title_id__in=ids, organisation_id=organisation, total__gt=0).values("title_id").distinct().count()
+    if branch is not None:
+        rows[("available_here", "yes")] = Holding.objects.filter(
+            title_id__in=ids, branch_id=branch, available__gt=0).values("title_id").distinct().count()
+    return _facet_dict([(facet, value, count) for (facet, value), count in rows.items()])
+
+
+def holdings_per_branch(*, title_ids, organisation):
+    """{title_id: [(branch name, total, available)]} of this library, for a page of
+    titles, from the national holdings index (one query)."""
+    rows = (
+        Holding.objects.filter(title_id__in=list(title_ids), organisation=organisation, total__gt=0)
+        .values_list("title_id", "branch__name", "total", "available")
+        .order_by("title_id", "branch__name")
+    )
+    result = {title_id: [] for title_id in title_ids}
+    for title_id, name, total, available in rows:
+        result[title_id].append((name, total, available))
+    return result
+
+
+def title_holders(*, title_id):
+    """The active library organisations holding a title, with their copies and
+    available copies (national holdings index), most available first."""
+    return list(
+        Holding.objects.filter(title_id=title_id, organisation__is_active=True, total__gt=0)
+        .values("organisation_id", name=F("organisation__name"), slug=F("organisation__slug"))
+        .annotate(total=Sum("total"), available=Sum("available"))
+        .order_by("-available", "name")
+    )
+
+
+def title_editions(title, *, limit=10):
+    """Other editions of a title: the same folded title and makers, another record."""
+    if not title.title_folded:
+        return []
+    return list(
+        Title.objects.filter(title_folded=title.title_folded, contributors_folded=title.contributors_folded)
+        .exclude(pk=title.pk).only("pk", "title", "subtitle", "year", "edition", "material_type", "publisher")
+        .order_by("-year", "pk")[:limit]
+    )
+
+
+def titles_held_by(*, organisation, after_id=0, limit=10000):
+    """(id, title) of the titles a library holds, by id from `after_id` (sitemaps)."""
+    return list(
+        Title.objects.filter(pk__gt=after_id)
+        .filter(Exists(Holding.objects.filter(title_id=OuterRef("pk"), organisation=organisation, total__gt=0)))
+        .order_by("pk").values_list("pk", "title", "updated_at")[:limit]
+    )

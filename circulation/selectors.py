@@ -248,3 +248,35 @@ def borrower_panel(library, card):
         panel["holds_ready"] = statuses.count(HoldStatus.READY)
         panel["expired"] = membership_expired(borrower.member)
     return panel
+
+
+def title_copies_public(title_id):
+    """This library's copies of a title for the members' catalogue, per owning
+    branch by name: [(branch name, [copy dicts])], each copy with its status, shelf
+    location and, when lent, its due date; nothing about who has it."""
+    items = list(
+        Item.objects.filter(title_id=title_id).exclude(status=ItemStatus.WITHDRAWN)
+        .select_related("owning_branch", "current_branch")
+        .order_by("owning_branch__name", "shelf_location", "call_number", "barcode")
+    )
+    due = dict(Loan.objects.filter(item_id__in=[item.pk for item in items], ended_at__isnull=True)
+               .values_list("item_id", "due_on"))
+    groups = {}
+    for item in items:
+        group = groups.setdefault(item.owning_branch.name, [])
+        group.append({"status": item.status, "status_label": item.get_status_display(),
+                      "available": item.status == ItemStatus.AVAILABLE and not item.not_for_loan,
+                      "not_for_loan": item.not_for_loan, "shelf_location": item.shelf_location,
+                      "call_number": item.call_number, "due_on": due.get(item.pk),
+                      "current_branch": item.current_branch.name if item.current_branch_id else ""})
+    return list(groups.items())
+
+
+def member_hold_get(member, hold_id):
+    """One active hold of this member (None when it is not theirs or not active)."""
+    hold = (Hold.objects.filter(pk=hold_id, member=member, status__in=ACTIVE_HOLD_STATUSES).first()
+            if str(hold_id).isdigit() else None)
+    if hold is not None:
+        _attach_branches([hold], "pickup_branch_id")
+        _attach_titles([hold])
+    return hold

@@ -1,17 +1,19 @@
 """The national host: national admin, registry overview, health."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from django.views.i18n import set_language
 
 from lsb.health import healthz
-from tenants import views as tenant_views
 
 admin.site.site_header = "LSB — landelijk beheer"
 admin.site.site_title = "LSB landelijk beheer"
 admin.site.index_title = "Landelijk register en medewerkers"
 
 urlpatterns = [
-    path("", tenant_views.national_home, name="national-home"),
+    # National search (opac.urls_national): /, /zoeken/, /titel/…
+    path("", include("opac.urls_national")),
+    path("taal/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]

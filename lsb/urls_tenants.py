@@ -1,14 +1,16 @@
-"""A library organisation's host: its public page and its staff screens."""
+"""A library organisation's host: its members' catalogue (OPAC) and its staff screens."""
 
 from django.urls import include, path
+from django.views.i18n import set_language
 
 from catalogue import urls_marc as catalogue_marc_urls
 from collection import urls_marc as collection_marc_urls
 from lsb.health import healthz
-from tenants import views as tenant_views
 
 urlpatterns = [
-    path("", tenant_views.library_home, name="library-home"),
+    # The members' catalogue (OPAC) owns the root: /, /zoeken/, /titel/…, /mijn/…, /aanmelden/, /registreren/.
+    path("", include("opac.urls")),
+    path("taal/", set_language, name="set_language"),
     path("balie/", include("staff.urls")),
     path("collectie/zoeken/", include("catalogue.urls_search")),
     # MARC: the catalogue's import screens and collection's export (with the library's items), one namespace.

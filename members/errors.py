@@ -155,3 +155,19 @@ ERRORS |= {
                      "%(until)s opnieuw of vraag het aan de balie."),
     "auth.address_locked": _("Te veel mislukte aanmeldpogingen vanaf dit adres; probeer het later opnieuw."),
 }
+
+# --- online registration and PIN reset (members.services.online) ----------------------------
+ERRORS |= {
+    "member.registration_unconfirmed": _("De online inschrijving is nog niet bevestigd door de bibliotheek."),
+    "auth.email_unverified": _("Bevestig eerst uw e-mailadres met de link in de e-mail die we u stuurden."),
+    "online.email_missing": _("Vul uw e-mailadres in: we sturen u een link om het te bevestigen."),
+    "online.address_missing": _("Vul uw volledige adres in (straat, huisnummer, postcode en plaats)."),
+    "online.house_number_invalid": _("'%(value)s' is geen geldig huisnummer (bijvoorbeeld 12, 12a of 12-2)."),
+    "online.pin_repeat_differs": _("De twee pincodes zijn niet gelijk."),
+    "online.guardian_email_invalid": _("Het e-mailadres van de ouder of verzorger is niet geldig."),
+    "online.subscription_missing": _("Kies een abonnement."),
+    "online.link_invalid": _("Deze link is ongeldig of al gebruikt."),
+    "online.link_expired": _("Deze link is verlopen. Vraag een nieuwe aan."),
+    "online.not_registered_online": _("Dit lid heeft zich niet online ingeschreven."),
+    "online.already_confirmed": _("Deze inschrijving is al bevestigd."),
+}

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 
 from core.money import MAX_AMOUNT_CENTS, euro, euro_parse
 
-from .models import LedgerEntry
+from .models import LedgerEntry, MemberRules
 
 
 class EuroField(forms.CharField):
@@ -63,4 +63,9 @@ class RulesForm(forms.Form):
         label="Leenhistorie bewaren zonder toestemming (dagen)", min_value=0, max_value=3650,
         error_messages={"min_value": "Geef 0 of meer dagen.", "max_value": "Hoogstens 3650 dagen.",
                         "invalid": "Geef een aantal dagen."},
+    )
+    online_confirmation = forms.ChoiceField(
+        label="Online inschrijving actief na", choices=MemberRules.OnlineConfirmation.choices,
+        help_text="Leden die zich via de catalogus inschrijven, mogen lenen en reserveren zodra hun e-mailadres "
+                  "bevestigd is, of pas na een eerste bezoek aan de balie met legitimatie.",
     )

@@ -78,6 +78,16 @@ class MemberRules(models.Model):
     loan_history_retention_days = models.PositiveIntegerField(
         _("leenhistorie bewaren (dagen) zonder toestemming"), default=30
     )
+
+    class OnlineConfirmation(models.TextChoices):
+        EMAIL = "email", _("Bevestigd e-mailadres is genoeg")
+        DESK = "desk", _("Eerst langskomen aan de balie met legitimatie")
+
+    # When a member who registered online (the OPAC) may borrow and reserve.
+    online_confirmation = models.CharField(
+        _("online inschrijving actief na"), max_length=8, choices=OnlineConfirmation.choices,
+        default=OnlineConfirmation.EMAIL,
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -166,6 +176,8 @@ class Block(models.Model):
         BALANCE = "balance", _("Openstaand saldo")
         EXPIRED = "expired", _("Lidmaatschap verlopen")
         LOST_CARD = "lost_card", _("Pas verloren")
+        # An online registration the library has not yet confirmed (members.services.online).
+        REGISTRATION = "registration", _("Inschrijving nog niet bevestigd")
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="blocks")
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -310,3 +322,21 @@ class CardSignIn(models.Model):
 
     class Meta:
         verbose_name = _("aanmeldpoging met pas")
+
+
+class OnlineRegistration(models.Model):
+    """A member who registered themself online (the OPAC): their e-mail address is
+    verified by a link, and the library confirms them (MemberRules.online_confirmation:
+    the verified address is enough, or a first visit to the desk with ID). Until
+    then a REGISTRATION block keeps them from borrowing and reserving."""
+
+    member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="online_registration")
+    guardian_email = models.EmailField(_("e-mail ouder/verzorger"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    email_verified_at = models.DateTimeField(_("e-mailadres bevestigd"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("inschrijving bevestigd"), null=True, blank=True)
+    confirmed_by_ref = models.CharField(max_length=40, blank=True, default="")  # Actor.ref
+
+    class Meta:
+        verbose_name = _("online inschrijving")
+        verbose_name_plural = _("online inschrijvingen")

@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:member_id>/pas-vervangen/", views.replace_card, name="replace-card"),
     path("<int:member_id>/samenvoegen/", views.merge, name="merge"),
     path("<int:member_id>/aanmelden-vrijgeven/", views.sign_in_unlock, name="sign-in-unlock"),
+    path("<int:member_id>/inschrijving-bevestigen/", views.online_confirm, name="online-confirm"),
     path("geld/", include("members.urls_accounts")),
     path("privacy/", include("members.urls_privacy")),
 ]

@@ -24,11 +24,12 @@ from tenants.models import Branch
 from tenants.selectors import branch_choices
 
 from .forms import MemberCategoryForm, MemberForm, MergeFindForm, ReplaceCardForm, SearchForm, SubscriptionTypeForm
-from .models import MemberCategory, SubscriptionType
+from .models import MemberCategory, OnlineRegistration, SubscriptionType
 from .selectors import registration as selectors
 from .selectors.access import member_for_actor, members_search_for_actor
 from .selectors.auth import card_sign_in_state
 from .services.auth import member_sign_in_unlock
+from .services.online import online_registration_confirm
 from .selectors.ledger import member_account
 from .services import registration as services
 
@@ -108,6 +109,7 @@ def detail(request, member_id):
         "loans": member_loans(member),
         "guest_loans": member_guest_loans(member, request.library),
         "sign_in": card_sign_in_state(member.card_number),
+        "online_registration": OnlineRegistration.objects.filter(member=member).first(),
     })
 
 
@@ -122,6 +124,20 @@ def sign_in_unlock(request, member_id):
             messages.error(request, message)
     else:
         messages.success(request, "De pas kan weer aanmelden met de pincode.")
+    return redirect("members:detail", member_id=member_id)
+
+
+@require_POST
+@desk_staff
+def online_confirm(request, member_id):
+    """Confirm an online registration after seeing the member's ID (members.services.online)."""
+    try:
+        online_registration_confirm(actor=actor_for_request(request), member_id=member_id)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, "De inschrijving is bevestigd: het lid kan nu lenen en reserveren.")
     return redirect("members:detail", member_id=member_id)
 
 

@@ -188,6 +188,7 @@ def rules(request):
                     actor=actor_for_request(request), balance_block_cents=data["balance_block"],
                     block_when_expired=data["block_when_expired"],
                     loan_history_retention_days=data["loan_history_retention_days"],
+                    online_confirmation=data["online_confirmation"],
                 )
             except ValidationError as error:
                 errors = error.messages
@@ -200,6 +201,7 @@ def rules(request):
             "balance_block": euro(current.balance_block_cents).replace("€ ", ""),
             "block_when_expired": current.block_when_expired,
             "loan_history_retention_days": current.loan_history_retention_days,
+            "online_confirmation": current.online_confirmation,
         })
     return render(
         request, "members/rules.html",

@@ -27,6 +27,28 @@ def normalise_postcode(value):
     return f"{match.group(1)} {match.group(2).upper()}"
 
 
+def _luminance(hex_colour):
+    channels = []
+    for index in (1, 3, 5):
+        value = int(hex_colour[index:index + 2], 16) / 255
+        channels.append(value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4)
+    red, green, blue = channels
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast_ratio(first, second):
+    """The WCAG contrast ratio of two #rrggbb colours (1 to 21)."""
+    lighter, darker = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def contrast_text_colour(background):
+    """#ffffff or #000000, whichever contrasts more with `background` (always >= 4.5:1)."""
+    if not re.match(r"^#[0-9a-fA-F]{6}$", background or ""):
+        background = "#1d4f91"
+    return "#ffffff" if contrast_ratio(background, "#ffffff") >= contrast_ratio(background, "#000000") else "#000000"
+
+
 def validate_postcode(value):
     normalise_postcode(value)
 
@@ -109,6 +131,13 @@ class LibraryOrganisation(TenantMixin, TimeStamped):
         Province, on_delete=models.PROTECT, related_name="library_organisations", verbose_name=_("provincie")
     )
     is_active = models.BooleanField(_("actief"), default=True)
+    # The library's own colour in its members' catalogue (OPAC): the header and
+    # buttons; the text on it is black or white, whichever contrasts more.
+    opac_colour = models.CharField(
+        _("huisstijlkleur"), max_length=7, default="#1d4f91",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Een kleur als #1d4f91."))],
+        help_text=_("Kleur van de catalogus voor leden (#rrggbb)."),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -117,6 +146,11 @@ class LibraryOrganisation(TenantMixin, TimeStamped):
 
     def __str__(self):
         return self.name
+
+    @property
+    def opac_text_colour(self):
+        """Black or white: the one that contrasts more with opac_colour (WCAG)."""
+        return contrast_text_colour(self.opac_colour)
 
     @property
     def poi(self):

@@ -90,6 +90,22 @@ def holdable_copies(*, title_id, member_category_id, item_id=None, borrower_kind
             if _rule(member_category_id, item, item.owning_branch_id, borrower_kind).holdable]
 
 
+def hold_fee_cents(copies, *, category_id, pickup_branch_id, borrower_kind=BorrowerKind.MEMBER):
+    """The fee for a hold that these holdable copies may fill (the rule of the first),
+    charged when the hold is placed."""
+    return max((_rule(category_id, copy, pickup_branch_id, borrower_kind).hold_fee_cents for copy in copies[:1]),
+               default=0)
+
+
+def hold_quote(*, member, title_id, pickup_branch_id):
+    """What placing a hold would mean for this member, before they confirm it: the
+    fee (cents) and how many holdable copies this library has (0: it cannot be
+    reserved here). A read; hold_place checks everything again."""
+    copies = holdable_copies(title_id=title_id, member_category_id=member.category_id)
+    return {"fee_cents": hold_fee_cents(copies, category_id=member.category_id, pickup_branch_id=pickup_branch_id),
+            "copies": len(copies)}
+
+
 def _queue_notice(actor, hold, kind, context):
     from notices.services import notice_queue
 
@@ -163,7 +179,8 @@ def hold_place(*, actor, member=None, title_id=None, item_barcode=None, pickup_b
             raise ServiceError("hold.no_holdable_copies", title=title_text)
         hold = Hold.objects.create(**borrower.hold_fields(), title_id=title_id, item=item, pickup_branch_id=pickup.pk,
                                    placed_at=now, queue_at=now, placed_by=actor.user_or_none, actor_ref=actor.ref)
-        fee = max(_rule(borrower.category_id, copy, pickup.pk, borrower.kind).hold_fee_cents for copy in copies[:1])
+        fee = hold_fee_cents(copies, category_id=borrower.category_id, pickup_branch_id=pickup.pk,
+                             borrower_kind=borrower.kind)
         if fee and borrower.pays:
             ledger_charge(actor=actor, member=member, charge_type=LedgerEntry.ChargeType.RESERVATION_FEE,
                           amount_cents=fee, description=f"Reservering: {title_text}", reference=f"hold:{hold.pk}")

@@ -110,13 +110,15 @@ def automatic_blocks_due(member, *, rules=None, balance_cents=None, today=None):
 def _block_reason(block):
     if block.kind == Block.Kind.LOST_CARD:
         return ServiceError("member.card_reported_lost", reason=block.reason)
+    if block.kind == Block.Kind.REGISTRATION:
+        return ServiceError("member.registration_unconfirmed")
     return ServiceError("member.blocked_by_library", reason=block.reason)
 
 
 _BORROW_STATUS_SQL = """
     SELECT
         (SELECT coalesce(json_agg(json_build_array(kind, reason) ORDER BY created_at, id), '[]'::json)
-           FROM {block} WHERE member_id = %(member)s AND lifted_at IS NULL AND kind IN ('manual', 'lost_card')),
+           FROM {block} WHERE member_id = %(member)s AND lifted_at IS NULL AND kind IN ('manual', 'lost_card', 'registration')),
         (SELECT coalesce(sum(CASE WHEN kind = 'charge' THEN amount_cents ELSE -amount_cents END), 0)
            FROM {ledger} WHERE member_id = %(member)s),
         (SELECT json_build_array(balance_block_cents, block_when_expired) FROM {rules} WHERE id = %(rules)s)

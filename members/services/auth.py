@@ -34,7 +34,7 @@ from staff.models import Role
 from staff.permissions import require_role
 
 from ..cards import card_number_normalise
-from ..models import CardSignIn, Member
+from ..models import CardSignIn, Member, OnlineRegistration
 
 _STAND_IN_HASH = None
 
@@ -86,6 +86,9 @@ def member_authenticate(*, card_number, pin, address=None, channel="opac", now=N
     if member is not None and member.pin_hash and pin and pin_right:
         if state is not None and state.failures:
             CardSignIn.objects.filter(pk=state.pk).update(failures=0, first_failure_at=None, locked_until=None)
+        if OnlineRegistration.objects.filter(member_id=member.pk, email_verified_at__isnull=True).exists():
+            # Registered online and the e-mail address not yet verified (members.services.online).
+            raise ServiceError("auth.email_unverified")
         return Member.objects.get(pk=member.pk)
 
     locked_until = _count_failure(card_number, channel, now) if card_number else None

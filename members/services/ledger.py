@@ -335,9 +335,12 @@ def block_lift(*, actor, block):
 
 # --- rules -------------------------------------------------------------------------
 
-def member_rules_update(*, actor, balance_block_cents, block_when_expired, loan_history_retention_days):
+def member_rules_update(*, actor, balance_block_cents, block_when_expired, loan_history_retention_days,
+                        online_confirmation=None):
     """Save the library's member rules (library admin) and, once committed, refresh
-    every member's automatic blocks in the background."""
+    every member's automatic blocks in the background. `online_confirmation`
+    (MemberRules.OnlineConfirmation; None keeps it): when an online registration is
+    active."""
     organisation = actor.require_current_library()
     require_staff_role(actor, Role.LIBRARY_ADMIN)
     if type(balance_block_cents) is not int or not 0 <= balance_block_cents <= MAX_AMOUNT_CENTS:  # noqa: E721
@@ -346,6 +349,8 @@ def member_rules_update(*, actor, balance_block_cents, block_when_expired, loan_
     if type(loan_history_retention_days) is not int or not 0 <= loan_history_retention_days <= MAX_RETENTION_DAYS:  # noqa: E721
         raise ServiceError("member_rules.retention_out_of_range", field="loan_history_retention_days",
                            max=MAX_RETENTION_DAYS)
+    if online_confirmation is not None and online_confirmation not in MemberRules.OnlineConfirmation.values:
+        raise ValueError(f"unknown online confirmation {online_confirmation!r}")
     schema = organisation.schema_name
     with transaction.atomic():
         MemberRules.objects.get_or_create(pk=RULES_PK)
@@ -353,6 +358,8 @@ def member_rules_update(*, actor, balance_block_cents, block_when_expired, loan_
         rules.balance_block_cents = balance_block_cents
         rules.block_when_expired = bool(block_when_expired)
         rules.loan_history_retention_days = loan_history_retention_days
+        if online_confirmation is not None:
+            rules.online_confirmation = online_confirmation
         rules.save()
         transaction.on_commit(lambda: _enqueue_blocks_refresh(schema))
     return rules

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OpacConfig(AppConfig):
+    name = "opac"
+    verbose_name = "Catalogus voor leden (OPAC)"
