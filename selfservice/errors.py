@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 ERRORS = {
     "machine.name_missing": _("Geef de automaat een omschrijving."),
-    "machine.name_too_long": _("De omschrijving is te lang (hoogstens %(max_length)s tekens)."),
+    "machine.name_too_long": _("De omschrijving van de automaat is te lang (hoogstens %(max_length)s tekens)."),
     "machine.login_invalid": _(
         "Een inlognaam heeft 3 tot 40 tekens: kleine letters, cijfers, punt, streepje of liggend streepje."
     ),
