@@ -18,3 +18,7 @@ class MarcExportForm(forms.Form):
         initial=MarcFormat.ISO2709,
         error_messages={"invalid_choice": "Kies MARC21 (ISO 2709) of MARCXML."},
     )
+
+
+class TitleVersionRestoreForm(forms.Form):
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)

@@ -2,17 +2,28 @@
 into the fields a catalogue Title keeps.
 
 Nothing here touches the database. `read_records` yields, for every record in
-a file, either the record (its fields decoded to Unicode, and the ISO 2709
+a file, either the record (its fields decoded to clean Unicode, and the ISO 2709
 bytes in UTF-8 that the catalogue stores) or the reason it cannot be used, with
 its position in the file. `title_fields_from` maps a good record onto Title's
-fields; `title_fields` does the same for a pymarc Record.
+fields; `title_fields` does the same for a pymarc Record. `sniff` tells whether
+a file is MARC21 at all.
 
-UTF-8 ISO 2709 records, what national feeds deliver, are decoded here directly
-(checked field by field, with strict UTF-8) and stored as they came: that is
-several times faster than building pymarc Records, and an import must keep up
-with files of hundreds of thousands of records. MARC-8 records (leader/09
-blank) are converted by pymarc (to_unicode) and stored as UTF-8 with
-leader/09 'a'; MARCXML is read by pymarc's SAX handler, streamed.
+Lenient where the catalogue can be: a record is refused only when its leader or
+directory is broken, or a field the catalogue needs (NEEDED_TAGS: identity,
+ISBN and title) cannot be read. An oddity elsewhere (indicators of the wrong
+length, an invalid tag, a bad subfield code, an empty subfield, undecodable text
+in a note) is repaired or left out, and the record is imported with a warning
+naming the field. Messages are codes with parameters (catalogue.errors), so
+they are shown in the reader's language.
+
+Clean text: every value is Unicode NFC, without control characters (tab and
+line breaks become a space), with MARC's numeric character references
+('&#x04AE;') resolved, whatever the input encoding. UTF-8 ISO 2709 records, what
+national feeds deliver, are decoded here directly (strict UTF-8, field by field)
+and stored as they came when they are already clean: that is several times
+faster than building pymarc Records. Any other record (MARC-8, MARCXML, or
+UTF-8 that needed cleaning or repair) is stored as the ISO 2709 this module
+builds from its cleaned fields, with leader/09 'a'.
 """
 
 import hashlib
@@ -23,13 +34,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from xml.sax.handler import feature_external_ges, feature_namespaces
 
-from pymarc import Record
-from pymarc.leader import Leader
 from pymarc.marc8 import MARC8ToUnicode
-from pymarc.marcxml import XmlHandler
 
+from .errors import render
 from .models import Audience, MarcFormat, MaterialType
-from .normalise import ean_normalise, fold, isbn_normalise
+from .normalise import clean_text, ean_normalise, has_control_characters, isbn_normalise, issn_normalise, \
+    search_columns
 
 logger = logging.getLogger(__name__)
 
@@ -39,55 +49,137 @@ SUBFIELD_DELIMITER = 0x1F
 _READ_SIZE = 1 << 16
 MARC_XML_NS = "http://www.loc.gov/MARC21/slim"
 _TAG = re.compile(r"^[0-9A-Za-z]{3}$")
+_TAG_BYTES = re.compile(rb"[0-9A-Za-z]{3}")
 _DIRECTORY = re.compile(rb"(?:[0-9A-Za-z]{3}[0-9]{9})+")
-_DIRECTORY_ENTRY = re.compile(rb"[0-9A-Za-z]{3}[0-9]{9}")
+_DIRECTORY_ENTRY = re.compile(rb"[\x20-\x7e]{3}[0-9]{9}")
+# Bytes that make a UTF-8 record need cleaning: C0 controls (not the three MARC
+# delimiters), DEL, C1 controls, U+FFFE/U+FFFF, and numeric character references.
+_UNCLEAN = re.compile(rb"[\x00-\x1c\x7f]|\xc2[\x80-\x9f]|\xef\xbf[\xbe\xbf]|&#x")
 CONTROL_NUMBER_MAX = 64
+# The fields the catalogue cannot do without: identity (001, 003), matching (020)
+# and the title (245). Broken, they refuse the record; elsewhere an oddity is a warning.
+NEEDED_TAGS = frozenset({"001", "003", "020", "245"})
+# A library's holdings and item data: never part of a national record.
+HOLDINGS_TAGS = frozenset({"852", "853", "854", "855", "863", "864", "865", "866", "867", "868", "876", "877", "878"})
+# LSB's own system number, written into 035 by every export: '(LSB)1234' is title 1234.
+LSB_SYSTEM_NUMBER_PREFIX = "(LSB)"
+_LSB_SYSTEM_NUMBER = re.compile(r"^\(LSB\)\s*([0-9]{1,18})$")
 
 
 class BadRecord(Exception):
-    """A record that cannot be imported; the message (Dutch) says why."""
+    """A record that cannot be imported: a code (catalogue.errors) and its parameters."""
+
+    def __init__(self, code, **params):
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+    def __str__(self):
+        return render(self.code, self.params)
 
 
 @dataclass
 class MarcData:
-    """A record's content, decoded: the leader, the control fields (first value
-    per tag) and the data fields per tag as (ind1, ind2, [(code, value), ...])."""
+    """A record's content, decoded and clean: the leader, its fields in record order
+    (control fields as (tag, value), data fields as (tag, ind1, ind2, [(code, value), ...])),
+    and two views of them: the control fields (first value per tag) and the data fields per tag."""
 
     leader: str
+    fields: list = field(default_factory=list)
     control: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)
 
+    def add(self, marc_field):
+        self.fields.append(marc_field)
+        if len(marc_field) == 2:
+            self.control.setdefault(marc_field[0], marc_field[1])
+        else:
+            self.data.setdefault(marc_field[0], []).append(marc_field[1:])
+
+    @classmethod
+    def from_fields(cls, leader, fields):
+        result = cls(leader)
+        for marc_field in fields:
+            result.add(marc_field)
+        return result
+
     @classmethod
     def from_record(cls, record):
-        """From a pymarc Record (its text already in Unicode)."""
+        """From a pymarc Record (its text already in Unicode), cleaned."""
         result = cls(str(record.leader))
         for marc_field in record.fields:
             if marc_field.is_control_field():
-                result.control.setdefault(marc_field.tag, marc_field.data or "")
+                result.add((marc_field.tag, clean_text(marc_field.data or "")))
             else:
-                result.data.setdefault(marc_field.tag, []).append(
-                    (marc_field.indicator1, marc_field.indicator2,
-                     [(subfield.code, subfield.value) for subfield in marc_field.subfields])
-                )
+                result.add((marc_field.tag, marc_field.indicator1 or " ", marc_field.indicator2 or " ",
+                            [(subfield.code, clean_text(subfield.value)) for subfield in marc_field.subfields]))
         return result
+
+    def without(self, tags=(), keep=None):
+        """The record without the fields whose tag is in `tags` (or for which keep(field) is false)."""
+        fields = [marc_field for marc_field in self.fields
+                  if marc_field[0] not in tags and (keep is None or keep(marc_field))]
+        return MarcData.from_fields(self.leader, fields)
 
 
 @dataclass
 class ReadResult:
-    """One record read from a file: `data` and `marc` set, or `problem` saying why not."""
+    """One record read from a file: `data` and `marc` set, or `problem` (a code) saying why not."""
 
     number: int  # 1-based position of the record in the file
     data: MarcData | None = None
     marc: bytes = b""  # the record as the catalogue stores it: ISO 2709, UTF-8
-    problem: str = ""
+    problem_code: str = ""
+    problem_params: dict = field(default_factory=dict)
     byte_offset: int | None = None  # ISO 2709: where the record starts
     line: int | None = None  # MARCXML: line of <record>
     next_offset: int | None = None  # ISO 2709: where the next record starts
     control_number: str = ""
+    warnings: list = field(default_factory=list)  # [(code, params)]: imported anyway
 
     @property
     def ok(self):
         return self.data is not None
+
+    @property
+    def problem(self):
+        return render(self.problem_code, self.problem_params) if self.problem_code else ""
+
+
+def _failed(number, error, **position):
+    return ReadResult(number, problem_code=error.code, problem_params=error.params, **position)
+
+
+# --- writing ISO 2709 ---------------------------------------------------------------
+
+
+def build_iso2709(leader, fields):
+    """A record as ISO 2709 bytes in UTF-8 (leader/09 'a'), length and base address computed."""
+    directory, body, offset = [], [], 0
+    for marc_field in fields:
+        if len(marc_field) == 2:
+            raw = marc_field[1].encode("utf-8") + b"\x1e"
+        else:
+            tag, ind1, ind2, subfields = marc_field
+            raw = (ind1 + ind2).encode("utf-8") + b"".join(
+                b"\x1f" + code.encode("utf-8") + value.encode("utf-8") for code, value in subfields
+            ) + b"\x1e"
+        if len(raw) > 9999:
+            raise BadRecord("marc.too_large")
+        directory.append(f"{marc_field[0]}{len(raw):04d}{offset:05d}".encode("ascii"))
+        body.append(raw)
+        offset += len(raw)
+    base_address = 24 + 12 * len(directory) + 1
+    length = base_address + offset + 1
+    if length > 99999:
+        raise BadRecord("marc.too_large")
+    head = f"{length:05d}{leader[5:9]}a{leader[10:12]}{base_address:05d}{leader[17:24]}"
+    return head.encode("ascii") + b"".join(directory) + b"\x1e" + b"".join(body) + b"\x1d"
+
+
+def marc_bytes(data):
+    """The ISO 2709 bytes of decoded record content."""
+    return build_iso2709(data.leader, data.fields)
 
 
 # --- format -------------------------------------------------------------------------
@@ -104,6 +196,69 @@ def detect_format(stream):
     return MarcFormat.MARCXML if head.startswith(b"<") else MarcFormat.ISO2709
 
 
+_SIGNATURES = [
+    (b"\x89PNG", "marc_import.not_marc_image"), (b"\xff\xd8\xff", "marc_import.not_marc_image"),
+    (b"GIF87a", "marc_import.not_marc_image"), (b"GIF89a", "marc_import.not_marc_image"),
+    (b"BM", "marc_import.not_marc_image"), (b"II*\x00", "marc_import.not_marc_image"),
+    (b"MM\x00*", "marc_import.not_marc_image"),
+    (b"%PDF", "marc_import.not_marc_document"), (b"PK\x03\x04", "marc_import.not_marc_document"),
+    (b"\x1f\x8b", "marc_import.not_marc_document"), (b"\xd0\xcf\x11\xe0", "marc_import.not_marc_document"),
+]
+_PLAUSIBLE_LEADER = re.compile(rb"[0-9]{5}[\x20-\x7e]{7}[0-9]{5}[\x20-\x7e]{7}")
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    format: str
+    refusal: str = ""  # a marc_import.* code when this is no MARC21 file
+
+
+def sniff(stream, marc_format=MarcFormat.AUTO):
+    """What a file is, from its start: MARC21 as ISO 2709 or MARCXML, or a refusal
+    code (empty, an image, a document, an HTML page, JSON, XML without MARC
+    records, UNIMARC, or simply not MARC). Reads at most the first record; leaves
+    the stream at its start."""
+    head = stream.read(4096)
+    stream.seek(0)
+    if not head.strip(b" \t\r\n\x00"):
+        return Sniffed(marc_format, "marc_import.file_empty")
+    for signature, code in _SIGNATURES:
+        if head.startswith(signature) and not (signature == b"BM" and _PLAUSIBLE_LEADER.match(head[:24])):
+            return Sniffed(marc_format, code)
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    detected = MarcFormat.MARCXML if text.startswith(b"<") else MarcFormat.ISO2709
+    if marc_format == MarcFormat.AUTO:
+        marc_format = detected
+    if text[:1] in (b"{", b"["):
+        return Sniffed(marc_format, "marc_import.not_marc_json")
+    if detected == MarcFormat.MARCXML:
+        lowered = text[:2048].lower()
+        if b"<!doctype html" in lowered or b"<html" in lowered:
+            return Sniffed(marc_format, "marc_import.not_marc_html")
+        if marc_format != MarcFormat.MARCXML:
+            return Sniffed(marc_format, "marc_import.not_marc")
+        first, saw_record = _first_marcxml_record(stream)
+        stream.seek(0)
+        if not saw_record:
+            return Sniffed(marc_format, "marc_import.not_marc_xml")
+        if first is not None and first.ok and looks_like_unimarc(first.data):
+            return Sniffed(marc_format, "marc_import.unimarc")
+        return Sniffed(marc_format)
+    if marc_format != MarcFormat.ISO2709 or not _PLAUSIBLE_LEADER.match(text[:24]):
+        return Sniffed(marc_format, "marc_import.not_marc")
+    first = next(_read_iso2709(stream, start_number=0, start_offset=0), None)
+    stream.seek(0)
+    if first is not None and first.ok and looks_like_unimarc(first.data):
+        return Sniffed(marc_format, "marc_import.unimarc")
+    return Sniffed(marc_format)
+
+
+def looks_like_unimarc(data):
+    """UNIMARC keeps the title in 200 $a and has no 245."""
+    return "245" not in data.data and any(code == "a" for _, _, subfields in data.data.get("200", ())
+                                          for code, _ in subfields)
+
+
 def read_records(stream, marc_format, *, start_number=0, start_offset=0):
     """Every record in `stream` (binary), as ReadResults, one at a time.
 
@@ -115,17 +270,6 @@ def read_records(stream, marc_format, *, start_number=0, start_offset=0):
                 yield result
     else:
         yield from _read_iso2709(stream, start_number=start_number, start_offset=start_offset)
-
-
-def _from_pymarc(record, *, number, line=None, byte_offset=None, next_offset=None):
-    """A ReadResult for a pymarc Record, stored as UTF-8 ISO 2709 (leader/09 'a')."""
-    try:
-        marc = record.as_marc()
-    except Exception as error:
-        return ReadResult(number, problem=f"record kan niet als MARC21 worden opgeslagen: {error}", line=line,
-                          byte_offset=byte_offset, next_offset=next_offset)
-    return ReadResult(number, data=MarcData.from_record(record), marc=marc, line=line, byte_offset=byte_offset,
-                      next_offset=next_offset)
 
 
 # --- ISO 2709 -----------------------------------------------------------------------
@@ -176,9 +320,9 @@ def _read_iso2709(stream, *, start_number, start_offset):
     buffer = _Buffer(stream, start_offset)
     number = start_number
     while True:
-        # Skip the line breaks some tools put between records.
+        # Skip the line breaks (and padding) some tools put between records.
         head = buffer.read(1)
-        while head in (b"\n", b"\r"):
+        while head in (b"\n", b"\r", b" ", b"\x00", b"\x1a"):
             head = buffer.read(1)
         if not head:
             return
@@ -187,20 +331,18 @@ def _read_iso2709(stream, *, start_number, start_offset):
         offset = buffer.offset
         head = buffer.read(5)
         if len(head) < 5 or not head.isdigit():
-            reason = (
-                "afgebroken record aan het eind van het bestand" if len(head) < 5
-                else f"kapotte leader: recordlengte (leader/00-04) is geen getal ({_show(head)})"
-            )
+            error = (BadRecord("marc.truncated_at_end") if len(head) < 5
+                     else BadRecord("marc.leader_length_not_numeric", value=_show(head)))
             buffer.unread(head)
             buffer.skip_past_terminator()
-            yield ReadResult(number, problem=reason, byte_offset=offset, next_offset=buffer.offset)
+            yield _failed(number, error, byte_offset=offset, next_offset=buffer.offset)
             continue
         length = int(head)
         if length < 25:
             buffer.unread(head)
             buffer.skip_past_terminator()
-            yield ReadResult(number, problem=f"kapotte leader: recordlengte {length} is te klein",
-                             byte_offset=offset, next_offset=buffer.offset)
+            yield _failed(number, BadRecord("marc.leader_length_too_small", length=length),
+                          byte_offset=offset, next_offset=buffer.offset)
             continue
         chunk = head + buffer.read(length - 5)
         if len(chunk) < length or chunk[-1] != END_OF_RECORD:
@@ -208,108 +350,183 @@ def _read_iso2709(stream, *, start_number, start_offset):
             terminator = chunk.find(bytes([END_OF_RECORD]))
             if terminator >= 0:
                 buffer.unread(chunk[terminator + 1:])
-                problem = (f"afgebroken of kapot record: de leader noemt {length} bytes, "
-                           f"maar het record eindigt na {terminator + 1} bytes")
+                error = BadRecord("marc.record_ends_early", length=length, actual=terminator + 1)
             elif len(chunk) < length:
-                problem = f"afgebroken record: de leader noemt {length} bytes, het bestand heeft er nog {len(chunk)}"
+                error = BadRecord("marc.truncated", length=length, actual=len(chunk))
             else:
                 buffer.skip_past_terminator()
-                problem = f"kapotte leader: recordlengte {length} klopt niet (geen recordeinde op die plek)"
-            yield ReadResult(number, problem=problem, byte_offset=offset, next_offset=buffer.offset,
-                             control_number=_control_number_guess(chunk))
+                error = BadRecord("marc.length_wrong", length=length)
+            yield _failed(number, error, byte_offset=offset, next_offset=buffer.offset,
+                          control_number=_control_number_guess(chunk))
             continue
         try:
-            data, marc = decode_iso2709(chunk)
+            data, marc, warnings = decode_iso2709(chunk)
         except BadRecord as error:
-            yield ReadResult(number, problem=str(error), byte_offset=offset, next_offset=buffer.offset,
-                             control_number=_control_number_guess(chunk))
+            yield _failed(number, error, byte_offset=offset, next_offset=buffer.offset,
+                          control_number=_control_number_guess(chunk))
             continue
-        except Exception as error:  # one record must not stop the file
+        except Exception:  # one record must not stop the file
             logger.exception("MARC record %s at byte %s could not be decoded", number, offset)
-            yield ReadResult(number, problem=f"onleesbaar record: {error.__class__.__name__}", byte_offset=offset,
-                             next_offset=buffer.offset, control_number=_control_number_guess(chunk))
+            yield _failed(number, BadRecord("marc.unreadable"), byte_offset=offset, next_offset=buffer.offset,
+                          control_number=_control_number_guess(chunk))
             continue
-        yield ReadResult(number, data=data, marc=marc, byte_offset=offset, next_offset=buffer.offset)
+        yield ReadResult(number, data=data, marc=marc, byte_offset=offset, next_offset=buffer.offset,
+                         warnings=warnings)
 
 
 def decode_iso2709(chunk):
     """One ISO 2709 record (bytes, ending in the record terminator) as
-    (MarcData, the bytes to store); BadRecord when its leader, directory or
-    text encoding is broken."""
+    (MarcData, the bytes to store, warnings); BadRecord when its leader, directory,
+    or a field the catalogue needs is broken."""
     try:
         leader = chunk[:24].decode("ascii")
     except UnicodeDecodeError:
-        raise BadRecord("kapotte leader: bevat tekens die geen ASCII zijn") from None
+        raise BadRecord("marc.leader_not_ascii") from None
     if not leader[12:17].isdigit():
-        raise BadRecord(f"kapotte leader: basisadres (leader/12-16) is geen getal ({leader[12:17]!r})")
+        raise BadRecord("marc.base_address_not_numeric", value=repr(leader[12:17]))
     base_address = int(leader[12:17])
     if base_address < 25 or base_address >= len(chunk):
-        raise BadRecord(f"kapotte leader: basisadres {base_address} ligt buiten het record ({len(chunk)} bytes)")
+        raise BadRecord("marc.base_address_outside", base=base_address, length=len(chunk))
     if leader[9] not in " a":
-        raise BadRecord(f"onbekende tekencodering in leader/09 ({leader[9]!r}): alleen MARC-8 (spatie) of UTF-8 (a)")
+        raise BadRecord("marc.encoding_unknown", value=repr(leader[9]))
     if chunk[base_address - 1] != END_OF_FIELD:
-        raise BadRecord("kapotte directory: geen veldeinde vóór het basisadres")
+        raise BadRecord("marc.directory_no_field_end")
     directory = chunk[24:base_address - 1]
     if not directory:
-        raise BadRecord("geen velden: de directory is leeg")
+        raise BadRecord("marc.directory_empty")
     if len(directory) % 12:
-        raise BadRecord(f"kapotte directory: lengte {len(directory)} is geen veelvoud van 12")
-    if not _DIRECTORY.fullmatch(directory):
+        raise BadRecord("marc.directory_length", length=len(directory))
+    clean_directory = bool(_DIRECTORY.fullmatch(directory))
+    if not clean_directory:
         for start in range(0, len(directory), 12):
             if not _DIRECTORY_ENTRY.fullmatch(directory[start:start + 12]):
-                raise BadRecord(
-                    f"kapotte directory: ongeldige ingang {_show(directory[start:start + 12])} (nummer {start // 12 + 1})"
-                )
+                raise BadRecord("marc.directory_entry", entry=_show(directory[start:start + 12]),
+                                number=start // 12 + 1)
     utf8 = leader[9] == "a"
-    result = MarcData(leader)
-    control, data = result.control, result.data
+    mislabelled = not utf8 and _utf8_labelled_marc8(chunk, base_address)
+    decoder = _Decoder(utf8=utf8 or mislabelled, unclean=bool(_UNCLEAN.search(chunk, base_address)))
+    if mislabelled:
+        decoder.warn("marc_warning.utf8_labelled_marc8")
+    result = MarcData(leader[:9] + "a" + leader[10:])
     record_end = len(chunk) - 1
     for start in range(0, len(directory), 12):
-        tag = directory[start:start + 3].decode("ascii")
+        raw_tag = directory[start:start + 3]
         begin = base_address + int(directory[start + 7:start + 12])
         end = begin + int(directory[start + 3:start + 7])
+        tag = raw_tag.decode("ascii")
         if end <= begin or end > record_end:
-            raise BadRecord(f"kapotte directory: veld {tag} valt buiten het record")
+            raise BadRecord("marc.field_outside", tag=tag)
         value = chunk[begin:end - 1]
         if chunk[end - 1] != END_OF_FIELD or END_OF_FIELD in value or END_OF_RECORD in value:
-            raise BadRecord(f"kapotte directory: veld {tag} begint of eindigt niet waar de directory zegt")
+            raise BadRecord("marc.field_boundaries", tag=tag)
+        if not clean_directory and not _TAG_BYTES.fullmatch(raw_tag):
+            decoder.warn("marc_warning.bad_tag", tag=repr(tag))
+            continue
+        marc_field = decoder.field(tag, value)
+        if marc_field is not None:
+            result.add(marc_field)
+    if decoder.utf8 and not decoder.changed:
+        return result, chunk, decoder.warnings
+    return result, build_iso2709(result.leader, result.fields), decoder.warnings
+
+
+def _utf8_labelled_marc8(chunk, base_address):
+    """Whether a record whose leader says MARC-8 holds UTF-8 text: no escape sequences,
+    and bytes above ASCII that are all valid UTF-8 (MARC-8's diacritics before a
+    letter never are)."""
+    data = chunk[base_address:]
+    if data.isascii() or b"\x1b" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+class _Decoder:
+    """Decodes one record's fields (UTF-8 or MARC-8), repairing what it may and
+    refusing what it must; `changed` when the stored bytes must be rebuilt."""
+
+    def __init__(self, *, utf8, unclean):
+        self.utf8 = utf8
+        self.unclean = unclean  # control characters or character references somewhere: clean every value
+        self.changed = not utf8
+        self.warnings = []
+        self._control_warned = set()
+
+    def warn(self, code, **params):
+        self.warnings.append((code, params))
+        self.changed = True
+
+    def field(self, tag, value):
         if tag < "010" and tag.isdigit():
             if SUBFIELD_DELIMITER in value:
-                raise BadRecord(f"kapotte directory: controleveld {tag} bevat subvelden")
-            if utf8:
-                control.setdefault(tag, _utf8(value, tag))
-            continue
-        indicators, _, rest = value.partition(b"\x1f")
+                self._control_characters(tag)
+                value = value.replace(b"\x1f", b"")
+            return tag, self.text(value, tag, None)
+        needed = tag in NEEDED_TAGS
+        indicators, delimiter, rest = value.partition(b"\x1f")
+        if not delimiter and len(indicators) != 2:
+            if needed:
+                raise BadRecord("marc.no_subfields", tag=tag)
+            self.warn("marc_warning.no_subfields", tag=tag)
+            return None
         if len(indicators) != 2 or not (32 <= indicators[0] < 127 and 32 <= indicators[1] < 127):
-            raise BadRecord(f"kapotte directory of indicatoren in veld {tag} ({_show(indicators)})")
+            read = "".join(chr(byte) if 32 <= byte < 127 else " " for byte in indicators[:2]).ljust(2)
+            self.warn("marc_warning.indicators", tag=tag, value=_show(indicators), read=repr(read))
+            ind1, ind2 = read[0], read[1]
+        else:
+            ind1, ind2 = chr(indicators[0]), chr(indicators[1])
         subfields = []
-        if rest:
+        if delimiter:
             for subfield in rest.split(b"\x1f"):
-                if not subfield or not 33 <= subfield[0] < 127:
-                    raise BadRecord(f"ongeldige subveldcode in veld {tag}")
+                if not subfield:
+                    self.warn("marc_warning.empty_subfield", tag=tag)
+                    continue
+                if not 33 <= subfield[0] < 127:
+                    if needed:
+                        raise BadRecord("marc.subfield_code", tag=tag)
+                    self.warn("marc_warning.subfield_code", tag=tag)
+                    continue
                 code = chr(subfield[0])
-                if utf8:
-                    subfields.append((code, _utf8(subfield[1:], tag, code)))
-                elif b"\x1b" in subfield or not subfield.isascii():
-                    _check_marc8(tag, code, subfield[1:])
-        if utf8:
-            data.setdefault(tag, []).append((chr(indicators[0]), chr(indicators[1]), subfields))
-    if utf8:
-        return result, chunk
-    # MARC-8: checked above, converted by pymarc.
-    try:
-        record = Record(chunk, to_unicode=True, hide_utf8_warnings=True)
-        return MarcData.from_record(record), record.as_marc()
-    except Exception as error:
-        raise BadRecord(f"onleesbaar record: {error.__class__.__name__} {error}".strip()) from None
+                subfields.append((code, self.text(subfield[1:], tag, code)))
+        return tag, ind1, ind2, subfields
 
+    def text(self, raw, tag, code):
+        where = f"{tag} ${code}" if code else tag
+        if self.utf8:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                if tag in NEEDED_TAGS:
+                    raise BadRecord("marc.encoding_utf8", field=where) from None
+                self.warn("marc_warning.encoding_utf8", field=where)
+                text = raw.decode("utf-8", "replace")
+            if raw.isascii() and not self.unclean:
+                return text
+        elif raw.isascii() and b"\x1b" not in raw and not self.unclean:
+            return raw.decode("ascii")
+        else:
+            try:
+                text = _StrictMarc8ToUnicode().translate(raw)
+            except (UnicodeError, IndexError, TypeError, KeyError, ValueError):
+                if tag in NEEDED_TAGS:
+                    raise BadRecord("marc.encoding_marc8", field=where) from None
+                self.warn("marc_warning.encoding_marc8", field=where)
+                text = _lenient_marc8(raw)
+        if has_control_characters(text):
+            self._control_characters(tag)
+        cleaned = clean_text(text)
+        if cleaned != text:
+            self.changed = True
+        return cleaned
 
-def _utf8(raw, tag, code=None):
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        where = f"veld {tag} ${code}" if code else f"veld {tag}"
-        raise BadRecord(f"ongeldige tekencodering (UTF-8) in {where}: {error.reason}") from None
+    def _control_characters(self, tag):
+        if tag not in self._control_warned:
+            self._control_warned.add(tag)
+            self.warn("marc_warning.control_characters", tag=tag)
+        self.changed = True
 
 
 class _StrictMarc8ToUnicode(MARC8ToUnicode):
@@ -326,11 +543,12 @@ class _StrictMarc8ToUnicode(MARC8ToUnicode):
         pass
 
 
-def _check_marc8(tag, code, value):
+def _lenient_marc8(raw):
+    """MARC-8 as pymarc reads it leniently: what cannot be mapped becomes a space."""
     try:
-        _StrictMarc8ToUnicode().translate(value)
-    except (UnicodeError, IndexError, TypeError, KeyError):
-        raise BadRecord(f"ongeldige tekencodering (MARC-8) in veld {tag} ${code}") from None
+        return MARC8ToUnicode(quiet=True).translate(raw)
+    except (IndexError, TypeError, KeyError, ValueError):
+        return raw.decode("ascii", "replace").replace("\ufffd", " ")
 
 
 def _control_number_guess(chunk):
@@ -348,94 +566,153 @@ def _show(raw):
 # --- MARCXML ------------------------------------------------------------------------
 
 
-class _StreamingHandler(XmlHandler):
-    """pymarc's SAX handler, handing each record over as soon as its </record>
-    is read, with its line number; a record that pymarc cannot build (a broken
-    leader, a bad tag) becomes a problem instead of stopping the file. Elements
-    in the MARC21 slim namespace (or in none) count; others are passed over."""
+class _MarcXmlHandler(xml.sax.ContentHandler):
+    """Builds records from MARCXML as they are read (SAX), handing each over as soon
+    as its </record> is read, with its line number. Elements in the MARC21 slim
+    namespace (or in none) count; others (an OAI-PMH envelope) are passed over.
+    The same leniency as for ISO 2709: a bad tag, indicator or subfield code is a
+    warning (in a needed field a refusal), a broken leader refuses the record."""
 
     def __init__(self):
-        super().__init__(strict=False)
+        super().__init__()
         self.ready = deque()
         self.number = 0
-        self._locator = None
-        self._line = None
-        self._broken = ""
+        self.saw_record = False
+        self.locator = None
+        self._record = None
 
     def setDocumentLocator(self, locator):
-        self._locator = locator
+        self.locator = locator
 
     def startElementNS(self, name, qname, attrs):
-        if name[0] not in (MARC_XML_NS, None):  # e.g. an OAI-PMH envelope around the records
+        namespace, local = name
+        if namespace not in (MARC_XML_NS, None):
             return
-        name = (MARC_XML_NS, name[1])
-        if name == (MARC_XML_NS, "record"):
+        if local == "record":
             self.number += 1
-            self._line = self._locator.getLineNumber() if self._locator else None
-            self._broken = ""
-        if self._broken:
+            self.saw_record = True
+            self._record = {"line": self.locator.getLineNumber() if self.locator else None, "leader": None,
+                            "fields": [], "warnings": [], "broken": None, "field": None, "text": [],
+                            "in": None}
             return
-        try:
-            if name[0] == MARC_XML_NS and name[1] in ("controlfield", "datafield"):
-                tag = attrs.get((None, "tag"), "")
-                if not _TAG.match(tag):
-                    raise BadRecord(f"ongeldig veldlabel {tag!r}")
-                if name[1] == "datafield":
-                    for indicator in ("ind1", "ind2"):
-                        value = attrs.get((None, indicator), " ")
-                        if len(value) != 1:
-                            raise BadRecord(f"ongeldige indicator {value!r} in veld {tag}")
-            elif name == (MARC_XML_NS, "subfield"):
-                code = attrs.get((None, "code"), "")
-                if len(code) != 1:
-                    raise BadRecord(f"ongeldige subveldcode {code!r}")
-            super().startElementNS(name, qname, attrs)
-        except BadRecord as error:
-            self._broken = str(error)
-        except Exception as error:
-            self._broken = f"onleesbaar record: {error}"
+        record = self._record
+        if record is None or record["broken"]:
+            return
+        record["text"] = []
+        if local == "leader":
+            record["in"] = "leader"
+        elif local == "controlfield":
+            record["field"] = [attrs.get((None, "tag"), ""), None]
+            record["in"] = "controlfield"
+        elif local == "datafield":
+            tag = attrs.get((None, "tag"), "")
+            indicators = []
+            for attribute in ("ind1", "ind2"):
+                value = attrs.get((None, attribute), " ")
+                if len(value) != 1 or not 32 <= ord(value) < 127:
+                    read = value[:1] if value[:1] and 32 <= ord(value[:1]) < 127 else " "
+                    record["warnings"].append(("marc_warning.indicators",
+                                               {"tag": tag, "value": repr(value), "read": repr(read)}))
+                    value = read
+                indicators.append(value)
+            record["field"] = [tag, indicators[0], indicators[1], []]
+            record["in"] = "datafield"
+        elif local == "subfield" and record["field"] is not None and len(record["field"]) == 4:
+            record["code"] = attrs.get((None, "code"), "")
+            record["in"] = "subfield"
+
+    def characters(self, content):
+        if self._record is not None and self._record["in"] in ("leader", "controlfield", "subfield"):
+            self._record["text"].append(content)
 
     def endElementNS(self, name, qname):
-        if name[0] not in (MARC_XML_NS, None):
+        namespace, local = name
+        if namespace not in (MARC_XML_NS, None) or self._record is None:
             return
-        name = (MARC_XML_NS, name[1])
-        if name == (MARC_XML_NS, "record"):
-            if self._broken or self._record is None:
-                self.ready.append(ReadResult(self.number, problem=self._broken or "leeg record", line=self._line))
-            else:
-                self.ready.append(_from_pymarc(self._record, number=self.number, line=self._line))
+        record = self._record
+        if local == "record":
+            self.ready.append(self._finish(record))
             self._record = None
-            self._field = None
-            self._broken = ""
-            self._text = []
             return
-        if self._broken:
-            self._text = []
+        if record["broken"]:
             return
-        try:
-            if name == (MARC_XML_NS, "leader"):
-                text = "".join(self._text)
-                if len(text) != 24:
-                    raise BadRecord(f"kapotte leader: {len(text)} tekens in plaats van 24 ({text!r})")
-                self._record.leader = Leader(text) if self._record else None
-                self._text = []
+        text = "".join(record["text"])
+        record["text"] = []
+        if local == "leader":
+            record["in"] = None
+            if len(text) != 24:
+                record["broken"] = BadRecord("marc.xml_leader_length", length=len(text), value=repr(text))
+            elif not text.isascii():
+                record["broken"] = BadRecord("marc.leader_not_ascii")
+            else:
+                record["leader"] = text
+        elif local == "controlfield":
+            tag = record["field"][0]
+            record["field"], record["in"] = None, None
+            if not _TAG.match(tag):
+                record["warnings"].append(("marc_warning.bad_tag", {"tag": repr(tag)}))
+            else:
+                self._add(record, (tag, text))
+        elif local == "subfield":
+            record["in"] = "datafield"
+            code = record.pop("code", "")
+            tag = record["field"][0]
+            if len(code) != 1 or not 33 <= ord(code) < 127:
+                if tag in NEEDED_TAGS:
+                    record["broken"] = BadRecord("marc.subfield_code", tag=tag)
+                else:
+                    record["warnings"].append(("marc_warning.subfield_code", {"tag": tag}))
                 return
-            super().endElementNS(name, qname)
+            record["field"][3].append((code, text))
+        elif local == "datafield":
+            tag, ind1, ind2, subfields = record["field"]
+            record["field"], record["in"] = None, None
+            if not _TAG.match(tag):
+                record["warnings"].append(("marc_warning.bad_tag", {"tag": repr(tag)}))
+            else:
+                self._add(record, (tag, ind1, ind2, subfields))
+
+    def _add(self, record, marc_field):
+        tag = marc_field[0]
+        values = [marc_field[1]] if len(marc_field) == 2 else [value for _, value in marc_field[3]]
+        if any(has_control_characters(value) for value in values):
+            record["warnings"].append(("marc_warning.control_characters", {"tag": tag}))
+        if len(marc_field) == 2:
+            record["fields"].append((tag, clean_text(marc_field[1])))
+        else:
+            record["fields"].append((tag, marc_field[1], marc_field[2],
+                                     [(code, clean_text(value)) for code, value in marc_field[3]]))
+
+    def _finish(self, record):
+        position = {"line": record["line"]}
+        if record["broken"]:
+            return _failed(self.number, record["broken"], **position)
+        if record["leader"] is None:
+            if not record["fields"]:
+                return _failed(self.number, BadRecord("marc.xml_empty_record"), **position)
+            return _failed(self.number, BadRecord("marc.xml_leader_missing"), **position)
+        leader = record["leader"]
+        data = MarcData.from_fields(leader[:9] + "a" + leader[10:], record["fields"])
+        try:
+            marc = marc_bytes(data)
         except BadRecord as error:
-            self._broken = str(error)
-        except Exception as error:
-            self._broken = f"onleesbaar record: {error}"
+            return _failed(self.number, error, **position)
+        return ReadResult(self.number, data=data, marc=marc, warnings=record["warnings"], **position)
 
 
-
-def _read_marcxml(stream):
-    handler = _StreamingHandler()
+def _marcxml_parser(handler):
     parser = xml.sax.make_parser()
     parser.setFeature(feature_namespaces, True)
     parser.setFeature(feature_external_ges, False)
     parser.setContentHandler(handler)
     # parse() hands the handler a locator, feed() does not; the expat parser is one itself.
     handler.setDocumentLocator(parser)
+    return parser
+
+
+def _read_marcxml(stream):
+    handler = _MarcXmlHandler()
+    parser = _marcxml_parser(handler)
     try:
         while block := stream.read(_READ_SIZE):
             parser.feed(block)
@@ -445,11 +722,11 @@ def _read_marcxml(stream):
     except xml.sax.SAXParseException as error:
         while handler.ready:
             yield handler.ready.popleft()
-        in_record = handler._record is not None or bool(handler._broken)
+        in_record = handler._record is not None
         yield ReadResult(
             handler.number if in_record else handler.number + 1,
-            problem=f"ongeldige XML op regel {error.getLineNumber()}, kolom {error.getColumnNumber()}: "
-                    f"{error.getMessage()}; de rest van het bestand is niet gelezen",
+            problem_code="marc.xml_invalid",
+            problem_params={"line": error.getLineNumber(), "column": error.getColumnNumber()},
             line=error.getLineNumber(),
         )
         return
@@ -457,33 +734,161 @@ def _read_marcxml(stream):
         yield handler.ready.popleft()
 
 
+def _first_marcxml_record(stream):
+    """(the first record of a MARCXML file or None, whether a MARC <record> element was seen)."""
+    handler = _MarcXmlHandler()
+    parser = _marcxml_parser(handler)
+    try:
+        while block := stream.read(_READ_SIZE):
+            parser.feed(block)
+            if handler.ready:
+                return handler.ready.popleft(), True
+        parser.close()
+    except xml.sax.SAXParseException:
+        return None, handler.saw_record
+    return (handler.ready.popleft() if handler.ready else None), handler.saw_record
+
+
+# --- identity, holdings, enrichment -------------------------------------------------
+
+
+def control_identity(data):
+    """(source, control number): 003 and 001, stripped."""
+    return data.control.get("003", "").strip(), data.control.get("001", "").strip()
+
+
+def lsb_title_id(data):
+    """The LSB title id an export wrote into 035 ('(LSB)1234'), or None."""
+    for _, _, subfields in data.data.get("035", ()):
+        for code, value in subfields:
+            if code == "a":
+                match = _LSB_SYSTEM_NUMBER.match(value.strip())
+                if match:
+                    return int(match.group(1))
+    return None
+
+
+def _is_lsb_system_number(marc_field):
+    return len(marc_field) == 4 and marc_field[0] == "035" and any(
+        code == "a" and _LSB_SYSTEM_NUMBER.match(value.strip()) for code, value in marc_field[3])
+
+
+def shared_part(data):
+    """The part of a record that may be a national record: without a library's
+    holdings and item fields (HOLDINGS_TAGS) and without LSB's own system number."""
+    if not any(marc_field[0] in HOLDINGS_TAGS or _is_lsb_system_number(marc_field) for marc_field in data.fields):
+        return data
+    return data.without(HOLDINGS_TAGS, keep=lambda marc_field: not _is_lsb_system_number(marc_field))
+
+
+def holdings_count(data):
+    return sum(len(data.data.get(tag, ())) for tag in ("852",))
+
+
+def with_identity(data, source, control_number):
+    """The record with 001 (and 003) set, for a title that keeps its identity when a
+    record without 001 replaces its description."""
+    fields = [marc_field for marc_field in data.fields if marc_field[0] not in ("001", "003")]
+    identity = [("001", control_number)] + ([("003", source)] if source else [])
+    return MarcData.from_fields(data.leader, identity + fields)
+
+
+# What another source may add to a record that lacks it: groups of tags, each added
+# whole and only when the record has none of the group. Never the identity, the
+# title, the makers or holdings.
+ENRICHABLE_GROUPS = (
+    ("020",), ("022",), ("024",), ("041",), ("082",), ("084",), ("250",), ("260", "264"), ("300",),
+    ("490", "830"), ("520",), ("600", "610", "611", "630", "648", "650", "651", "655"),
+)
+
+
+def enrichment(target, source):
+    """The fields of `source` that `target` lacks (by ENRICHABLE_GROUPS), or []."""
+    added = []
+    for group in ENRICHABLE_GROUPS:
+        if any(tag in target.data for tag in group):
+            continue
+        added += [marc_field for marc_field in source.fields if marc_field[0] in group]
+    return added
+
+
+def enriched(target, fields):
+    """`target` with `fields` added in tag order."""
+    merged = list(target.fields)
+    for marc_field in fields:
+        position = len(merged)
+        for index, existing in enumerate(merged):
+            if existing[0] > marc_field[0]:
+                position = index
+                break
+        merged.insert(position, marc_field)
+    return MarcData.from_fields(target.leader, merged)
+
+
+def decode_stored(marc):
+    """A stored record (ISO 2709, UTF-8) as MarcData."""
+    data, _, _ = decode_iso2709(bytes(marc))
+    return data
+
+
 # --- record -> title fields ---------------------------------------------------------
 
 _TRAILING_ISBD = re.compile(r"[\s/:;=,.]+$")
 _YEAR = re.compile(r"(1[0-9]{3}|20[0-9]{2})")
-_ISSN = re.compile(r"([0-9]{4})-?([0-9]{3}[0-9Xx])")
 
-# MARC relator codes ($4) in Dutch, for the roles the libraries show.
+# MARC relator codes ($4) in Dutch.
 RELATOR_CODES = {
-    "aut": "auteur",
-    "cre": "auteur",
-    "ill": "illustrator",
-    "trl": "vertaler",
-    "edt": "redacteur",
-    "com": "samensteller",
-    "cmp": "componist",
-    "prf": "uitvoerder",
-    "nrt": "verteller",
-    "drt": "regisseur",
-    "act": "acteur",
-    "pht": "fotograaf",
-    "lyr": "tekstschrijver",
-    "arr": "arrangeur",
-    "cnd": "dirigent",
-    "sng": "zanger",
-    "aui": "auteur inleiding",
-    "ctb": "medewerker",
-    "pbl": "uitgever",
+    "aut": "auteur", "cre": "auteur", "ill": "illustrator", "trl": "vertaler", "edt": "redacteur",
+    "com": "samensteller", "cmp": "componist", "prf": "uitvoerder", "nrt": "verteller", "drt": "regisseur",
+    "act": "acteur", "pht": "fotograaf", "lyr": "tekstschrijver", "arr": "arrangeur", "cnd": "dirigent",
+    "sng": "zanger", "voc": "zanger", "aui": "auteur inleiding", "aft": "auteur nawoord", "ctb": "medewerker",
+    "pbl": "uitgever", "adp": "bewerker", "ctg": "cartograaf", "dsr": "ontwerper", "cov": "omslagontwerper",
+    "art": "kunstenaar", "aus": "scenarist", "pro": "producent", "mus": "musicus", "itr": "musicus",
+    "hst": "presentator", "ivr": "interviewer", "ive": "geïnterviewde", "ann": "annotator",
+    "cwt": "commentator", "wac": "commentator", "edc": "redacteur", "fmo": "vorige eigenaar", "own": "eigenaar",
+    "dte": "opgedragen aan", "ths": "promotor", "dgs": "promotor", "dis": "promovendus", "rev": "recensent",
+    "res": "onderzoeker", "spk": "spreker", "tra": "vertaler", "prt": "drukker", "bsl": "boekverkoper",
+    "egr": "graveur", "bdd": "bandontwerper", "bnd": "boekbinder", "dnr": "schenker", "lbt": "librettist",
+}
+# Relator terms ($e; $j of meetings) as catalogues write them, English and Dutch, in Dutch.
+RELATOR_TERMS = {
+    "author": "auteur", "joint author": "auteur", "writer": "auteur", "auteur": "auteur", "co-auteur": "auteur",
+    "creator": "auteur", "schrijver": "auteur",
+    "illustrator": "illustrator", "ill": "illustrator", "illustraties": "illustrator", "illustrations": "illustrator",
+    "illustr": "illustrator",
+    "translator": "vertaler", "tr": "vertaler", "trans": "vertaler", "vert": "vertaler", "vertaler": "vertaler",
+    "vertaling": "vertaler",
+    "editor": "redacteur", "ed": "redacteur", "eds": "redacteur", "red": "redacteur", "redactie": "redacteur",
+    "redacteur": "redacteur", "eindredactie": "redacteur", "editor of compilation": "redacteur",
+    "compiler": "samensteller", "comp": "samensteller", "samenst": "samensteller", "samensteller": "samensteller",
+    "samenstelling": "samensteller",
+    "composer": "componist", "componist": "componist", "muziek": "componist",
+    "performer": "uitvoerder", "uitvoerder": "uitvoerder",
+    "narrator": "verteller", "verteller": "verteller", "voorgelezen door": "verteller", "reader": "verteller",
+    "director": "regisseur", "film director": "regisseur", "regie": "regisseur", "regisseur": "regisseur",
+    "actor": "acteur", "acteur": "acteur",
+    "photographer": "fotograaf", "fotograaf": "fotograaf", "foto's": "fotograaf", "fotografie": "fotograaf",
+    "lyricist": "tekstschrijver", "tekst": "tekstschrijver", "tekstschrijver": "tekstschrijver",
+    "arranger": "arrangeur", "arr": "arrangeur", "arrangeur": "arrangeur",
+    "conductor": "dirigent", "dirigent": "dirigent",
+    "singer": "zanger", "vocalist": "zanger", "zanger": "zanger", "zang": "zanger",
+    "author of introduction": "auteur inleiding", "writer of introduction": "auteur inleiding",
+    "author of introduction, etc": "auteur inleiding", "inl": "auteur inleiding", "inleiding": "auteur inleiding",
+    "writer of afterword": "auteur nawoord", "nawoord": "auteur nawoord",
+    "contributor": "medewerker", "medewerker": "medewerker", "medewerking": "medewerker",
+    "publisher": "uitgever", "uitgever": "uitgever",
+    "adapter": "bewerker", "bew": "bewerker", "bewerker": "bewerker", "bewerking": "bewerker",
+    "cartographer": "cartograaf", "designer": "ontwerper", "cover designer": "omslagontwerper",
+    "artist": "kunstenaar", "screenwriter": "scenarist", "producer": "producent", "musician": "musicus",
+    "instrumentalist": "musicus", "host": "presentator", "interviewer": "interviewer",
+    "interviewee": "geïnterviewde", "annotator": "annotator", "commentator": "commentator",
+    "commentator for written text": "commentator", "former owner": "vorige eigenaar", "dedicatee": "opgedragen aan",
+    "thesis advisor": "promotor", "degree supervisor": "promotor", "speaker": "spreker",
+    # Abbreviated and older terms as the Library of Congress and others wrote them.
+    "illus": "illustrator", "joint ed": "redacteur", "joint comp": "samensteller", "joint tr": "vertaler",
+    "ed. and tr": "redacteur en vertaler", "supposed author": "vermoedelijke auteur", "pub": "uitgever",
+    "printer": "drukker", "bookseller": "boekverkoper", "engraver": "graveur", "engr": "graveur",
+    "binding designer": "bandontwerper", "binder": "boekbinder", "donor": "schenker", "librettist": "librettist",
 }
 
 _AUDIENCE = {**dict.fromkeys("abcdj", Audience.YOUTH), **dict.fromkeys("eg", Audience.ADULT)}
@@ -561,19 +966,41 @@ def year(data):
     return int(fixed) if fixed.isdigit() and 1000 <= int(fixed) <= 2099 else None
 
 
+def _relator_key(value):
+    return clean(value).strip(" .()[]").lower()
+
+
+def relator_role(terms, codes):
+    """The Dutch role for a maker's relator terms and codes: the first with a Dutch
+    mapping; else the first term (or code) as given; '' without any."""
+    for term in terms:
+        if _relator_key(term) in RELATOR_TERMS:
+            return RELATOR_TERMS[_relator_key(term)]
+    for code in codes:
+        if _relator_key(code) in RELATOR_CODES:
+            return RELATOR_CODES[_relator_key(code)]
+    for value in terms + codes:
+        if clean(value):
+            return clean(value)
+    return ""
+
+
 def contributors(data):
+    """The makers: 1XX (main entry; 'auteur' unless a relator says otherwise) and
+    7XX (added entries: the role their relator gives, else none)."""
     people = []
     for tag in ("100", "110", "111", "700", "710", "711"):
         corporate = tag[1:] == "10"
+        term_code = "j" if tag[1:] == "11" else "e"  # meetings have their relator term in $j
         for _, _, subfields in data.data.get(tag, ()):
             name = clean(" ".join(value.strip() for code, value in subfields
                                   if code == "a" or (corporate and code == "b")))
             if not name:
                 continue
-            terms = [clean(value) for code, value in subfields if code == "e" and clean(value)]
-            codes = [RELATOR_CODES.get(clean(value).lower(), clean(value).lower())
-                     for code, value in subfields if code == "4" and clean(value)]
-            role = (terms or codes or ["auteur"])[0]
+            role = relator_role([value for code, value in subfields if code == term_code],
+                                [value for code, value in subfields if code == "4"])
+            if not role and tag[0] == "1":
+                role = "auteur"
             if not any(person["name"] == name and person["role"] == role for person in people):
                 people.append({"name": name, "role": role})
     return people
@@ -593,35 +1020,25 @@ def subjects(data):
     return found
 
 
+def vernacular(data, tags, codes):
+    """The values of subfields `codes` of the 880 fields (text in the original script)
+    linked to fields `tags` ($6 '245-01/(N')."""
+    values = []
+    for _, _, subfields in data.data.get("880", ()):
+        link = next((value for code, value in subfields if code == "6"), "")
+        if link[:3] in tags:
+            values += [clean(value) for code, value in subfields if code in codes and clean(value)]
+    return values
+
+
 def _unique(values):
     return list(dict.fromkeys(value for value in values if value))
 
 
-def issn_normalise(value):
-    """'1234-567X' when `value` holds an ISSN with a valid check digit, else None."""
-    match = _ISSN.search(value or "")
-    if not match:
-        return None
-    digits = (match.group(1) + match.group(2)).upper()
-    total = sum((8 - index) * int(char) for index, char in enumerate(digits[:7]))
-    check = (11 - total % 11) % 11
-    if digits[7] != ("X" if check == 10 else str(check)):
-        return None
-    return f"{digits[:4]}-{digits[4:]}"
-
-
-def control_identity(data):
-    """(source, control number): 003 and 001, stripped."""
-    return data.control.get("003", "").strip(), data.control.get("001", "").strip()
-
-
 def title_fields(record):
     """The Title fields of a pymarc Record (text in Unicode); see title_fields_from."""
-    try:
-        marc = record.as_marc()
-    except Exception as error:
-        raise BadRecord(f"record kan niet als MARC21 worden opgeslagen: {error}") from None
-    return title_fields_from(MarcData.from_record(record), marc)
+    data = MarcData.from_record(record)
+    return title_fields_from(data, marc_bytes(data))
 
 
 def title_fields_from(data, marc):
@@ -630,21 +1047,25 @@ def title_fields_from(data, marc):
     its control number does not fit."""
     main_title = clean(_first(data, "245", "a"))
     if not main_title:
-        raise BadRecord("titel ontbreekt (245 $a)")
+        raise BadRecord("marc.unimarc_record" if looks_like_unimarc(data) else "marc.title_missing")
     source, control_number = control_identity(data)
     if len(control_number) > CONTROL_NUMBER_MAX or len(source) > CONTROL_NUMBER_MAX:
-        raise BadRecord(f"controlenummer of bron langer dan {CONTROL_NUMBER_MAX} tekens")
+        raise BadRecord("marc.control_number_too_long", max=CONTROL_NUMBER_MAX)
     people = contributors(data)
     contributors_text = "; ".join(person["name"] for person in people)
     subject_list = subjects(data)
     publisher = clean(_first(data, "264", "b")) or clean(_first(data, "260", "b"))
-    return {
+    subtitle = clean(_first(data, "245", "b"))
+    series = clean(_first(data, "490", "a")) or clean(_first(data, "830", "a"))
+    vernacular_titles = vernacular(data, ("245",), "a")
+    fields = {
         "source": source,
         "control_number": control_number,
         "marc": marc,
         "marc_checksum": hashlib.sha1(marc).hexdigest(),
         "title": main_title,
-        "subtitle": clean(_first(data, "245", "b")),
+        "vernacular_title": vernacular_titles[0] if vernacular_titles else "",
+        "subtitle": subtitle,
         "responsibility": clean(_first(data, "245", "c")),
         "contributors": people,
         "contributors_text": contributors_text,
@@ -655,12 +1076,22 @@ def title_fields_from(data, marc):
         "publisher": publisher,
         "year": year(data),
         "edition": clean(_first(data, "250", "a")),
-        "series": clean(_first(data, "490", "a")) or clean(_first(data, "830", "a")),
+        "series": series,
         "language": language(data),
         "material_type": material_type(data),
         "audience": audience(data),
         "subjects": subject_list,
         "subjects_text": "; ".join(subject_list),
-        "title_folded": fold(main_title),
-        "contributors_folded": fold(contributors_text),
     }
+    fields.update(search_columns(
+        title=main_title,
+        vernacular_title=" ".join(vernacular_titles),
+        contributors_text=contributors_text,
+        vernacular_contributors=" ".join(vernacular(data, ("100", "110", "111", "700", "710", "711"), "ab")),
+        subtitle=" ".join([subtitle] + vernacular(data, ("245",), "b") + [clean(value) for value in
+                                                                        _subfields(data, "246", "a")]),
+        series=series,
+        subjects_text=fields["subjects_text"],
+    ))
+    return fields
+

@@ -5,9 +5,14 @@ Search strategies, in order:
 
 1. identifier: a query that looks like an ISBN/EAN is looked up exactly in
    `Title.isbns` / `Title.eans` (GIN, array contains). ISBN-10 and ISBN-13,
-   with or without hyphens or spaces, all become the same ISBN-13.
-2. fulltext: PostgreSQL full-text search on `Title.search_vector` (config
-   `lsb_dutch`: Dutch stemming on accent-folded words). Every word must match;
+   with or without hyphens or spaces, with or without 'ISBN' (or 'EAN') before
+   it, all become the same ISBN-13; an ISSN ('ISSN 0317-8471') in `Title.issns`.
+2. fulltext: PostgreSQL full-text search on `Title.search_vector`, generated from
+   the title's text folded by catalogue.normalise.fold; the query's words go
+   through the very same fold (then config `lsb_dutch`: Dutch stemming), so a
+   word typed as printed is found in every script (Cyrillic й, kana with voicing
+   marks, Hangul, Arabic, Hebrew, Greek; Chinese and Japanese as pairs of
+   characters), and Latin letters with or without accents. Every word must match;
    when the whole words find fewer than PREFIX_WHEN_FEWER titles the last word
    also counts as a prefix ('harry pot' finds 'Harry Potter'; 'rode' does not
    read the index entries of every word starting with 'rod'). websearch syntax
@@ -37,7 +42,10 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 
 from .models import SEARCH_CONFIG, Audience, Holding, MaterialType, Title
-from .normalise import ean_normalise, fold, isbn_normalise, looks_like_identifier
+from .normalise import (
+    ean_normalise, fold, isbn_normalise, issn_normalise, looks_like_identifier, looks_like_issn,
+    strip_identifier_prefix,
+)
 
 # Below this many full-text hits the typo correction adds its matches.
 FULLTEXT_ENOUGH = 10
@@ -185,9 +193,18 @@ def title_search(
         return TitleSearchResult(found[:limit], min(count, COUNT_CAP), count > COUNT_CAP, len(found) > limit,
                                  STRATEGY_BROWSE, **page, facets=counted)
 
+    if looks_like_issn(query):
+        issn = issn_normalise(strip_identifier_prefix(query)[0])
+        if issn:
+            found = list(titles.filter(issns__contains=[issn]).filter(filters).order_by("id")[: COUNT_CAP + 1])
+            return TitleSearchResult(
+                found[offset:offset + limit], min(len(found), COUNT_CAP), len(found) > COUNT_CAP,
+                len(found) > offset + limit, STRATEGY_IDENTIFIER, **page,
+            )
     if looks_like_identifier(query):
-        isbn = isbn_normalise(query)
-        ean = ean_normalise(query.replace(" ", ""))
+        number = strip_identifier_prefix(query)[0]
+        isbn = isbn_normalise(number)
+        ean = ean_normalise(number.replace(" ", ""))
         lookup = Q()
         if isbn:
             lookup |= Q(isbns__contains=[isbn]) | Q(eans__contains=[isbn])
@@ -205,7 +222,7 @@ def title_search(
 
     where, params = _filters_sql(conditions)
     websearch = bool(_WEBSEARCH_SYNTAX.search(query))
-    words = [] if websearch else fold(query).replace("_", " ").split()
+    words = [] if websearch else fold(query).split()
     if not websearch and not words:
         return TitleSearchResult([], 0, False, False, STRATEGY_NONE, **page, facets={} if facets else None)
     page_end = offset + limit + 1
@@ -251,6 +268,25 @@ def title_search(
         [by_id[pk] for pk in page_ids if pk in by_id], min(count, COUNT_CAP), count > COUNT_CAP,
         len(ids) > offset + limit, strategy, frozenset(similar_ids), **page, facets=counted,
     )
+
+
+_WEBSEARCH_TOKEN = re.compile(r'"[^"]*"?|\S+')
+
+
+def _websearch_folded(query):
+    """A websearch query ("a phrase", -word, or) with its words folded as the index is."""
+    parts = []
+    for token in _WEBSEARCH_TOKEN.findall(query):
+        if token.startswith('"'):
+            parts.append('"' + fold(token.strip('"')) + '"')
+        elif token.lower() == "or":
+            parts.append("or")
+        elif token.startswith("-") and len(token) > 1:
+            folded = fold(token[1:]).split()
+            parts += ["-" + folded[0]] + folded[1:] if folded else []
+        else:
+            parts.append(fold(token))
+    return " ".join(part for part in parts if part.strip('"-'))
 
 
 @contextmanager

@@ -1,13 +1,16 @@
 """A library's catalogue as MARC21 with its holdings: the catalogue records of the
 titles it has items of (or of selected titles), each with one 852 per item of
 this library ($a ISIL, $b branch code, $c shelf location, $h call number,
-$p barcode), streamed through catalogue.marc_export. Withdrawn items are not
-holdings any more and are left out."""
+$p barcode), streamed through catalogue.marc_export (which adds LSB's title
+number in 035, so the library's import of this export finds its titles again and
+keeps these 852s out of the national record). Withdrawn items are not holdings
+any more and are left out. Item texts are cleaned like the catalogue's."""
 
 from django_tenants.utils import schema_context
 from pymarc import Field, Subfield
 
 from catalogue.marc_export import CHUNK_SIZE, marc_stream, title_id_chunks, title_records
+from catalogue.normalise import clean_text
 from tenants.models import Branch
 
 from .models import Item, ItemStatus
@@ -77,10 +80,11 @@ def _holdings(organisation, title_ids):
 
 
 def _holding_field(organisation, branch_codes, item):
-    subfields = [Subfield("a", organisation.isil), Subfield("b", branch_codes.get(item["owning_branch_id"], ""))]
+    subfields = [Subfield("a", organisation.isil),
+                 Subfield("b", clean_text(branch_codes.get(item["owning_branch_id"], "")))]
     if item["shelf_location"]:
-        subfields.append(Subfield("c", item["shelf_location"]))
+        subfields.append(Subfield("c", clean_text(item["shelf_location"])))
     if item["call_number"]:
-        subfields.append(Subfield("h", item["call_number"]))
-    subfields.append(Subfield("p", item["barcode"]))
+        subfields.append(Subfield("h", clean_text(item["call_number"])))
+    subfields.append(Subfield("p", clean_text(item["barcode"])))
     return Field(tag="852", indicators=[" ", " "], subfields=subfields)

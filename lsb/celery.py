@@ -54,6 +54,12 @@ app.conf.beat_schedule = {
         "task": "notices.tasks.notices_send_pending_all_libraries",
         "schedule": 5 * 60,
     },
+    # Uploaded MARC files are deleted when their import finishes; this clears what is left
+    # (files of imports never run within MARC_UPLOAD_RETENTION_DAYS, files of no import).
+    "catalogue-marc-uploads-clean": {
+        "task": "catalogue.tasks.marc_uploads_clean",
+        "schedule": crontab(hour=3, minute=10),
+    },
     # Cross-library steps (tenants.outbox): delivery starts on commit; this re-sends what was lost.
     "tenants-outbox-sweep": {
         "task": "tenants.tasks.outbox_sweep",

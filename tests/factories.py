@@ -114,6 +114,14 @@ def marc_record(*, title, author="", isbn="", control_number="", source="LSBTEST
     return record
 
 
+def _search_columns(o):
+    from catalogue.normalise import search_columns
+
+    return search_columns(title=o.title, vernacular_title=getattr(o, "vernacular_title", ""),
+                          contributors_text=o.contributors_text, subtitle=getattr(o, "subtitle", ""),
+                          series=getattr(o, "series", ""), subjects_text=getattr(o, "subjects_text", ""))
+
+
 class TitleFactory(factory.django.DjangoModelFactory):
     """A catalogue title with its fields set directly (the importer's own tests
     go through the importer)."""
@@ -132,7 +140,8 @@ class TitleFactory(factory.django.DjangoModelFactory):
         lambda o: marc_record(title=o.title, author=o.contributors_text, control_number=o.control_number).as_marc()
     )
     marc_checksum = factory.LazyAttribute(lambda o: __import__("hashlib").sha1(o.marc).hexdigest())
-    title_folded = factory.LazyAttribute(lambda o: __import__("catalogue.normalise", fromlist=["fold"]).fold(o.title))
-    contributors_folded = factory.LazyAttribute(
-        lambda o: __import__("catalogue.normalise", fromlist=["fold"]).fold(o.contributors_text)
-    )
+    # The searched text, folded as the importer folds it (catalogue.normalise.search_columns).
+    title_folded = factory.LazyAttribute(lambda o: _search_columns(o)["title_folded"])
+    contributors_folded = factory.LazyAttribute(lambda o: _search_columns(o)["contributors_folded"])
+    subtitle_series_folded = factory.LazyAttribute(lambda o: _search_columns(o)["subtitle_series_folded"])
+    subjects_folded = factory.LazyAttribute(lambda o: _search_columns(o)["subjects_folded"])

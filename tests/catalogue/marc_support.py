@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 
 from catalogue import services
-from catalogue.models import MarcFormat
+from catalogue.models import MarcFormat, ProblemLevel
 from core.actors import Actor
 
 
@@ -47,7 +47,15 @@ def upload_import(organisation, user, name, data):
 
 
 def problems_of(marc_import):
-    return list(marc_import.problems.order_by("record_number").values_list("record_number", "byte_offset", "reason"))
+    """(record number, byte offset, reason in Dutch) of every record the import refused."""
+    return [(problem.record_number, problem.byte_offset, problem.reason)
+            for problem in marc_import.problems.filter(level=ProblemLevel.REFUSED).order_by("record_number", "pk")]
+
+
+def warnings_of(marc_import):
+    """(record number, code, reason in Dutch) of every warning about a record the import took."""
+    return [(problem.record_number, problem.code, problem.reason)
+            for problem in marc_import.problems.filter(level=ProblemLevel.WARNING).order_by("record_number", "pk")]
 
 
 @pytest.fixture

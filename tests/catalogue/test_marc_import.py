@@ -14,7 +14,9 @@ from catalogue.models import Audience, MarcFormat, MarcImportStatus, MaterialTyp
 from catalogue.tasks import marc_import_process
 from tests.factories import TitleFactory, marc_record
 
-from .marc_support import marc_bytes, media_root, problems_of, run_import, upload_import  # noqa: F401 (fixture)
+from .marc_support import (  # noqa: F401 (fixture)
+    marc_bytes, media_root, problems_of, run_import, upload_import, warnings_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -40,8 +42,8 @@ def test_real_file_becomes_titles_with_normalised_fields():
     assert pragmatic.subtitle == "from journeyman to master"
     assert pragmatic.responsibility == "Andrew Hunt, David Thomas"
     assert pragmatic.contributors == [
-        {"name": "Hunt, Andrew", "role": "auteur"},
-        {"name": "Thomas, David", "role": "auteur"},
+        {"name": "Hunt, Andrew", "role": "auteur"},  # 100: the main entry is the author
+        {"name": "Thomas, David", "role": ""},  # 700 without a relator: no role is made up
     ]
     assert pragmatic.contributors_text == "Hunt, Andrew; Thomas, David"
     assert pragmatic.isbns == ["9780201616224"]  # ISBN-10 020161622X, as ISBN-13
@@ -145,14 +147,11 @@ def test_every_good_record_of_bad_records_is_committed_and_each_bad_one_reported
 @pytest.mark.parametrize(
     ("name", "reason"),
     [
-        ("bad_eacc_encoding.dat", "ongeldige tekencodering (MARC-8) in veld 880 $a"),
-        ("utf8_without_leader_flag.dat", "ongeldige tekencodering (MARC-8) in veld 240 $a"),
-        ("utf8_invalid.mrc", "ongeldige subveldcode in veld 260"),
         ("bad_subfield_code.dat", "kapotte directory: veld 245"),
         ("bad_tag.xml", "kapotte leader: 17 tekens in plaats van 24"),
     ],
 )
-def test_broken_real_records_are_skipped_with_their_reason(name, reason):
+def test_records_with_a_broken_directory_or_leader_are_refused_with_their_reason(name, reason):
     marc_import = run_import(marc_bytes(name), file_name=name)
 
     assert marc_import.status == MarcImportStatus.DONE
@@ -161,6 +160,41 @@ def test_broken_real_records_are_skipped_with_their_reason(name, reason):
     assert number == 1
     assert reason in found
     assert not Title.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "control_number", "code", "warning"),
+    [
+        # Undecodable MARC-8 (EACC) in an 880 the catalogue does not need.
+        ("bad_eacc_encoding.dat", "ocn503001208", "marc_warning.encoding_marc8",
+         "veld 880 $a: ongeldige tekencodering (MARC-8)"),
+        # A subfield code that is no character, in 260 (publisher): that subfield is left out.
+        ("utf8_invalid.mrc", "144917", "marc_warning.subfield_code", "veld 260: subveld met ongeldige code weggelaten"),
+    ],
+)
+def test_oddities_outside_the_needed_fields_are_imported_with_a_warning_naming_the_field(
+        name, control_number, code, warning):
+    marc_import = run_import(marc_bytes(name), file_name=name)
+
+    assert (marc_import.created, marc_import.skipped, marc_import.warnings) == (1, 0, 1)
+    [(number, found_code, found)] = warnings_of(marc_import)
+    assert (number, found_code) == (1, code)
+    assert warning in found
+    assert Title.objects.get().control_number == control_number
+
+
+def test_utf8_text_under_a_marc8_leader_is_read_as_utf8():
+    """The same record twice: once correctly flagged UTF-8 (leader/09 'a'), once
+    with leader/09 blank. The second is read as the UTF-8 it is, with a warning,
+    and stored exactly as the first: importing it changes nothing."""
+    flagged = run_import(marc_bytes("utf8_with_leader_flag.dat"))
+    stored = Title.objects.get()
+    unflagged = run_import(marc_bytes("utf8_without_leader_flag.dat"))
+
+    assert (flagged.created, unflagged.created, unflagged.unchanged, unflagged.skipped) == (1, 0, 1, 0)
+    assert [code for _, code, _ in warnings_of(unflagged)] == ["marc_warning.utf8_labelled_marc8"]
+    stored.refresh_from_db()
+    assert "\ufffd" not in Record(bytes(stored.marc))["240"]["a"]
 
 
 def test_structural_edge_cases_that_are_still_whole_records_are_imported():
@@ -424,7 +458,8 @@ def test_an_upload_that_has_disappeared_fails_the_import_with_a_clear_message(me
 
     marc_import.refresh_from_db()
     assert marc_import.status == MarcImportStatus.FAILED
-    assert marc_import.error == "Het geüploade bestand is niet (meer) te lezen."
+    assert marc_import.error_code == "marc_import.file_gone"
+    assert marc_import.error_message == "Het geüploade bestand is niet (meer) te lezen."
 
 
 # --- record -> fields -----------------------------------------------------------------
@@ -508,7 +543,7 @@ def test_fields_from_a_dutch_record():
     assert fields["contributors"] == [
         {"name": "Krabbé, Tim", "role": "auteur"},
         {"name": "Berg, Jan van den", "role": "illustrator"},
-        {"name": "Rijksmuseum. Afdeling Beeld", "role": "auteur"},
+        {"name": "Rijksmuseum. Afdeling Beeld", "role": ""},  # 710 without a relator
     ]
     assert fields["edition"] == "3e druk"
     assert (fields["publisher"], fields["year"]) == ("Prometheus", 2020)  # 264 before 260
