@@ -28,10 +28,19 @@ def opac(desk):
     return desk
 
 
+def forget_address_failures():
+    """Sign-in failures per address live in Redis (members.services.auth): start clean."""
+    from django.core.cache import cache
+
+    cache.delete("member-sign-in:address:127.0.0.1")
+
+
 @pytest.fixture
 def visitor(client):
+    forget_address_failures()
     client.defaults["HTTP_HOST"] = ALPHA
-    return client
+    yield client
+    forget_address_failures()
 
 
 def sign_in(client, card="A1000001", pin=PIN):
