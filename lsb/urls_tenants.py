@@ -11,6 +11,8 @@ urlpatterns = [
     # The members' catalogue (OPAC) owns the root: /, /zoeken/, /titel/…, /mijn/…, /aanmelden/, /registreren/.
     path("", include("opac.urls")),
     path("taal/", set_language, name="set_language"),
+    # The library administrator's self-service machines and integrations (before the desk's own).
+    path("balie/beheer/automaten/", include("selfservice.urls")),
     path("balie/", include("staff.urls")),
     path("collectie/zoeken/", include("catalogue.urls_search")),
     # MARC: the catalogue's import screens and collection's export (with the library's items), one namespace.

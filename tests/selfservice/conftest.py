@@ -168,7 +168,7 @@ def world(django_db_setup, django_db_blocker):
 def sip2_server(django_db_setup, django_db_blocker):
     """The real SIP2 server on a free port of 127.0.0.1, in a thread of this process."""
     with django_db_blocker.unblock():
-        server = ServerThread(host="127.0.0.1", port=0, threads=4, idle_timeout=20, login_timeout=10,
+        server = ServerThread(host="127.0.0.1", port=0, threads=4, idle_timeout=20, login_timeout=3,
                               message_timeout=2).start()
         try:
             yield server
