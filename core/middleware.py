@@ -87,3 +87,21 @@ class InputCleanMiddleware:
                 return JsonResponse({"code": NULL_CODE, "detail": message}, status=400)
             return render(request, "400_input.html", {"message": message}, status=400)
         return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """Every answer to a signed-in session (a staff member, a member in the OPAC)
+    may hold personal data: `Cache-Control: no-store, private`, so neither the
+    browser (the back button on a shared desk PC) nor a proxy keeps a copy. An
+    answer that set its own Cache-Control keeps it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        signed_in = getattr(getattr(request, "user", None), "is_authenticated", False)
+        if (signed_in or (session is not None and not session.is_empty())) and "Cache-Control" not in response:
+            response["Cache-Control"] = "no-store, private"
+        return response

@@ -156,6 +156,7 @@ LOGIN_REDIRECT_URL = "/admin/"
 MIDDLEWARE = [
     "tenants.middleware.LibraryRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -165,6 +166,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A signed-in staff session ends after LSB_DESK_IDLE_MINUTES without a request.
+    "staff.middleware.DeskIdleTimeoutMiddleware",
+    # Pages of a signed-in session (personal data) are never stored by a browser or proxy.
+    "core.middleware.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last: answers a locked-out sign-in (staff.sign_in.locked_out).
@@ -281,9 +286,44 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# SECURE_COOKIES: LSB is served over HTTPS (production; behind a proxy that sets
+# X-Forwarded-Proto). Then cookies are secure, plain HTTP is redirected to HTTPS
+# (except /healthz, for load balancers) and browsers are told to use HTTPS only (HSTS).
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SESSION_COOKIE_SECURE)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if SESSION_COOKIE_SECURE else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True  # every library is a subdomain of LSB_BASE_DOMAIN
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SESSION_COOKIE_SECURE)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Shared desk PCs: a staff session ends when the browser closes, after
+# LSB_DESK_IDLE_MINUTES without a request (staff.middleware.DeskIdleTimeoutMiddleware),
+# and at the latest after SESSION_COOKIE_AGE (a working day).
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(12 * 60 * 60)))
+LSB_DESK_IDLE_MINUTES = int(os.environ.get("LSB_DESK_IDLE_MINUTES", "30"))
+
+# Content-Security-Policy (django-csp): scripts and styles from LSB's own static
+# files only, no inline scripts or event handlers; inline style attributes are
+# allowed (layout only). No frames, no plugins, forms post to LSB itself.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
