@@ -29,6 +29,7 @@ ERRORS = {
     "item.status_unchanged": _("Exemplaar %(barcode)s heeft de status %(status)s al."),
     "item.status_not_allowed": _("Exemplaar %(barcode)s: de status kan niet van %(from_status)s naar "
                                  "%(to_status)s."),
+    "item.not_in_processing": _("Exemplaar %(barcode)s is niet in bewerking (status: %(status)s)."),
     # A copy that is out keeps its loan, hold or transfer: no status by hand (item_status_change).
     "item.status_by_circulation": _("De status %(status)s zet de uitleen (uitlenen, innemen, reserveringen), niet "
                                     "een medewerker met de hand."),

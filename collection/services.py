@@ -27,7 +27,7 @@ from catalogue.models import Holding, Title
 from core import locks
 from core.errors import ServiceError, ServiceErrors
 from staff.models import Role
-from staff.permissions import require_role
+from staff.permissions import actor_has_role, require_role
 from tenants.models import Branch, LibraryOrganisation
 
 from .models import (
@@ -304,13 +304,21 @@ def _holdings_rebuild_one(organisation):
 
 def item_add(*, actor, title_id, barcodes, branch_id, shelf_location="", call_number="",
              item_type=ItemType.BOOK, collection=CollectionKind.ADULT, price_cents=None, acquired_on=None,
-             not_for_loan=False, notes=""):
+             not_for_loan=False, notes="", status=ItemStatus.AVAILABLE):
     """Add the scanned barcodes as items of a title, owned by (and at) a branch of this library.
+
+    `status` is available (the collection screens) or in processing (copies
+    received from a supplier, made available by item_processing_done): the
+    acquisitions role may add items in processing, everything else needs the
+    collection role.
 
     All or nothing: any bad barcode (invalid, scanned twice, already in use), an
     unknown title or a branch of another library refuses the whole batch."""
     organisation = actor.require_current_library()
-    require_role(actor, Role.COLLECTION)
+    if status not in (ItemStatus.AVAILABLE, ItemStatus.IN_PROCESSING):
+        raise ValueError(f"item_add adds available items or items in processing, not {status!r}")
+    if not (status == ItemStatus.IN_PROCESSING and actor_has_role(actor, Role.ACQUISITIONS)):
+        require_role(actor, Role.COLLECTION)
     barcodes = scanned_barcodes(barcodes)
     errors = []
     title = None
@@ -349,7 +357,7 @@ def item_add(*, actor, title_id, barcodes, branch_id, shelf_location="", call_nu
         Item(barcode=barcode, title_id=title.pk, owning_branch_id=branch.pk, current_branch_id=branch.pk,
              shelf_location=shelf_location.strip(), call_number=call_number.strip(), item_type=item_type,
              collection=collection, price_cents=price_cents, acquired_on=acquired_on, not_for_loan=not_for_loan,
-             notes=notes, status=ItemStatus.AVAILABLE)
+             notes=notes, status=status)
         for barcode in barcodes
     ]
     try:
@@ -508,6 +516,39 @@ def item_status_change(*, actor, barcode, to_status, detail=""):
         event.save()
         holding_refresh(organisation=organisation, title_id=item.title_id, branch_id=item.owning_branch_id)
     return item
+
+
+def item_processing_done(*, actor, barcodes):
+    """Items in processing (received from a supplier, being covered and labelled)
+    become available: one scan or a batch. The collection or acquisitions role.
+    All or nothing: a barcode that is unknown or not in processing refuses the batch."""
+    organisation = actor.require_current_library()
+    if not actor_has_role(actor, Role.ACQUISITIONS):
+        require_role(actor, Role.COLLECTION)
+    barcodes = scanned_barcodes(barcodes)
+    if not barcodes:
+        raise ServiceError("item.no_barcodes", field="barcodes")
+    with transaction.atomic():
+        items = _lock_items_by_barcode(barcodes)
+        errors = []
+        for barcode in dict.fromkeys(barcodes):
+            item = items.get(barcode)
+            if item is None:
+                errors.append(barcode_error(barcode) or ServiceError("item.not_found", barcode=barcode))
+            elif item.status != ItemStatus.IN_PROCESSING:
+                errors.append(ServiceError("item.not_in_processing", barcode=barcode,
+                                           status=ItemStatus(item.status).label))
+        if errors:
+            raise ServiceErrors(errors)
+        events = [_status_set(item, ItemStatus.AVAILABLE, actor=actor, detail=str(_("Bewerking klaar")))
+                  for item in items.values()]
+        now = timezone.now()
+        for item in items.values():
+            item.updated_at = now
+        Item.objects.bulk_update(items.values(), ["status", "updated_at"])
+        ItemEvent.objects.bulk_create(events)
+        _holdings_refresh(organisation, {(item.title_id, item.owning_branch_id) for item in items.values()})
+    return list(items.values())
 
 
 def item_lock(barcode):

@@ -123,6 +123,8 @@ TENANT_APPS = [
     "members",
     "circulation",
     "notices",
+    # Acquisitions: suppliers, funds, orders, receipt, invoices (the library's own money).
+    "ordering",
 ]
 # demo (seed_demo: the demo data across every app) has no models, so it is in neither list.
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS] + ["demo"]

@@ -24,5 +24,6 @@ urlpatterns = [
     path("uitlening/", include("circulation.urls")),
     path("reserveringen/", include("circulation.urls_holds")),
     path("berichten/", include("notices.urls")),
+    path("inkoop/", include("ordering.urls")),
     path("healthz", healthz, name="healthz"),
 ]
