@@ -72,6 +72,13 @@ LIBRARIES = [
 ]
 
 DEMO_PASSWORD = "lsb-demo-2026"
+# Each demo library's self-service machine (SIP2 login <slug>-automaat at its main
+# branch, the first listed); members sign in at it with their card and PIN 1234.
+DEMO_MACHINE_PASSWORD = "lsb-sip2-demo-2026"
+
+
+def demo_machine_login(slug):
+    return f"{slug}-automaat"
 
 # (username, first name, last name, {library slug: [roles]}, POI codes, national admin)
 STAFF = [

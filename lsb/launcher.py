@@ -10,7 +10,8 @@ Sets up and runs the whole system on one machine, with demo data:
    and kept in var/secret_key, PORT=8000, STATIC_ROOT=var/static,
    CELERY_BEAT_SCHEDULE_FILENAME=var/celerybeat-schedule.
 3. migrate_schemas, seed_demo (idempotent), collectstatic.
-4. gunicorn, a Celery worker and Celery beat as child processes (logs in var/log/),
+4. gunicorn, a Celery worker, Celery beat and the SIP2 server (SIP2_PORT, default
+   6001) as child processes (logs in var/log/),
    then waits for /healthz to answer 200 and prints where to sign in.
 
 Ctrl-C (or SIGTERM) stops the children, then the embedded Redis and PostgreSQL,
@@ -231,6 +232,9 @@ class Launcher:
         self.start_child("beat", [python, "-m", "celery", "-A", "lsb", "beat", "-l", "info",
                                   "-s", self.env["CELERY_BEAT_SCHEDULE_FILENAME"]])
         self.start_child("web", web)
+        # The SIP2 server for self-service machines (selfservice/sip2), on SIP2_PORT.
+        self.start_child("sip2", [python, "manage.py", "sip2_server", "--host", "127.0.0.1",
+                                  "--port", str(self.sip2_port)])
         self.wait_until_healthy()
         self.print_welcome()
 
@@ -284,6 +288,17 @@ class Launcher:
             raise Failure(f"port {port} is already in use on [::1] (IPv6 loopback), so browsers would reach "
                           f"another program at localhost:{port}. Choose another port: PORT=8001 ./lsbctl run")
         self.bind_ipv6 = in_use6 is False
+
+        raw = self.env.get("SIP2_PORT") or "6001"
+        try:
+            self.sip2_port = int(raw)
+            if not 0 < self.sip2_port < 65536 or self.sip2_port == port:
+                raise ValueError
+        except ValueError:
+            raise Failure(f"SIP2_PORT={raw!r} is not a port number (other than PORT).") from None
+        if self.bind_test(socket.AF_INET, "127.0.0.1", self.sip2_port) is True:
+            raise Failure(f"port {self.sip2_port} is already in use on 127.0.0.1, so the SIP2 server cannot start. "
+                          f"Choose another port: SIP2_PORT=6002 ./lsbctl run")
 
     @staticmethod
     def bind_test(family, host, port):
@@ -649,6 +664,12 @@ class Launcher:
             for row in rows:
                 print("      " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
         print()
+        if demo is not None and hasattr(demo, "DEMO_MACHINE_PASSWORD"):
+            print(f"    SIP2 server (self-service machines): 127.0.0.1:{self.sip2_port} (plain TCP)")
+            print(f"      machine logins (password {demo.DEMO_MACHINE_PASSWORD}): "
+                  + ", ".join(demo.demo_machine_login(library["slug"]) for library in demo.LIBRARIES))
+            print("      members: card 2010000001 (Utrecht) with PIN 1234; items e.g. 10000000; see README 'SIP2'")
+            print()
         print("    Logs: " + ", ".join(relative(child.log_path) for child in self.children)
               + (", var/log/redis.log" if self.redis is not None else "")
               + (", var/pgdata/log" if self.pg is not None else ""))

@@ -71,10 +71,15 @@ def _account(organisation, account_id, *, lock=False):
     return account
 
 
-def machine_account_create(*, actor, name, login, branch_id, kind=MachineKind.SIP2, patron_pin_required=True):
+def machine_account_create(*, actor, name, login, branch_id, kind=MachineKind.SIP2, patron_pin_required=True,
+                           password=None):
     """Create a machine account of this library at one of its branches. Returns
-    MachineSecrets with the password (SIP2) and/or the API token, shown once."""
+    MachineSecrets with the password (SIP2) and/or the API token, shown once.
+    `password`: a known password instead of a generated one, for the system only
+    (the demo data's machines, benchmarks); people get a generated one."""
     organisation = _require_admin(actor)
+    if password is not None and not actor.is_system:
+        raise ServiceError("actor.not_allowed", kind=actor.kind)
     name = (name or "").strip()
     if not name:
         raise ServiceError("machine.name_missing", field="name")
@@ -90,7 +95,7 @@ def machine_account_create(*, actor, name, login, branch_id, kind=MachineKind.SI
                              patron_pin_required=bool(patron_pin_required), created_by_ref=actor.ref)
     secrets = MachineSecrets(account=account)
     if account.speaks_sip2:
-        secrets.password = MachineAccount.new_password()
+        secrets.password = password or MachineAccount.new_password()
         account.set_password(secrets.password)
     if account.speaks_api:
         secrets.token = account.token_rotate(save=False)

@@ -22,6 +22,8 @@ from core.actors import Actor
 from members.models import Member, MemberCategory
 from members.selectors.ledger import member_balance_cents
 from members.services import ledger, registration
+from selfservice.models import MachineAccount
+from selfservice.services import machine_account_create
 
 from staff import services as staff_services
 from staff.models import StaffUser
@@ -89,6 +91,7 @@ class Command(BaseCommand):
         self.seed_members(say, organisations)
         self.seed_circulation(say, organisations)
         self.seed_loans(say, organisations)
+        self.seed_machines(say, organisations)
         say(self.style.SUCCESS(f"Demo klaar: {len(organisations)} bibliotheekorganisaties, {len(demo.STAFF)} medewerkers."))
 
     def seed_catalogue(self, say):
@@ -227,3 +230,18 @@ class Command(BaseCommand):
                 hold_place(actor=at_desk, member=Member.objects.get(card_number=cards[3]),
                            title_id=items[0].title_id, pickup_branch_id=branch.pk)
                 say(f"Uitleningen {organisation.name}: 3 uitleningen (1 te laat), 1 reservering")
+
+    def seed_machines(self, say, organisations):
+        """One SIP2 self-service machine per demo library (login <slug>-automaat, the
+        demo machine password), at its main branch; members use card and PIN."""
+        for library in demo.LIBRARIES:
+            organisation = organisations[library["slug"]]
+            login = demo.demo_machine_login(library["slug"])
+            if MachineAccount.objects.filter(login=login).exists():
+                say(f"Automaat {organisation.name}: bestaat al ({login})")
+                continue
+            with tenant_context(organisation):
+                branch = organisation.branches.get(code=library["branches"][0]["code"])  # its main branch
+                machine_account_create(actor=Actor.system("seed_demo", organisation), name="Uitleenautomaat (demo)",
+                                       login=login, branch_id=branch.pk, password=demo.DEMO_MACHINE_PASSWORD)
+            say(f"Automaat {organisation.name}: {login} in {branch.name} (SIP2)")
