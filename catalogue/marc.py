@@ -1087,7 +1087,9 @@ def title_fields_from(data, marc):
         title=main_title,
         vernacular_title=" ".join(vernacular_titles),
         contributors_text=contributors_text,
-        vernacular_contributors=" ".join(vernacular(data, ("100", "110", "111", "700", "710", "711"), "ab")),
+        # The makers as the original script writes them: linked names, else the statement of responsibility.
+        vernacular_contributors=" ".join(vernacular(data, ("100", "110", "111", "700", "710", "711"), "ab")
+                                         + vernacular(data, ("245",), "c")),
         subtitle=" ".join([subtitle] + vernacular(data, ("245",), "b") + [clean(value) for value in
                                                                         _subfields(data, "246", "a")]),
         series=series,

@@ -565,3 +565,26 @@ def test_a_control_number_too_long_for_the_catalogue_is_a_bad_record():
     record["001"].data = "X" * 65
     with pytest.raises(BadRecord, match="controlenummer"):
         title_fields(record)
+
+
+def test_relator_terms_become_dutch_roles_or_stay_as_given():
+    """LoC's own relator terms (700/710 $e): mapped to the Dutch role where one exists;
+    a term without a mapping kept as given, never made 'auteur'; a 700 without any
+    relator has no role, the main entry (100) is the author."""
+    run_import(marc_bytes("loc-relators.mrc"))
+    roles = {person["name"]: person["role"] for title in Title.objects.all() for person in title.contributors}
+
+    assert roles["Vawter, Will"] == "illustrator"  # $e ill.
+    assert roles["Bowen-Merrill Company"] == "uitgever"  # 710 $e publisher.
+    assert roles["Janvier, Catharine A"] == "vertaler"  # $e tr.
+    assert roles["Tarbell, Martha"] == "auteur"  # $e joint author.
+    assert roles["Voulet, Pierre"] == "redacteur en vertaler"  # $e ed. and tr.
+    assert roles["Bynneman, Henry"] == "drukker"  # $e printer.
+    assert roles["Harrison, Luke"] == "boekverkoper"  # $e bookseller.
+    anreus = Title.objects.get(control_number="00009645").contributors
+    assert anreus == [{"name": "Anreus, Alejandro", "role": "auteur"},  # 100
+                      {"name": "Anreus, Alejandro", "role": "inscriber"},  # 700 $e inscriber.: no Dutch role known
+                      {"name": "Paul Avrich Collection (Library of Congress)", "role": ""}]
+    assert roles["Golding, Arthur"] == ""  # 700 without $e or $4
+    assert roles["Marlorat, Augustin"] == "auteur"  # 100 without relator
+    assert not any("ill." in role or role.endswith(".") for role in roles.values())

@@ -210,3 +210,81 @@ def test_export_page_and_download(alpha_client, libraries, staff):
     response = alpha_client.get("/collectie/marc/export/download/", {"format": "pdf"})
     assert response.status_code == 400
     assert "Kies MARC21 (ISO 2709) of MARCXML." in response.content.decode()
+
+
+# --- issue 11: refusals, the import report, a title's provenance -------------------------------
+
+
+def test_an_upload_that_is_not_marc_gets_one_dutch_message_and_starts_nothing(alpha_client, media_root):
+    response = upload(alpha_client, "omslag.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01")
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Dit is geen MARC21-bestand, maar een afbeelding." in html
+    assert "kapotte" not in html
+    assert not MarcImport.objects.exists()
+
+    response = upload(alpha_client, "iccu.mrc", marc_bytes("testunimarc.dat"))
+    assert "Dit is een UNIMARC-bestand, geen MARC21-bestand." in response.content.decode()
+    assert not MarcImport.objects.exists()
+
+
+def test_the_import_report_shows_the_rules_the_warnings_and_each_record(
+        alpha_client, media_root, django_capture_on_commit_callbacks):
+    from tests.catalogue.marc_support import run_import
+
+    run_import(marc_bytes("one.dat"))  # the national record that alpha's file will meet
+    data = marc_bytes("one.dat") + marc_bytes("bad_indicator.dat")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(alpha_client, "alpha.mrc", data)
+    marc_import_process(MarcImport.objects.get(file_name="alpha.mrc").pk)
+
+    html = alpha_client.get(response["Location"]).content.decode()
+    assert 'data-testid="created">1<' in html and 'data-testid="unchanged">1<' in html
+    assert 'data-testid="warnings">1<' in html
+    assert 'data-testid="rule-identity-unchanged"' in html
+    assert 'data-testid="rule-none-created"' in html
+    assert "zelfde bron en controlenummer (003/001)" in html
+    assert "veld met ongeldig label &#x27;0 2&#x27; weggelaten" in html
+    title = Title.objects.get(control_number="426705")
+    assert reverse("marc:title", args=[title.pk]) in html
+
+
+def test_a_titles_provenance_page_and_restoring_a_version(client, staff, libraries, media_root):
+    from django.contrib.auth.models import Permission
+
+    from catalogue.models import TitleVersion
+    from tests.catalogue.marc_support import run_import
+    from tests.factories import marc_record
+
+    run_import(marc_record(title="Het gouden ei", author="Krabbé, Tim", isbn="9789046706022",
+                           control_number="NBD1", source="NBD").as_marc())
+    run_import(marc_record(title="Het gouden ei (herzien)", author="Krabbé, Tim", isbn="9789046706022",
+                           control_number="NBD1", source="NBD").as_marc())
+    title = Title.objects.get()
+    version = TitleVersion.objects.get()
+    page_url = reverse("marc:title", args=[title.pk])
+
+    client.force_login(staff.alpha_collection)
+    alpha = host_client(client, "alpha")
+    html = alpha.get(page_url).content.decode()
+    assert 'data-testid="owner">Landelijke bibliografische dienst<' in html
+    assert "bijgewerkt door de eigen bron" in html and "system:import_marc" in html
+    assert "Deze versie terugzetten" not in html  # collection staff of a library: not a national record's undo
+    response = alpha.post(page_url, {"version": version.pk})
+    assert response.status_code == 302
+    html = alpha.get(page_url).content.decode()
+    assert ("Alleen een landelijk catalogiseerder, of de bibliotheek die de titel beschreef, mag een wijziging "
+            "van deze titel terugdraaien.") in html
+    title.refresh_from_db()
+    assert title.title == "Het gouden ei (herzien)"
+
+    staff.alpha_collection.user_permissions.add(Permission.objects.get(codename="catalogue_national"))
+    html = alpha.get(page_url).content.decode()
+    assert "Deze versie terugzetten" in html
+    alpha.post(page_url, {"version": version.pk})
+    title.refresh_from_db()
+    assert title.title == "Het gouden ei"
+    html = alpha.get(page_url).content.decode()
+    assert "De vorige versie van deze titel is teruggezet." in html
+    assert "teruggezet door een catalogiseerder" in html
