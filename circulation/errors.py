@@ -125,4 +125,8 @@ ERRORS = {
     "erasure.loans_elsewhere": _("Het lid heeft nog exemplaren geleend bij %(library)s; die moeten eerst worden "
                                  "ingeleverd."),
     "erasure.holds_active": _("Het lid heeft nog %(count)s lopende reservering(en); annuleer die eerst."),
+    # Another library's copy here on interlibrary loan (circulation.interlibrary, services/interlibrary.py).
+    "checkout.ibl_copy_members_only": _("Exemplaar %(barcode)s is van een andere bibliotheek (IBL) en wordt alleen "
+                                        "uitgeleend aan het lid dat het heeft aangevraagd."),
+    "hold.ibl_member_gone": _("Het lid voor IBL-exemplaar %(barcode)s is niet meer ingeschreven; stuur het terug."),
 }

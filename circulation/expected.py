@@ -81,7 +81,7 @@ def expected_dates_for_title(*, title_id, holds, today):
     day = datetime.timedelta(days=1)
 
     items = list(
-        Item.objects.filter(title_id=title_id, not_for_loan=False).filter(
+        Item.objects.filter(title_id=title_id, not_for_loan=False, ibl_owner_id__isnull=True).filter(
             status__in=[ItemStatus.AVAILABLE, ItemStatus.ON_LOAN, ItemStatus.IN_TRANSIT, ItemStatus.ON_HOLD_SHELF]
         )
     )

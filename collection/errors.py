@@ -57,4 +57,9 @@ ERRORS = {
     "stocktake.shelf_missing": _("Geef de plaats (kast/plank) op die u gaat scannen."),
     "stocktake.not_found": _("Deze inventarisatie bestaat niet."),
     "stocktake.finished": _("Deze inventarisatie is al afgerond."),
+    # Another library's copy here on interlibrary loan (collection.interlibrary).
+    "item.ibl_copy_own_library": _("Exemplaar %(barcode)s is van deze bibliotheek zelf, niet van een andere."),
+    "item.ibl_barcode_own": _("Barcode %(barcode)s is hier in gebruik voor een eigen exemplaar; het IBL-exemplaar "
+                              "kan niet worden ontvangen. Neem contact op met de uitlenende bibliotheek."),
+    "item.ibl_copy_here": _("Exemplaar %(barcode)s van een andere bibliotheek is hier al ontvangen."),
 }

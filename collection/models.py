@@ -94,6 +94,13 @@ class Item(models.Model):
     # Damage reported while the copy is out (on loan, lent to a library): the loan
     # goes on; at checkin the copy becomes damaged and goes to the collection staff.
     damage_reported_at = models.DateTimeField(_("beschadiging gemeld"), null=True, blank=True)
+    # Set on a copy of another library organisation that is here on interlibrary loan
+    # for one of our members (a stand-in record made when it arrives, see
+    # collection.services.item_ibl_copy_receive): the registry id of the library that
+    # owns it. Such a copy is never counted in the national holdings index nor in the
+    # national item index, and circulation asks the interlibrary-loan app how to lend
+    # it and where it goes when it comes back (circulation.interlibrary).
+    ibl_owner_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -119,6 +126,11 @@ class Item(models.Model):
     @property
     def is_available(self):
         return self.status == ItemStatus.AVAILABLE and not self.not_for_loan
+
+    @property
+    def is_ibl_copy(self):
+        """Another library's copy here on interlibrary loan (a stand-in record)."""
+        return self.ibl_owner_id is not None
 
 
 class ItemEvent(models.Model):

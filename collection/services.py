@@ -30,6 +30,7 @@ from staff.models import Role
 from staff.permissions import actor_has_role, require_role
 from tenants.models import Branch, LibraryOrganisation
 
+from .item_index import item_index_add
 from .models import (
     BARCODE_PATTERN,
     CollectionKind,
@@ -172,7 +173,7 @@ _HOLDING_COUNT_SQL = """
     UPDATE {holding} SET (total, available, updated_at) = (
         SELECT count(*) FILTER (WHERE status <> 'withdrawn'),
                count(*) FILTER (WHERE status = 'available' AND NOT not_for_loan), now()
-          FROM {item} WHERE title_id = %(title)s AND owning_branch_id = %(branch)s)
+          FROM {item} WHERE title_id = %(title)s AND owning_branch_id = %(branch)s AND ibl_owner_id IS NULL)
     WHERE title_id = %(title)s AND organisation_id = %(organisation)s AND branch_id = %(branch)s
     RETURNING id, total, available
 """
@@ -265,7 +266,7 @@ def _holdings_rebuild_one(organisation):
             cursor.execute(
                 f"SELECT title_id, owning_branch_id, count(*),"
                 f" count(*) FILTER (WHERE status = %s AND NOT not_for_loan)"
-                f" FROM {item_table} WHERE status <> %s GROUP BY title_id, owning_branch_id",
+                f" FROM {item_table} WHERE status <> %s AND ibl_owner_id IS NULL GROUP BY title_id, owning_branch_id",
                 [ItemStatus.AVAILABLE, ItemStatus.WITHDRAWN],
             )
             actual = {(row[0], row[1]): (row[2], row[3]) for row in cursor.fetchall()}
@@ -363,6 +364,7 @@ def item_add(*, actor, title_id, barcodes, branch_id, shelf_location="", call_nu
     try:
         with transaction.atomic():
             Item.objects.bulk_create(items)
+            item_index_add(organisation, items)
             ItemEvent.objects.bulk_create(
                 _event(item, ItemEvent.Kind.ADDED, actor, to_status=item.status, to_branch_id=branch.pk,
                        detail=f"{branch.name}, {item.shelf_location}".rstrip(", "))
@@ -612,7 +614,8 @@ def item_circulation_update(*, actor, item, to_status=None, current_branch_id=No
         return item
     item.updated_at = timezone.now()
     _item_save_with_event(item, fields, event)
-    if was_available != item.is_available:
+    # Another library's copy here on interlibrary loan is not in the holdings index.
+    if was_available != item.is_available and item.ibl_owner_id is None:
         _holding_available_adjust(organisation, item, 1 if item.is_available else -1)
     return item
 

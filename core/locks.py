@@ -7,6 +7,7 @@ the rank of what it locks. Within one transaction the ranks must not go down:
 
     item  →  borrower (member row, or a guest card's advisory lock)  →  loan
           →  holds (by primary key)  →  holdings row (national index)
+          →  interlibrary-loan request (ibl, public schema)
 
 Several rows of one rank are locked in primary-key order. Rows outside
 circulation (a branch's week, a stocktake, a fund) are locked alone, so they need
@@ -30,8 +31,13 @@ BORROWER = 20
 LOAN = 30
 HOLD = 40
 HOLDINGS = 50
+# An interlibrary-loan request (ibl): last, so a desk scan that lends, takes back or
+# sends a copy locks the request after circulation's rows, and the IBL services that
+# call circulation lock it after them too.
+IBL_REQUEST = 60
 
-RANK_NAMES = {ITEM: "item", BORROWER: "borrower", LOAN: "loan", HOLD: "hold", HOLDINGS: "holdings"}
+RANK_NAMES = {ITEM: "item", BORROWER: "borrower", LOAN: "loan", HOLD: "hold", HOLDINGS: "holdings",
+              IBL_REQUEST: "interlibrary-loan request"}
 
 
 class LockOrderError(RuntimeError):

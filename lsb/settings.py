@@ -116,6 +116,8 @@ SHARED_APPS = [
     "axes",
     # Machine accounts (self-service machines, integrations): no personal data.
     "selfservice",
+    # Interlibrary loan: requests, transport legs, crates, runs, IBL terms; opaque references only.
+    "ibl",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",

@@ -17,6 +17,7 @@ class NoticeKind(models.TextChoices):
     OVERDUE_1 = "overdue_1", _("Eerste aanmaning")
     OVERDUE_2 = "overdue_2", _("Tweede aanmaning")
     OVERDUE_3 = "overdue_3", _("Derde aanmaning")
+    IBL_UNFILLED = "ibl_unfilled", _("IBL-aanvraag niet leverbaar")
 
 
 class NoticeTemplate(models.Model):

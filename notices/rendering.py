@@ -62,6 +62,10 @@ PER_KIND = {
             "reden": "waarom het niet verlengd kon worden"}),
     ],
 }
+PER_KIND[NoticeKind.IBL_UNFILLED] = [
+    Placeholder("titel", "de aangevraagde titel"),
+    Placeholder("auteur", "de auteur (kan leeg zijn)"),
+]
 for _kind in (NoticeKind.OVERDUE_1, NoticeKind.OVERDUE_2, NoticeKind.OVERDUE_3):
     PER_KIND[_kind] = [
         Placeholder("titels", "de titels die te laat zijn", {
@@ -130,6 +134,14 @@ DEFAULTS = {
         "{% if boete %} Tot nu toe is dat {{ boete }}.{% endif %} "
         "Zolang dit openstaat, kunt u misschien niets nieuws lenen of reserveren.\n" + _GREETING,
     ),
+    NoticeKind.IBL_UNFILLED: (
+        "Uw IBL-aanvraag bij {{ bibliotheek }} kan niet worden geleverd",
+        "Beste {{ voornaam }},\n\n"
+        "U heeft via {{ bibliotheek }} gevraagd om {{ titel }}{% if auteur %} ({{ auteur }}){% endif %} bij een "
+        "andere bibliotheek te lenen (interbibliothecair leenverkeer). Helaas kon geen enkele bibliotheek het "
+        "exemplaar leveren. Er zijn geen kosten voor u.\n\n"
+        "Aan de balie denken we graag met u mee over een andere titel.\n" + _GREETING,
+    ),
     NoticeKind.OVERDUE_3: (
         "Laatste aanmaning van {{ bibliotheek }}",
         "Beste {{ voornaam }},\n\n"
@@ -164,6 +176,9 @@ def example_context(kind, *, library_name="Bibliotheek Voorbeeld", branch_name="
     elif kind == NoticeKind.DUE_SOON:
         context["titels"] = [{**book, "inleverdatum": later} for book in books]
         context["inleverdatum"] = later
+    elif kind == NoticeKind.IBL_UNFILLED:
+        context["titel"] = books[0]["titel"]
+        context["auteur"] = books[0]["auteur"]
     elif kind == NoticeKind.AUTO_RENEWAL:
         context["titels"] = [
             {**books[0], "inleverdatum": today + datetime.timedelta(days=21), "verlengd": True, "reden": ""},

@@ -258,6 +258,33 @@ class CardIndex(models.Model):
         return self.card_number
 
 
+class ItemIndex(models.Model):
+    """The national item barcode index: which library organisation owns the copy
+    with a barcode. Nothing personal and nothing about loans: it exists so that any
+    desk or POI hub recognises another library's copy (interlibrary loan, a copy
+    returned at the wrong library) and says whose it is. Kept by the collection
+    services when items are added; a copy of another library here on interlibrary
+    loan (a stand-in record) is not indexed. Barcodes are unique within a library,
+    not nationally, so one barcode may have a row per library."""
+
+    barcode = models.CharField(_("barcode"), max_length=20)
+    organisation = models.ForeignKey(LibraryOrganisation, on_delete=models.PROTECT, related_name="+")
+    item_id = models.BigIntegerField(help_text="The item in the owner's schema")
+    title_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("exemplaar (landelijke index)")
+        verbose_name_plural = _("exemplaren (landelijke index)")
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "barcode"], name="itemindex_unique_barcode_per_library"),
+        ]
+        indexes = [models.Index(fields=["barcode"], name="itemindex_barcode")]
+
+    def __str__(self):
+        return self.barcode
+
+
 class GuestLoan(models.Model):
     """The national index of open guest loans: a card of one library organisation
     borrowing at another (gastlenen). It lets the home library show the loan among

@@ -83,7 +83,9 @@ def _held_for(hold):
 def holdable_copies(*, title_id, member_category_id, item_id=None, borrower_kind=BorrowerKind.MEMBER):
     """The copies of this library that may fill a hold by a member of this category
     (or, with borrower_kind library, by a library organisation)."""
-    items = Item.objects.filter(title_id=title_id, status__in=HOLDABLE_STATUSES, not_for_loan=False)
+    # Another library's copy here on interlibrary loan is for its own member only.
+    items = Item.objects.filter(title_id=title_id, status__in=HOLDABLE_STATUSES, not_for_loan=False,
+                                ibl_owner_id__isnull=True)
     if item_id is not None:
         items = items.filter(pk=item_id)
     return [item for item in items

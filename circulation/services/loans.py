@@ -61,7 +61,8 @@ from tenants.outbox import enqueue as outbox_enqueue
 
 from ..borrowers import Borrower, block_reasons, borrower_find, borrower_of_library_loan, borrower_resolve
 from ..desk_context import desk_context_lock
-from ..models import CirculationEvent, CirculationSettings, Loan, Transfer
+from ..interlibrary import interlibrary
+from ..models import BorrowerKind, CirculationEvent, CirculationSettings, Loan, Transfer
 from ..rules import loan_rule_choose, loan_rule_choose_by_fingerprint, rule_dimensions
 
 SETTINGS_PK = 1
@@ -441,6 +442,9 @@ def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, 
             refusals.append(refusal("checkout.travels_for_other", barcode=item.barcode))
         if item.not_for_loan:
             refusals.append(refusal("checkout.not_for_loan", overridable=True, barcode=item.barcode))
+        if item.ibl_owner_id is not None and borrower.kind != BorrowerKind.MEMBER:
+            # Another library's copy here on interlibrary loan: for the member who asked for it only.
+            refusals.append(refusal("checkout.ibl_copy_members_only", barcode=item.barcode))
 
         choice = loan_rule_choose_by_fingerprint(
             context.rules_fingerprint, **rule_dimensions(borrower.kind, borrower.category_id),
@@ -470,6 +474,8 @@ def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, 
 
         due_on = (offline_due_on if offline and offline_due_on
                   else context.calendar.due_date(start=today, loan_days=rule.loan_days))
+        if item.ibl_owner_id is not None:  # another library's copy: its lender's terms (circulation.interlibrary)
+            due_on = interlibrary().standin_due_on(item=item, branch_id=branch.pk, today=today)
         if not fee_acknowledged and borrower.pays and rule.loan_fee_cents:
             raise CirculationRefused([refusal("checkout.fee_not_acknowledged", fee=euro(rule.loan_fee_cents),
                                               amount_cents=rule.loan_fee_cents)])
@@ -514,13 +520,16 @@ def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, 
                 card_number=borrower.card_number, home_organisation=borrower.home, lending_organisation=organisation,
                 loan_id=loan.pk, title_id=item.title_id, item_barcode=item.barcode, loaned_at=now, due_on=due_on,
             )
-        fee = rule.loan_fee_cents if borrower.pays else 0
+        # Another library's copy: its interlibrary-loan fee was charged when it arrived.
+        fee = rule.loan_fee_cents if borrower.pays and item.ibl_owner_id is None else 0
         if fee:
             _charge((borrower.member, borrower.home_member_id), actor=actor, home=borrower.home,
                     charge_type=LedgerEntry.ChargeType.LOAN_FEE, amount_cents=fee,
                     description=f"Leengeld: {_title_text(item.title_id)}", reference=f"loan:{loan.pk}:fee:0")
         if context.title_has_holds:
             holds_expected_refresh_for_title(item.title_id, today=today, locked=True)
+        if item.ibl_owner_id is not None:  # last: interlibrary loan's request (core.locks)
+            interlibrary().standin_lent(actor=actor, loan=loan)
     return CheckoutResult(loan=loan, fee_cents=fee, overridden=overridden)
 
 
@@ -559,6 +568,14 @@ def _renew_refusals(loan, *, borrower, today):
         item_type=item.item_type, branch_id=loan.branch_id,
     )
     rule = choice.rule
+    if item.ibl_owner_id is not None:
+        # Another library's copy: its lender answers at once, by its own rules (circulation.interlibrary).
+        new_due = loan.due_on
+        try:
+            new_due = interlibrary().standin_renewal(loan=loan, today=today)
+        except ServiceError as refused:
+            refusals.append(refusal(refused.code, **(refused.params or {})))
+        return refusals, rule, new_due
     if loan.renewals >= rule.max_renewals:
         refusals.append(refusal("loan.max_renewals", title=_title_text(loan.title_id), renewals=loan.renewals,
                                 max=rule.max_renewals))
@@ -592,7 +609,7 @@ def _renew_locked(actor, loan, *, today, borrower, fee_acknowledged=True):
     loan.fine_max_cents = rule.fine_max_cents if not loan.is_library_loan else 0
     loan.overdue_level = 0
     loan.save(update_fields=["renewals", "due_on", "fine_per_day_cents", "fine_max_cents", "overdue_level"])
-    if rule.loan_fee_cents:
+    if rule.loan_fee_cents and loan.item.ibl_owner_id is None:
         payer, home = _loan_payer(loan)
         if payer is not None:
             _charge(payer, actor=actor, home=home, charge_type=LedgerEntry.ChargeType.LOAN_FEE,
@@ -601,6 +618,8 @@ def _renew_locked(actor, loan, *, today, borrower, fee_acknowledged=True):
     if loan.guest_card_number:
         GuestLoan.objects.filter(lending_organisation=organisation, loan_id=loan.pk).update(due_on=new_due)
     holds_expected_refresh_for_title(loan.title_id, today=today)
+    if loan.item.ibl_owner_id is not None:
+        interlibrary().standin_renewed(actor=actor, loan=loan, today=today)
     return loan
 
 
@@ -639,6 +658,22 @@ def renew(*, actor, loan_id, today=None, fee_acknowledged=True):
     with transaction.atomic():
         loan, borrower = _lock_open_loan(actor, loan_id, borrower=True)
         return _renew_locked(actor, loan, today=today, borrower=borrower, fee_acknowledged=fee_acknowledged)
+
+
+def renewal_check(*, loan_id, today=None):
+    """Would this open loan of the current library be renewed today, and until when?
+    ([refusals], new due date): a read, for whoever must answer at once (interlibrary
+    loan asks the lending library, inside its schema, whether the copy it lent may
+    stay longer). The refusals are the ones renew would raise."""
+    from core.actors import current_library
+
+    today = today or timezone.localdate()
+    loan = Loan.objects.select_related("item", "member").filter(pk=loan_id, ended_at__isnull=True).first()
+    if loan is None:
+        return [ServiceError("loan.not_found")], None
+    borrower = borrower_of_library_loan(current_library(), loan) if loan.is_library_loan else None
+    refusals, _rule, new_due = _renew_refusals(loan, borrower=borrower, today=today)
+    return refusals, new_due
 
 
 @dataclass
@@ -704,6 +739,10 @@ def checkin(*, actor, barcode, now=None):
     with transaction.atomic():
         context = _desk_context(organisation, barcode=barcode, branch_id=actor.branch_id, today=today)
         branch, item = context.branch, context.item
+        if item.ibl_owner_id is not None:  # another library's copy here on interlibrary loan: home it goes
+            from .interlibrary import checkin_ibl_copy
+
+            return checkin_ibl_copy(actor, context, now=now)
         notes = []
         fine = 0
         # The item lock covers its loans: every loan write locks the item first.
@@ -726,7 +765,7 @@ def checkin(*, actor, barcode, now=None):
             result.loan, result.fine_cents, result.notes = loan, fine, notes + result.notes
             if context.title_has_holds:
                 holds_expected_refresh_for_title(item.title_id, today=today, locked=True)
-            return result
+            return _library_loan_back(actor, loan, branch, now=now, result=result)
         if loan is None:
             keep = _checkin_not_on_loan(actor, item, branch, now=now, notes=notes)
             if keep is not None:
@@ -754,7 +793,18 @@ def checkin(*, actor, barcode, now=None):
         result.notes = notes + result.notes
         if context.title_has_holds:
             holds_expected_refresh_for_title(item.title_id, today=today, locked=True)
+        result = _library_loan_back(actor, loan, branch, now=now, result=result)
     return result
+
+
+def _library_loan_back(actor, loan, branch, *, now, result):
+    """A copy of ours lent to a library (interlibrary loan) is back: its request is
+    told, last in the transaction (circulation.interlibrary)."""
+    if loan is None or not loan.is_library_loan:
+        return result
+    from .interlibrary import library_loan_returned
+
+    return library_loan_returned(actor, loan, branch, now=now, result=result)
 
 
 def _checkin_not_on_loan(actor, item, branch, *, now, notes):

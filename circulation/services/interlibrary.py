@@ -1,0 +1,127 @@
+"""Circulation's part of interlibrary loan (see circulation.interlibrary): another
+library's copy arriving here for one of our members, and taking it back.
+
+- ibl_copy_arrive: the lender's copy is scanned at the pickup branch: its
+  stand-in record is made (collection.interlibrary), a hold on that very copy is
+  put ready on this branch's hold shelf for the member who asked for it, and the
+  member gets the hold-ready notice, in one transaction. From then on it is lent,
+  renewed and taken back with the desk's own services.
+- checkin_ibl_copy (called by checkin for a stand-in): the loan ends as any loan
+  (a fine under this library's rules); the copy does not go to a shelf or a hold
+  but home to its owner: the stand-in leaves and the interlibrary-loan app starts
+  the return legs, in the same transaction.
+
+Locks (core.locks): the stand-in (item), the member (borrower), the hold (hold),
+then whatever the interlibrary-loan app locks (its request, the last rank).
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from collection.interlibrary import item_ibl_copy_leave, item_ibl_copy_receive
+from collection.models import ItemStatus
+from core import locks
+from core.actors import ActorKind
+from core.errors import ServiceError
+from core.money import euro
+from members.models import Member
+from tenants.models import Branch
+
+from ..interlibrary import interlibrary
+from ..models import ACTIVE_HOLD_STATUSES, Hold, HoldStatus, Loan
+from .holds import _event as _hold_event
+from .holds import _held_for, _make_ready, hold_ready_for_item
+from .loans import (
+    ROUTE_KEEP,
+    CheckinResult,
+    Note,
+    _charge_fine,
+    _end_loan,
+    _fine_cents,
+    _lock_payer,
+)
+
+ROUTE_IBL_RETURN = "ibl_return"
+
+
+def ibl_copy_arrive(*, actor, member_id, title_id, barcode, owner_id, item_type, now=None):
+    """Library `owner_id`'s copy `barcode` of `title_id` arrives at the actor's
+    branch (the pickup branch) for our member `member_id`: its stand-in record, a
+    hold on it for the member, ready on this branch's hold shelf, and the member's
+    hold-ready notice. Returns the CheckinResult (route.hold_shelf) for the sign.
+    Staff of this library or the system (interlibrary loan's own steps)."""
+    organisation = actor.require_current_library()
+    actor.require_kind(ActorKind.STAFF, ActorKind.SYSTEM)
+    now = now or timezone.now()
+    with transaction.atomic():
+        item = item_ibl_copy_receive(actor=actor, barcode=barcode, title_id=title_id, branch_id=actor.branch_id,
+                                     owner_id=owner_id, item_type=item_type)
+        branch = Branch.objects.get(pk=actor.branch_id)
+        member = locks.lock_row(locks.BORROWER, Member.objects.filter(pk=member_id))
+        if member is None or member.erased_at is not None or member.merged_into_id is not None:
+            raise ServiceError("hold.ibl_member_gone", barcode=barcode)
+        # A hold the member placed on the title here meanwhile makes way for this copy.
+        others = locks.lock_rows(locks.HOLD, Hold.objects.filter(member=member, title_id=title_id,
+                                                                 status__in=ACTIVE_HOLD_STATUSES))
+        for other in others:
+            other.status = HoldStatus.CANCELLED
+            other.ended_at = now
+            other.cancel_reason = "Vervangen door het IBL-exemplaar"
+            other.save(update_fields=["status", "ended_at", "cancel_reason"])
+            _hold_event(other, actor, f"Geannuleerd: {other.cancel_reason}")
+        locks.note_lock(locks.HOLD)  # the new hold is ours alone until commit
+        hold = Hold.objects.create(member=member, title_id=title_id, item=item, pickup_branch_id=branch.pk,
+                                   placed_at=now, queue_at=now, placed_by=actor.user_or_none, actor_ref=actor.ref)
+        hold.member = member
+        hold.assigned_item = item
+        _hold_event(hold, actor, f"IBL-exemplaar ontvangen in {branch.name}")
+        return _make_ready(actor, hold, item, branch, now=now)
+
+
+def checkin_ibl_copy(actor, context, *, now):
+    """Checkin of a stand-in (circulation.services.loans.checkin calls this with its
+    locked context): end the member's loan, or see that the copy was never
+    collected, and send it home; a copy still ready for its member stays on the
+    hold shelf; one that already left says where it went."""
+    item, branch, loan = context.item, context.branch, context.open_loan
+    today = timezone.localdate(now)
+    organisation = actor.organisation
+    notes, fine = [], 0
+    if loan is not None:
+        fine = _fine_cents(loan, today)
+        if fine:
+            _lock_payer(loan)
+            _charge_fine(actor, loan, returned_on=today, fine=fine)
+        loan.fine_cents = fine
+        _end_loan(organisation, loan, ending=Loan.Ending.RETURNED, branch_id=branch.pk, now=now)
+        loan.save(update_fields=["ended_at", "ending", "ended_branch_id", "fine_cents"])
+        if fine:
+            notes.append(Note("checkin.late_fine", {"fine": euro(fine)}))
+    elif item.status == ItemStatus.WITHDRAWN:
+        code, params = interlibrary().standin_gone(item=item)
+        return CheckinResult(item=item, route=ROUTE_KEEP, code=code, params=params)
+    else:
+        ready = hold_ready_for_item(item)
+        if ready is not None:
+            return CheckinResult(item=item, route="hold_shelf", code="route.hold_shelf", hold=ready,
+                                 destination_branch_id=ready.pickup_branch_id,
+                                 notes=[Note("checkin.ready_already", {"held_for": _held_for(ready),
+                                                                       "until": f"{ready.shelf_until:%d-%m-%Y}"})])
+    # Holds still waiting for this very copy end: it goes home.
+    for hold in locks.lock_rows(locks.HOLD, Hold.objects.filter(item=item, status__in=ACTIVE_HOLD_STATUSES)):
+        hold.status = HoldStatus.CANCELLED
+        hold.ended_at = now
+        hold.cancel_reason = "IBL-exemplaar terug naar de eigenaar"
+        hold.save(update_fields=["status", "ended_at", "cancel_reason"])
+    item_ibl_copy_leave(actor=actor, item=item)
+    code, params, extra = interlibrary().standin_returned(actor=actor, item=item, loan=loan, branch=branch, now=now)
+    return CheckinResult(item=item, route=ROUTE_IBL_RETURN, code=code, params=params, loan=loan, fine_cents=fine,
+                         notes=notes + [Note(note_code, note_params) for note_code, note_params in extra])
+
+
+def library_loan_returned(actor, loan, branch, *, now, result):
+    """A copy of ours lent to a library came back and was checked in (its loan has
+    ended): interlibrary loan completes the request; its notes join the sign."""
+    extra = interlibrary().library_loan_returned(actor=actor, loan=loan, branch=branch, now=now)
+    result.notes = list(result.notes) + [Note(code, params) for code, params in extra or ()]
+    return result
