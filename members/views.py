@@ -61,7 +61,10 @@ def _guardian_id(form, errors):
 
 @desk_staff
 def search(request):
-    form = SearchForm(request.GET or None)
+    """The desk's member search. Criteria come by POST only: names, e-mail
+    addresses, birth dates and card numbers stay out of URLs, and so out of the
+    web server's access log and the browser's history (a GET shows the empty form)."""
+    form = SearchForm(request.POST if request.method == "POST" else None)
     results = None
     old_card = None
     if form.has_criteria():

@@ -100,6 +100,11 @@ def audit_log(request):
     })
 
 
+_SEARCH_FIELDS = {
+    "q": "vrije zoekvraag", "card_number": "pasnummer", "name": "naam", "date_of_birth": "geboortedatum",
+    "postcode": "postcode", "house_number": "huisnummer", "email": "e-mail",
+}
+
 _DETAIL_LABELS = {
     "format": "formaat", "screen": "scherm", "fields": "velden", "checked": "gecontroleerd", "rows": "regels",
     "created": "geïmporteerd", "skipped": "overgeslagen", "errors": "fouten", "kind": "soort",
@@ -111,8 +116,13 @@ def _detail_text(entry):
     """A short Dutch summary of an entry's detail (which never holds personal values)."""
     detail = entry.detail or {}
     parts = []
-    if "query" in detail:
-        parts.append(f"zoekvraag: {detail['query']}")
+    query = detail.get("query")
+    if isinstance(query, dict) and "fields" in query:
+        fields = ", ".join(_SEARCH_FIELDS.get(field, field) for field in query["fields"])
+        parts.append(f"gezocht op: {fields}")
+        parts.extend(f"{_DETAIL_LABELS.get(key, key)}: {value}" for key, value in query.items() if key != "fields")
+    elif query:  # a list screen (its screen and branch or title), or "(gewist)"
+        parts.append(f"zoekvraag: {query}")
     if "member_ids" in detail:
         shown = ", ".join(f"#{member_id}" for member_id in detail["member_ids"][:20])
         more = len(detail["member_ids"]) - 20

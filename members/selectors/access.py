@@ -102,7 +102,8 @@ def members_listed(actor, member_ids, *, purpose, query=None):
 
 def members_search_for_actor(actor, *, purpose, query="", limit=25, **criteria):
     """The desk's member search (members.selectors.registration.member_search) for
-    staff: audited as one SEARCH entry with the criteria given and the ids found."""
+    staff: audited as one SEARCH entry with the names of the criteria used (not
+    their values) and the ids found."""
     from .registration import member_search
 
     actor.require_current_library()
@@ -111,8 +112,9 @@ def members_search_for_actor(actor, *, purpose, query="", limit=25, **criteria):
     if actor.is_staff:
         require_role(actor, Role.DESK)
     results = member_search(query=query, limit=limit, **criteria)
-    shown = {key: (value.isoformat() if hasattr(value, "isoformat") else value)
-             for key, value in {"q": query, **criteria}.items() if value}
+    # Which criteria were used, never what was typed (names, birth dates, e-mail
+    # addresses are personal data of whoever was looked for).
+    used = sorted(key for key, value in {"q": query, **criteria}.items() if value)
     _audit(actor, None, AuditEntry.Action.SEARCH,
-           {"query": shown, "member_ids": [member.pk for member in results], "screen": purpose})
+           {"query": {"fields": used}, "member_ids": [member.pk for member in results], "screen": purpose})
     return results

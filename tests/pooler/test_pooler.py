@@ -299,7 +299,7 @@ def desk_traffic(port, slug, facts, client_number, start, tally):
         while rounds < 2 or time.monotonic() < deadline:
             rounds += 1
             member_id, card = rng.choice(facts["members"])
-            status, body = desk.request("GET", f"/leden/?q={marker(slug)}")
+            status, body = desk.request("POST", "/leden/", {"q": marker(slug)})
             tally.page(slug, "member search", status, body, own_marker=True)
             status, body = desk.request("GET", f"/leden/{member_id}/")
             tally.page(slug, "member page", status, body, own_marker=True)
