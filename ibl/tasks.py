@@ -28,10 +28,10 @@ def legs_plan(request_id):
 
 
 @shared_task(name="ibl.tasks.legs_plan_sweep")
-def legs_plan_sweep():
+def legs_plan_sweep(older_than_seconds=60):
     from .services.transport import legs_plan_missing, send_task
 
-    missing = legs_plan_missing()
+    missing = legs_plan_missing(older_than=datetime.timedelta(seconds=older_than_seconds))
     for request_id in missing:
         send_task(legs_plan, request_id)
     return len(missing)

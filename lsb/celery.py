@@ -65,4 +65,23 @@ app.conf.beat_schedule = {
         "task": "tenants.tasks.outbox_sweep",
         "schedule": 60,
     },
+    # Interlibrary loan (ibl.tasks): legs are planned when a copy is sent or handed in; the
+    # sweep re-sends what was lost. Lenders that do not answer in time are passed over; the
+    # POIs' runs advance before the vans leave, with their manifests; late legs are flagged.
+    "ibl-legs-plan-sweep": {
+        "task": "ibl.tasks.legs_plan_sweep",
+        "schedule": 120,
+    },
+    "ibl-asks-expire": {
+        "task": "ibl.tasks.asks_expire",
+        "schedule": crontab(minute=5),
+    },
+    "ibl-runs-advance": {
+        "task": "ibl.tasks.runs_advance",
+        "schedule": crontab(hour=5, minute=0),
+    },
+    "ibl-legs-flag-late": {
+        "task": "ibl.tasks.legs_flag_late",
+        "schedule": crontab(minute=20),
+    },
 }
