@@ -174,8 +174,8 @@ def _marc_rows(data, marc_format, default_quantity, default_price_cents, problem
         rows.append(row)
         if record is None:
             continue  # the catalogue's import names the problem of this record
-        control = (record["003"].data.strip() if record["003"] else "",
-                   record["001"].data.strip() if record["001"] else "")
+        control = tuple((record.get_fields(tag)[0].data or "").strip() if record.get_fields(tag) else ""
+                        for tag in ("003", "001"))
         row.control = control
         for field_020 in record.get_fields("020"):
             row.isbn = row.isbn or isbn_normalise(" ".join(field_020.get_subfields("a"))) or ""

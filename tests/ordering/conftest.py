@@ -44,11 +44,11 @@ def acq(libraries, staff, member_defaults):  # noqa: F811
         adult = funds.fund_save(actor=actor, year=year, code="VOLW", name="Volwassenen", allocated_cents=300_000,
                                 ledger_account="4400")
         titles = [
-            TitleFactory(title="De avonden", contributors_text="Reve, Gerard", isbns=["9789021416934"],
+            TitleFactory(title="De avonden", contributors_text="Reve, Gerard", isbns=["9789021416939"],
                          publisher="De Bezige Bij", year=1947),
-            TitleFactory(title="Het diner", contributors_text="Koch, Herman", isbns=["9789025443721"],
+            TitleFactory(title="Het diner", contributors_text="Koch, Herman", isbns=["9789025443726"],
                          publisher="Anthos", year=2009),
-            TitleFactory(title="Max Havelaar", contributors_text="Multatuli", isbns=["9789045117275"],
+            TitleFactory(title="Max Havelaar", contributors_text="Multatuli", isbns=["9789045117270"],
                          publisher="Veen", year=1860),
         ]
         yield SimpleNamespace(

@@ -49,7 +49,7 @@ def test_sending_commits_each_line_on_its_fund_and_writes_the_orders_message(acq
     assert "UNH+ME" in text and "ORDERS:D:96A:UN:EAN008'" in text
     assert f"BGM+220+{order.number}+9'" in text
     assert f"NAD+BY+{BUYER_EAN}::9'" in text and f"NAD+SU+{SUPPLIER_EAN}::9'" in text
-    assert "LIN+1++9789021416934:EN'" in text and "PIA+5+9789021416934:IB'" in text
+    assert "LIN+1++9789021416939:EN'" in text and "PIA+5+9789021416939:IB'" in text
     assert "IMD+L+050+:::De avonden'" in text and "IMD+L+009+:::Reve?, Gerard'" not in text
     assert "IMD+L+009+:::Reve, Gerard'" in text and "IMD+L+109+:::De Bezige Bij'" in text
     assert "QTY+21:3'" in text
