@@ -65,6 +65,11 @@ app.conf.beat_schedule = {
         "task": "tenants.tasks.outbox_sweep",
         "schedule": 60,
     },
+    # Acquisitions: order lines later than expected are flagged for a claim, every morning.
+    "ordering-late-lines": {
+        "task": "ordering.tasks.late_lines_all_libraries",
+        "schedule": crontab(hour=6, minute=15),
+    },
     # Interlibrary loan (ibl.tasks): legs are planned when a copy is sent or handed in; the
     # sweep re-sends what was lost. Lenders that do not answer in time are passed over; the
     # POIs' runs advance before the vans leave, with their manifests; late legs are flagged.

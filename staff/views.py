@@ -42,6 +42,7 @@ def desk_home(request):
             "roles": [Role(role) for role in Role.values if role in roles],
             "may_administer": has_role(request.user, library, Role.LIBRARY_ADMIN),
             "may_manage_collection": has_role(request.user, library, Role.COLLECTION),
+            "may_order": has_role(request.user, library, Role.ACQUISITIONS),
             "may_handle_members": has_role(request.user, library, Role.DESK),
         },
     )
