@@ -28,6 +28,7 @@ from selfservice.services import machine_account_create
 from staff import services as staff_services
 from staff.models import StaffUser
 from demo import data as demo
+from demo.ordering import seed_ordering
 from demo import titles as demo_titles
 from tenants import services
 from tenants.models import LibraryOrganisation, Poi, Province
@@ -92,6 +93,7 @@ class Command(BaseCommand):
         self.seed_circulation(say, organisations)
         self.seed_loans(say, organisations)
         self.seed_machines(say, organisations)
+        seed_ordering(say, organisations["utrecht"])
         say(self.style.SUCCESS(f"Demo klaar: {len(organisations)} bibliotheekorganisaties, {len(demo.STAFF)} medewerkers."))
 
     def seed_catalogue(self, say):
