@@ -74,8 +74,12 @@ ERRORS = {
     # held_for: "pas <card>" for a member, the library and its request for interlibrary loan.
     "checkin.ready_already": _("Ligt al klaar voor %(held_for)s tot %(until)s."),
     "checkin.on_loan_without_loan": _("Stond als uitgeleend zonder uitlening; status hersteld."),
-    "checkin.found_after_ending": _("Was als %(ending)s gemeld; teruggevonden. Een vergoeding voor verlies kan op de "
-                                    "rekening van het lid worden kwijtgescholden."),
+    "checkin.found_after_ending": _("Was als %(ending)s gemeld; teruggevonden."),
+    "checkin.lost_charge_reversed": _("De vergoeding voor verlies (%(amount)s) is teruggeboekt op de rekening van de "
+                                      "lener."),
+    "checkin.lost_charge_reversed_fee_kept": _("De vergoeding voor verlies is teruggeboekt op de rekening van de "
+                                               "lener (%(amount)s); %(fee)s verwerkingskosten blijven staan."),
+    "checkin.lost_charge_kept": _("De vergoeding voor verlies blijft staan als verwerkingskosten (%(fee)s)."),
     "checkin.missing_found": _("Stond als vermist geregistreerd; teruggevonden."),
     "checkin.damage_reported": _("Er is een beschadiging gemeld terwijl het uitgeleend was; geef het aan de "
                                  "collectiemedewerker."),

@@ -153,3 +153,11 @@ class CirculationSettingsForm(forms.Form):
         label="Dagen transport tussen vestigingen", error_messages=INTEGER_ERRORS,
         help_text="Gebruikt voor de verwachte datum van een reservering tot er genoeg gemeten transporten zijn.",
     )
+    lost_found_fee_cents = EuroField(
+        label="Verwerkingskosten bij een teruggevonden verloren exemplaar", required=False, allow_zero=True,
+        help_text="Komt een verloren gemeld exemplaar terug, dan wordt de vervangingsprijs teruggeboekt op de "
+                  "rekening van het lid, op dit bedrag na.",
+    )
+
+    def clean_lost_found_fee_cents(self):
+        return self.cleaned_data.get("lost_found_fee_cents") or 0

@@ -101,6 +101,12 @@ class CirculationSettings(models.Model):
         _("dagen transport tussen vestigingen"), default=2,
         help_text=_("Gebruikt tot er genoeg gemeten transporten zijn"),
     )
+    # When a copy reported lost turns up, its replacement charge is reversed but for this
+    # processing fee (at most the charge).
+    lost_found_fee_cents = models.PositiveIntegerField(
+        _("verwerkingskosten bij een teruggevonden verloren exemplaar (cent)"), default=0,
+        help_text=_("Blijft staan als de vergoeding voor een verloren exemplaar wordt teruggeboekt"),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from collection.models import ItemType
+from core.money import euro
 from members.models import MemberCategory
 from staff.models import Role
 from staff.permissions import actor_for_request, library_staff_required
@@ -137,6 +138,8 @@ def settings(request):
             errors = ["Controleer de gemarkeerde velden."]
     else:
         form = CirculationSettingsForm(initial={"floating_item_types": current.floating_item_types,
-                                                "transfer_days": current.transfer_days})
+                                                "transfer_days": current.transfer_days,
+                                                "lost_found_fee_cents": euro(current.lost_found_fee_cents)
+                                                .replace("€", "").strip()})
     return render(request, "circulation/rules/settings.html", {"form": form, "errors": errors, "settings": current},
                   status=400 if request.method == "POST" else 200)

@@ -5,8 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 from tenants.outbox import outbox_handler
 
-from .models import Member
-from .services.ledger import ledger_charge
+from .models import LedgerEntry, Member
+from .selectors.ledger import charge_waived_cents
+from .services.ledger import ledger_charge, ledger_charge_reverse
 
 
 def _live_record(member_id):
@@ -34,3 +35,25 @@ def guest_charge(*, actor, payload):
         amount_cents=payload["amount_cents"], description=payload.get("description", ""),
         reference=payload.get("reference", ""),
     )
+
+
+@outbox_handler("members.guest_charge_reverse",
+                label=_("Kosten van een gastlening teruggeboekt op de rekening thuis"))
+def guest_charge_reverse(*, actor, payload):
+    """A charge for a loan at another library reversed (the replacement charge of a
+    lost copy that turned up there): a credit on that charge here, the member's
+    home library. Nothing when the charge is not (or no longer) open here.
+
+    payload: {"member": <member id here>, "charge_type": a LedgerEntry.ChargeType,
+              "reference": the charge's reference ("loan:<id>:lost"), "charged_cents":
+              what was charged, "amount_cents": what to reverse, "reason": text}"""
+    member = _live_record(payload["member"])
+    for charge in (LedgerEntry.objects.filter(member=member, kind=LedgerEntry.Kind.CHARGE,
+                                              charge_type=payload["charge_type"], reference=payload["reference"],
+                                              amount_cents=payload["charged_cents"]).order_by("-created_at", "-pk")):
+        open_cents = charge.amount_cents - charge_waived_cents(charge)
+        if open_cents > 0:
+            return ledger_charge_reverse(actor=actor, charge=charge, amount_cents=min(open_cents,
+                                                                                     payload["amount_cents"]),
+                                         reason=payload["reason"])
+    return None

@@ -51,8 +51,8 @@ from core.errors import ServiceError, ServiceErrors, error_codes, message_for
 from core.locks import lock_row, lock_rows
 from core.money import euro
 from members.models import LedgerEntry, Member
-from members.selectors.ledger import member_may_borrow
-from members.services.ledger import ledger_charge
+from members.selectors.ledger import charge_waived_cents, member_may_borrow
+from members.services.ledger import ledger_charge, ledger_charge_reverse
 from staff.models import Role
 from staff.permissions import actor_has_role, require_role
 from tenants import calendar
@@ -757,12 +757,15 @@ def checkin(*, actor, barcode, now=None):
             loan.save(update_fields=["ended_at", "ending", "ended_branch_id", "fine_cents"])
             if fine:
                 notes.append(Note("checkin.late_fine", {"fine": euro(fine)}))
+        # A copy reported lost that turns up: its replacement charge is reversed (its
+        # payer locked now, the borrower rank, before the holds).
+        found_notes = _lost_copy_found(actor, item) if loan is None and item.status == ItemStatus.MISSING else []
         # The title's waiting holds before anything moves the holdings row (core.locks).
         waiting = holds_lock_waiting(item.title_id) if context.title_has_holds else []
         if item.damage_reported_at is not None and item.status in _DAMAGE_KEPT_FROM:
             # Damage reported while it was out: to the collection staff, not the shelf or a hold.
             result = _route_damaged(actor, item, branch)
-            result.loan, result.fine_cents, result.notes = loan, fine, notes + result.notes
+            result.loan, result.fine_cents, result.notes = loan, fine, notes + found_notes + result.notes
             if context.title_has_holds:
                 holds_expected_refresh_for_title(item.title_id, today=today, locked=True)
             return _library_loan_back(actor, loan, branch, now=now, result=result)
@@ -770,6 +773,7 @@ def checkin(*, actor, barcode, now=None):
             keep = _checkin_not_on_loan(actor, item, branch, now=now, notes=notes)
             if keep is not None:
                 return keep
+            notes.extend(found_notes)
 
         if item.status == ItemStatus.IN_TRANSIT:
             transfer = Transfer.objects.select_for_update().filter(item=item, received_at__isnull=True).first()
@@ -795,6 +799,52 @@ def checkin(*, actor, barcode, now=None):
             holds_expected_refresh_for_title(item.title_id, today=today, locked=True)
         result = _library_loan_back(actor, loan, branch, now=now, result=result)
     return result
+
+
+def _lost_copy_found(actor, item):
+    """A copy whose last loan ended as lost is back: reverse its replacement charge
+    (a credit on that charge, LedgerEntry waiver), less the processing fee the
+    library keeps (CirculationSettings.lost_found_fee_cents); for a guest as a step
+    for their home library (members.guest_charge_reverse). Returns the notes for
+    the desk. Locks the payer's row (the borrower rank)."""
+    last = Loan.objects.filter(item=item).order_by("-loaned_at", "-pk").first()
+    if last is None or last.ending != Loan.Ending.LOST or last.is_library_loan:
+        return []
+    reference = f"loan:{last.pk}:lost"
+    fee = circulation_settings_get().lost_found_fee_cents
+    reason = f"Teruggevonden: {_title_text(last.title_id)} ({item.barcode}); vergoeding voor verlies teruggeboekt"
+    if last.is_guest_loan:
+        from tenants.models import LibraryOrganisation, OutboxMessage
+
+        asked = OutboxMessage.objects.filter(source_id=actor.organisation.pk,
+                                             dedupe_key=f"guest_charge:{reference}").first()
+        if asked is None:
+            return []
+        charged = asked.payload["amount_cents"]
+        amount = charged - min(fee, charged)
+        if amount <= 0:
+            return [Note("checkin.lost_charge_kept", {"fee": euro(charged)})]
+        outbox_enqueue(
+            actor=actor, target=LibraryOrganisation.objects.get(pk=last.guest_organisation_id),
+            kind="members.guest_charge_reverse", dedupe_key=f"guest_charge_reverse:{reference}",
+            payload={"member": asked.payload["member"], "charge_type": LedgerEntry.ChargeType.LOST_ITEM,
+                     "reference": reference, "charged_cents": charged, "amount_cents": amount,
+                     "reason": reason[:200]},
+        )
+    else:
+        charge = (LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CHARGE, charge_type=LedgerEntry.ChargeType.LOST_ITEM,
+                                             reference=reference).order_by("-pk").first())
+        if charge is None:
+            return []
+        lock_row(locks.BORROWER, Member.objects.filter(pk=charge.member_id))
+        charged = charge.amount_cents
+        amount = min(charged - min(fee, charged), charged - charge_waived_cents(charge))
+        if amount <= 0:
+            return [Note("checkin.lost_charge_kept", {"fee": euro(min(fee, charged))})] if fee else []
+        ledger_charge_reverse(actor=actor, charge=charge, amount_cents=amount, reason=reason[:200])
+    if fee and amount < charged:
+        return [Note("checkin.lost_charge_reversed_fee_kept", {"amount": euro(amount), "fee": euro(charged - amount)})]
+    return [Note("checkin.lost_charge_reversed", {"amount": euro(amount)})]
 
 
 def _library_loan_back(actor, loan, branch, *, now, result):

@@ -135,18 +135,25 @@ def loan_rule_delete(*, actor, rule_id):
         raise ServiceError("loan_rule.not_found")
 
 
-def circulation_settings_update(*, actor, floating_item_types, transfer_days):
+def circulation_settings_update(*, actor, floating_item_types, transfer_days, lost_found_fee_cents=None):
+    """The library's circulation settings (library administrators);
+    `lost_found_fee_cents` None keeps the current processing fee."""
     actor.require_current_library()
     require_role(actor, Role.LIBRARY_ADMIN)
     unknown = [value for value in floating_item_types if value not in ItemType.values]
     if unknown:
         raise ServiceError("circulation_settings.floating_type_unknown", field="floating_item_types")
     transfer_days = _number(transfer_days, 0, 30, _("Het aantal dagen transport"), field="transfer_days")
+    if lost_found_fee_cents is not None:
+        lost_found_fee_cents = _number(lost_found_fee_cents, 0, MAX_AMOUNT_CENTS, _("De verwerkingskosten"),
+                                       field="lost_found_fee_cents", amount=True)
     with transaction.atomic():
         CirculationSettings.objects.get_or_create(pk=SETTINGS_PK)
         settings = CirculationSettings.objects.select_for_update().get(pk=SETTINGS_PK)
         settings.floating_item_types = sorted(set(floating_item_types))
         settings.transfer_days = transfer_days
+        if lost_found_fee_cents is not None:
+            settings.lost_found_fee_cents = lost_found_fee_cents
         settings.save()
         _expected_dates_refresh_on_commit()
     return settings

@@ -237,6 +237,42 @@ def ledger_waive(*, actor, charge, amount_cents, reason):
     return entry
 
 
+def ledger_charge_reverse(*, actor, charge, amount_cents, reason):
+    """Reverse (part of) a charge the library should not have made after all, with a
+    reason: the replacement charge of a lost copy that turned up. Unlike a waiver it
+    is not limited by what the member still owes: when they paid already, it leaves
+    a credit ("tegoed") that later charges use up. Never more than is still open on
+    the charge. A step of circulation's checkin: staff with a role at this library,
+    a self-service machine or the system; members never."""
+    organisation = actor.require_current_library()
+    if not (actor.is_staff or actor.is_machine or actor.is_system):
+        raise ServiceError("actor.not_allowed", kind=actor.kind)
+    if actor.is_staff and not works_at(actor.staff_user, organisation):
+        raise ServiceError("actor.no_role")
+    _check_amount(amount_cents)
+    reason = _text(reason, max_length=200, label=_("De reden"), field="reason")
+    if not reason:
+        raise ServiceError("waiver.reason_missing", field="reason")
+    nested = connection.in_atomic_block
+    with transaction.atomic():
+        locked = _lock_member(charge.member_id, nested=nested)
+        charge = LedgerEntry.objects.select_for_update().get(pk=charge.pk)
+        if charge.kind != LedgerEntry.Kind.CHARGE or charge.member_id != locked.pk:
+            raise ServiceError("waiver.not_a_charge")
+        open_on_charge = charge.amount_cents - charge_waived_cents(charge)
+        if open_on_charge <= 0:
+            raise ServiceError("waiver.already_waived")
+        if amount_cents > open_on_charge:
+            raise ServiceError("waiver.more_than_open", field="amount_cents", open=euro(open_on_charge))
+        entry = LedgerEntry.objects.create(
+            member=locked, kind=LedgerEntry.Kind.WAIVER, amount_cents=amount_cents, waives=charge,
+            description=reason, reference=charge.reference, created_by=actor.user_or_none, actor_ref=actor.ref,
+        )
+        _money_audit(actor, locked, entry)
+        member_blocks_refresh(actor=actor, member=locked)
+    return entry
+
+
 # --- blocks ------------------------------------------------------------------------
 
 def member_blocks_refresh(*, actor, member, today=None):

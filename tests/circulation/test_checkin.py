@@ -191,7 +191,9 @@ def test_lost_then_found(desk):
     assert result.notes[0].code == "checkin.found_after_ending"
     assert "Was als verloren gemeld; teruggevonden" in result.note_texts[0]
     assert fresh(item).status == ItemStatus.AVAILABLE
-    assert LedgerEntry.objects.count() == entries  # nothing charged or refunded by itself
+    # The replacement charge is credited back (tests/circulation/test_lost_found.py).
+    assert LedgerEntry.objects.count() == entries + 1
+    assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.WAIVER, amount_cents=1995).exists()
     assert CirculationEvent.objects.filter(kind=CirculationEvent.Kind.CHECKIN_REPAIR).count() == 1
 
 

@@ -262,6 +262,14 @@ def test_settings_save_floating_types_and_transfer_days(admin, alpha):
     with tenant_context(alpha.library):
         assert CirculationSettings.objects.get().floating_item_types == []
 
+    # The processing fee kept when a lost copy turns up (issue 12, item 2), in euros.
+    assert "Verwerkingskosten bij een teruggevonden verloren exemplaar" in text(admin.get(BASE + "instellingen/"))
+    assert admin.post(BASE + "instellingen/", {"transfer_days": "2", "lost_found_fee_cents": "7,50"}
+                      ).status_code == 302
+    with tenant_context(alpha.library):
+        assert CirculationSettings.objects.get().lost_found_fee_cents == 750
+    assert 'value="7,50"' in text(admin.get(BASE + "instellingen/"))
+
 
 @pytest.mark.parametrize("data, message", [
     ({"floating_item_types": ["book"], "transfer_days": "31"},
