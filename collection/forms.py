@@ -25,7 +25,7 @@ class PriceField(forms.CharField):
         value = (super().to_python(value) or "").replace("€", "").strip()
         if not value:
             return None
-        if not re.fullmatch(r"\d{1,6}([.,]\d{1,2})?", value):
+        if not re.fullmatch(r"[0-9]{1,6}([.,][0-9]{1,2})?", value):  # [0-9]: only these digits are euros
             raise ValidationError("Geef de prijs in euro's, bijvoorbeeld 19,95.")
         try:
             return int(Decimal(value.replace(",", ".")) * 100)

@@ -26,6 +26,7 @@ from django_tenants.utils import get_public_schema_name, schema_exists
 from catalogue.models import Holding, Title
 from core import locks
 from core.errors import ServiceError, ServiceErrors
+from core.plausible import amount_check, date_check
 from staff.models import Role
 from staff.permissions import actor_has_role, require_role
 from tenants.models import Branch, LibraryOrganisation
@@ -350,6 +351,11 @@ def item_add(*, actor, title_id, barcodes, branch_id, shelf_location="", call_nu
     existing = Item.objects.filter(barcode__in=seen).select_related("title").only("barcode", "title__title")
     for item in existing:
         errors.append(ServiceError("item.barcode_in_use", barcode=item.barcode, title=item.title.title))
+    for check in (lambda: _acquired_on_check(acquired_on), lambda: _price_check(price_cents)):
+        try:
+            check()
+        except ServiceError as error:
+            errors.append(error)
     if errors:
         raise ServiceErrors(errors)
 
@@ -379,6 +385,15 @@ def item_add(*, actor, title_id, barcodes, branch_id, shelf_location="", call_nu
     return items
 
 
+def _acquired_on_check(value):
+    """An acquisition date from 1800 up to today (core.plausible)."""
+    return date_check(value, field="acquired_on", label=_("De aanschafdatum"), latest=timezone.localdate())
+
+
+def _price_check(value):
+    return amount_check(value, field="price", label=_("De prijs"))
+
+
 def item_update(*, actor, barcode, **changes):
     """Edit an item's descriptive fields (EDITABLE_FIELDS). Status, branch and
     withdrawal have their own services."""
@@ -391,6 +406,10 @@ def item_update(*, actor, barcode, **changes):
         raise ServiceError("item.type_unknown", field="item_type", item_type=changes["item_type"])
     if "collection" in changes and changes["collection"] not in CollectionKind.values:
         raise ServiceError("item.collection_unknown", field="collection", collection=changes["collection"])
+    if "acquired_on" in changes:
+        _acquired_on_check(changes["acquired_on"])
+    if "price_cents" in changes:
+        _price_check(changes["price_cents"])
     with transaction.atomic():
         item = _lock_items_by_barcode([barcode]).get(barcode)
         if item is None:

@@ -26,6 +26,12 @@ ERRORS = {
     "actor.not_allowed": _("U mag deze handeling niet uitvoeren."),
     "actor.not_owner": _("Dit hoort niet bij uw account."),
     "actor.no_role": _("U heeft hiervoor geen rechten bij deze bibliotheek."),
+    # Plausible values (core.plausible): typing errors never reach the database.
+    "input.date_invalid": _("%(label)s is geen geldige datum."),
+    "input.date_out_of_range": _("%(label)s %(date)s kan niet kloppen: kies een datum van %(earliest)s tot en met "
+                                 "%(latest)s."),
+    "input.amount_invalid": _("%(label)s is geen geldig bedrag."),
+    "input.amount_out_of_range": _("%(label)s moet tussen %(minimum)s en %(maximum)s liggen."),
 }
 
 

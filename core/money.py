@@ -9,7 +9,8 @@ from decimal import Decimal
 # integer column) within reason.
 MAX_AMOUNT_CENTS = 10_000_000  # EUR 100.000,00
 
-_EURO_RE = re.compile(r"(\d{1,3}(\.\d{3})+|\d+)([,.](\d{1,2}))?")
+# [0-9], not \d: \d also matches Arabic-Indic and other digits, which are no euros here.
+_EURO_RE = re.compile(r"([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)([,.]([0-9]{1,2}))?")
 
 
 def euro(cents):
@@ -31,7 +32,7 @@ def euro_parse(text):
     value = (text or "").replace("€", "").replace(" ", "").strip()
     if not value:
         return None
-    if re.fullmatch(r"\d+\.\d{1,2}", value):  # '12.50': decimal point
+    if re.fullmatch(r"[0-9]+\.[0-9]{1,2}", value):  # '12.50': decimal point
         whole, fraction = value.split(".")
     else:
         match = _EURO_RE.fullmatch(value)

@@ -22,6 +22,14 @@ ERRORS = {
     "notice_text.unknown_placeholder": _("%(part)s: Onbekende plaatshouder {{ %(variable)s }}. Toegestaan bij dit "
                                          "bericht: %(allowed)s."),
     "notice_text.render_failed": _("%(part)s: De tekst kan niet worden opgemaakt: %(error)s"),
+    "notice_text.filter_not_allowed": _("%(part)s: Het filter |%(filter)s is niet toegestaan. Gebruik alleen: "
+                                        "%(allowed)s."),
+    "notice_text.filter_argument_too_large": _("%(part)s: Het getal bij |%(filter)s is te groot (hoogstens "
+                                               "%(max)s)."),
+    "notice_text.loop_nested": _("%(part)s: Een {%% for %%} binnen een andere {%% for %%} is niet toegestaan."),
+    "notice_text.rendered_too_long": _("%(part)s: Met %(titles)s titels wordt het bericht langer dan %(max)s tekens; "
+                                       "maak de tekst korter."),
+    "notice_text.body_too_long": _("De tekst mag hoogstens %(max)s tekens lang zijn."),
     # When reminders go out.
     "notice_settings.days_out_of_range": _("%(label)s: geef een aantal dagen van 0 tot en met 365."),
     "notice_settings.due_soon_too_late": _("De herinnering gaat minstens 1 dag vóór de inleverdatum uit."),

@@ -7,6 +7,7 @@ firstof) and only the placeholders of the notice's kind, so a library admin cann
 reach anything but what the notice is given."""
 
 import datetime
+import re
 from dataclasses import dataclass, field
 
 from django.template import Context, Engine, TemplateSyntaxError
@@ -25,6 +26,19 @@ ALLOWED_TAGS = {
     "if", "elif", "else", "endif", "for", "empty", "endfor", "with", "endwith", "comment", "endcomment", "firstof",
 }
 _IF_OPERATORS = {"and", "or", "not", "in", "is", "==", "!=", "<", ">", "<=", ">="}
+
+# Filters a text may use, and the largest number each may be given: a filter that
+# pads or formats to a width of its argument ({{ naam|ljust:"500000000" }}) builds a
+# string of that size, so those are not offered at all.
+ALLOWED_FILTERS = {
+    "date": None, "time": None, "default": None, "default_if_none": None, "upper": None, "lower": None,
+    "capfirst": None, "title": None, "length": None, "first": None, "last": None, "join": None, "yesno": None,
+    "pluralize": None, "cut": None, "slice": None, "add": None, "wordcount": None,
+    "truncatechars": 1000, "truncatewords": 200, "floatformat": 6,
+}
+SOURCE_MAX = 10_000  # characters of a text as the library types it
+RENDERED_MAX = 50_000  # characters of a notice as sent or printed
+EXAMPLE_TITLES = 50  # the checking render lists this many titles (a large notice)
 
 
 @dataclass(frozen=True)
@@ -157,7 +171,16 @@ DEFAULTS = {
 
 # --- an example for the preview -----------------------------------------------------------
 
-def example_context(kind, *, library_name="Bibliotheek Voorbeeld", branch_name="Centrale bibliotheek"):
+def example_context(kind, *, library_name="Bibliotheek Voorbeeld", branch_name="Centrale bibliotheek", titles=None):
+    """The placeholders with example values (the preview); with `titles`, that many
+    titles in every list (to check the size of a large notice)."""
+    context = _example_context(kind, library_name=library_name, branch_name=branch_name)
+    if titles and context.get("titels"):
+        context["titels"] = [dict(context["titels"][number % len(context["titels"])]) for number in range(titles)]
+    return context
+
+
+def _example_context(kind, *, library_name, branch_name):
     today = datetime.date.today()
     later = today + datetime.timedelta(days=7)
     earlier = today - datetime.timedelta(days=10)
@@ -244,10 +267,18 @@ def _check(source, kind):
             problems.append(("notice_text.syntax", {"error": str(error)}))
             return None
         fields = check_variable(expression.var)
-        for _filter, arguments in expression.filters:
+        for function, arguments in expression.filters:
+            name = getattr(function, "_filter_name", None) or getattr(function, "__name__", "")
+            if name not in ALLOWED_FILTERS:
+                problems.append(("notice_text.filter_not_allowed",
+                                 {"filter": name, "allowed": ", ".join(sorted(ALLOWED_FILTERS))}))
+                continue
             for is_lookup, argument in arguments:
                 if is_lookup:
                     check_variable(argument)
+                elif ALLOWED_FILTERS[name] is not None and _number_over(argument, ALLOWED_FILTERS[name]):
+                    problems.append(("notice_text.filter_argument_too_large",
+                                     {"filter": name, "max": ALLOWED_FILTERS[name]}))
         return fields if not expression.filters else None
 
     in_comment = False
@@ -267,6 +298,8 @@ def _check(source, kind):
                     if bit not in _IF_OPERATORS:
                         check_expression(bit)
             elif tag == "for":
+                if any("forloop" in scope for scope in scopes):
+                    problems.append(("notice_text.loop_nested", {}))
                 reversed_ = bits[-1] == "reversed"
                 sequence = bits[-2] if reversed_ else bits[-1]
                 loop_vars = [name.strip() for name in " ".join(bits[1:-3 if reversed_ else -2]).split(",")]
@@ -301,10 +334,19 @@ def _check(source, kind):
     if problems:
         return _distinct(problems)
     try:
-        render(source, example_context(kind))
+        text = _render(source, example_context(kind, titles=EXAMPLE_TITLES))
     except Exception as error:  # a filter that fails on real values
         return [("notice_text.render_failed", {"error": str(error)})]
+    if len(text) > RENDERED_MAX:
+        return [("notice_text.rendered_too_long", {"max": RENDERED_MAX, "titles": EXAMPLE_TITLES})]
     return []
+
+
+def _number_over(argument, maximum):
+    """Is a literal filter argument a number (or a slice/format with numbers) above maximum?"""
+    value = argument.resolve({}) if hasattr(argument, "resolve") else argument
+    numbers = [int(part) for part in re.findall(r"[0-9]+", str(value))]
+    return any(number > maximum for number in numbers)
 
 
 def _distinct(problems):
@@ -324,6 +366,8 @@ def text_errors(*, kind, subject, body):
                       for code, params in _check(subject, kind))
     if not body.strip():
         errors.append(ServiceError("notice_text.body_missing", field="body"))
+    elif len(body) > SOURCE_MAX:
+        errors.append(ServiceError("notice_text.body_too_long", field="body", max=SOURCE_MAX))
     else:
         errors.extend(ServiceError(code, field="body", part=_("Tekst"), **params)
                       for code, params in _check(body, kind))
@@ -337,10 +381,18 @@ def text_problems(*, kind, subject, body):
 
 # --- rendering ------------------------------------------------------------------------------------
 
-def render(source, context):
-    """The text with its placeholders filled in (plain text, Dutch dates)."""
+def _render(source, context):
     with translation.override("nl"):
         return ENGINE.from_string(source).render(Context(context, autoescape=False))
+
+
+def render(source, context):
+    """The text with its placeholders filled in (plain text, Dutch dates), at most
+    RENDERED_MAX characters (a longer one is cut off there, with a note)."""
+    text = _render(source, context)
+    if len(text) > RENDERED_MAX:
+        text = text[:RENDERED_MAX] + "\n[...] (ingekort)"
+    return text
 
 
 def render_subject(source, context):

@@ -19,11 +19,14 @@ import time
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_tenants.clone import CLONE_SCHEMA_FUNCTION, CloneSchema
 from django_tenants.utils import get_public_schema_name, schema_exists
 
 from core.actors import ActorKind
 from core.errors import ServiceError, ServiceErrors
+from core.plausible import date_check
 
 from .migration import applied_migrations, migrations_known
 
@@ -288,10 +291,19 @@ def _closed_reason_clean(reason):
     return reason
 
 
-def _closed_date_clean(date):
+# A closed date may be recorded up to a year after it (a storm closed a branch
+# yesterday: no fines for that day) and planned up to ten years ahead.
+CLOSED_DATE_PAST_DAYS = 366
+CLOSED_DATE_FUTURE_DAYS = 10 * 366
+
+
+def _closed_date_clean(date, field="date"):
     if not isinstance(date, datetime.date) or isinstance(date, datetime.datetime):
         raise ServiceError("closed_date.date_invalid", field="date")
-    return date
+    today = timezone.localdate()
+    return date_check(date, field=field, label=_("De sluitingsdag"),
+                      earliest=today - datetime.timedelta(days=CLOSED_DATE_PAST_DAYS),
+                      latest=today + datetime.timedelta(days=CLOSED_DATE_FUTURE_DAYS))
 
 
 def closed_date_add(*, actor, branch, date, reason):
@@ -317,7 +329,7 @@ def closed_dates_add_range(*, actor, branch, start, end, reason):
     Returns (created ClosedDates, skipped existing ClosedDates)."""
     _branch_of_actor(actor, branch)
     start = _closed_date_clean(start)
-    end = _closed_date_clean(end)
+    end = _closed_date_clean(end, field="until")
     reason = _closed_reason_clean(reason)
     if end < start:
         raise ServiceError("closed_date.end_before_start", field="until")
