@@ -80,6 +80,21 @@ DEMO_MACHINE_PASSWORD = "lsb-sip2-demo-2026"
 def demo_machine_login(slug):
     return f"{slug}-automaat"
 
+
+# The REST API's demo keys, per demo library (DEMO ONLY: known values, never use such
+# a key outside the demo): a self-service machine's key (login <slug>-api, at the main
+# branch) and an integration key of the desk user <slug>.balie.
+def demo_machine_api_login(slug):
+    return f"{slug}-api"
+
+
+def demo_machine_api_key(number, slug):
+    return f"lsbm_demom{number:05d}_{slug}-demo-only-not-secret"
+
+
+def demo_staff_api_key(number, slug):
+    return f"lsbs_demos{number:05d}_{slug}-demo-only-not-secret"
+
 # (username, first name, last name, {library slug: [roles]}, POI codes, national admin)
 STAFF = [
     ("landelijk", "Lotte", "Landelijk", {}, [], True),

@@ -670,6 +670,13 @@ class Launcher:
                   + ", ".join(demo.demo_machine_login(library["slug"]) for library in demo.LIBRARIES))
             print("      members: card 2010000001 (Utrecht) with PIN 1234; items e.g. 10000000; see README 'SIP2'")
             print()
+        if demo is not None and hasattr(demo, "demo_staff_api_key"):
+            api = f"http://utrecht.{domain}:{port}/api/"
+            print(f"    REST API: {api}v1/ (documentation {api}docs/); demo keys (demo only), Utrecht:")
+            print(f"      machine (self-service): Authorization: Bearer {demo.demo_machine_api_key(1, 'utrecht')}")
+            print(f"      staff (utrecht.balie):  Authorization: Bearer {demo.demo_staff_api_key(1, 'utrecht')}")
+            print("      other libraries: the same with their number and name (demo/data.py); see README 'REST API'")
+            print()
         print("    Logs: " + ", ".join(relative(child.log_path) for child in self.children)
               + (", var/log/redis.log" if self.redis is not None else "")
               + (", var/pgdata/log" if self.pg is not None else ""))

@@ -112,6 +112,8 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     # Failed staff sign-ins and the lock-out (staff.sign_in); staff accounts are national.
     "axes",
     # Machine accounts (self-service machines, integrations): no personal data.
@@ -128,8 +130,9 @@ TENANT_APPS = [
     # Acquisitions: suppliers, funds, orders, receipt, invoices (the library's own money).
     "ordering",
 ]
-# demo (seed_demo: the demo data across every app) has no models, so it is in neither list.
-INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS] + ["demo"]
+# demo (seed_demo: the demo data across every app) and api (the REST API, an edge over
+# every app's services) have no models, so they are in neither list.
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS] + ["demo", "api"]
 
 TENANT_MODEL = "tenants.LibraryOrganisation"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
@@ -329,9 +332,35 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# The REST API (api/, /api/v1/ on each library's host): machine and staff API keys
+# (api.authentication), one error format (api.exceptions), throttled per key in Redis.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasApiKey"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+# Requests per API key (one bucket per key, shared by every web process through Redis).
+LSB_API_RATE = os.environ.get("LSB_API_RATE", "600/min")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LSB REST API",
+    "DESCRIPTION": (
+        "The REST API of one library organisation in LSB, on that library's own host "
+        "(https://<library>.<domain>/api/v1/). Self-service machines use a machine key, "
+        "integrations a staff member's key; send it as `Authorization: Bearer <key>` "
+        "(or `Token <key>`). Every refusal is `{\"errors\": [{code, field, params, message}]}`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from drf-spectacular-sidecar's static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 LOGGING = {

@@ -13,6 +13,8 @@ urlpatterns = [
     path("taal/", set_language, name="set_language"),
     # The library administrator's self-service machines and integrations (before the desk's own).
     path("balie/beheer/automaten/", include("selfservice.urls")),
+    # The REST API with its OpenAPI schema and documentation (api/urls.py).
+    path("api/", include("api.urls")),
     path("balie/", include("staff.urls")),
     path("collectie/zoeken/", include("catalogue.urls_search")),
     # MARC: the catalogue's import screens and collection's export (with the library's items), one namespace.

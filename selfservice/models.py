@@ -15,6 +15,7 @@ account is refused at the next message or request.
 
 import hashlib
 import hmac
+import re
 import secrets
 
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
@@ -133,11 +134,19 @@ class MachineAccount(models.Model):
 
     # --- API token --------------------------------------------------------------------
 
-    def token_rotate(self, *, save=True):
+    def token_rotate(self, *, save=True, token=None):
         """Give the account a new API token and return it; it is shown once. The old
-        token stops working at once. Only the prefix and a hash are stored."""
-        prefix = secrets.token_hex(TOKEN_PREFIX_LENGTH // 2)
-        secret = secrets.token_urlsafe(32)
+        token stops working at once. Only the prefix and a hash are stored.
+        `token`: a known token "lsbm_<10 letters or digits>_<at least 20 characters>"
+        instead of a generated one, for the demo data only (a documented key)."""
+        if token is not None:
+            match = re.fullmatch(rf"{TOKEN_LABEL}_([0-9A-Za-z]{{{TOKEN_PREFIX_LENGTH}}})_([0-9A-Za-z_-]{{20,}})", token)
+            if match is None:
+                raise ValueError("a known machine token reads lsbm_<10 letters or digits>_<at least 20 characters>")
+            prefix, secret = match.groups()
+        else:
+            prefix = secrets.token_hex(TOKEN_PREFIX_LENGTH // 2)
+            secret = secrets.token_urlsafe(32)
         self.token_prefix = prefix
         self.token_hash = _token_digest(secret)
         self.token_created_at = timezone.now()

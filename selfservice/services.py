@@ -72,13 +72,14 @@ def _account(organisation, account_id, *, lock=False):
 
 
 def machine_account_create(*, actor, name, login, branch_id, kind=MachineKind.SIP2, patron_pin_required=True,
-                           password=None):
+                           password=None, token=None):
     """Create a machine account of this library at one of its branches. Returns
     MachineSecrets with the password (SIP2) and/or the API token, shown once.
-    `password`: a known password instead of a generated one, for the system only
-    (the demo data's machines, benchmarks); people get a generated one."""
+    `password` / `token`: a known password or API token instead of a generated one,
+    for the system only (the demo data's machines, benchmarks); people get a
+    generated one."""
     organisation = _require_admin(actor)
-    if password is not None and not actor.is_system:
+    if (password is not None or token is not None) and not actor.is_system:
         raise ServiceError("actor.not_allowed", kind=actor.kind)
     name = (name or "").strip()
     if not name:
@@ -98,7 +99,7 @@ def machine_account_create(*, actor, name, login, branch_id, kind=MachineKind.SI
         secrets.password = password or MachineAccount.new_password()
         account.set_password(secrets.password)
     if account.speaks_api:
-        secrets.token = account.token_rotate(save=False)
+        secrets.token = account.token_rotate(save=False, token=token)
     try:
         with transaction.atomic():
             account.save()

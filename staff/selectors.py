@@ -1,8 +1,19 @@
 """Who may do what, where. Every permission check in LSB asks these."""
 
+import hmac
+
 from tenants.models import Branch, LibraryOrganisation
 
-from .models import LibraryRole, PoiAdministrator, Role, StaffUser
+from .models import (
+    STAFF_TOKEN_LABEL,
+    STAFF_TOKEN_PREFIX_LENGTH,
+    LibraryRole,
+    PoiAdministrator,
+    Role,
+    StaffApiToken,
+    StaffUser,
+    api_token_digest,
+)
 
 
 def roles_at(user, organisation):
@@ -99,3 +110,29 @@ def branch_for_screen(session, organisation, value, branches):
         if str(branch.pk) == chosen:
             return branch
     return working_branch(session, organisation)
+
+
+# --- API keys of staff -----------------------------------------------------------------
+
+def staff_api_token_for_key(key):
+    """The key's StaffApiToken (with user and organisation) when it is a key LSB made
+    and has not revoked, its staff account active; else None."""
+    if not isinstance(key, str):
+        return None
+    parts = key.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != STAFF_TOKEN_LABEL or len(parts[1]) != STAFF_TOKEN_PREFIX_LENGTH:
+        return None
+    token = (StaffApiToken.objects.select_related("user", "organisation")
+             .filter(prefix=parts[1], revoked_at__isnull=True, user__is_active=True).first())
+    if token is None or not hmac.compare_digest(token.token_hash, api_token_digest(parts[2])):
+        return None
+    return token
+
+
+def staff_api_tokens_shown(user, organisation):
+    """The keys the key screen lists at a library: a library administrator sees
+    everyone's there, anyone else their own. Newest first, revoked ones too."""
+    tokens = StaffApiToken.objects.select_related("user").filter(organisation=organisation)
+    if not has_role(user, organisation, Role.LIBRARY_ADMIN):
+        tokens = tokens.filter(user=user)
+    return list(tokens)

@@ -7,14 +7,28 @@ by the system (national work: the demo data, benchmarks). Refusals are
 core.errors.ServiceError codes (staff/errors.py).
 """
 
+import re
+import secrets
+
 from django.db import transaction
+from django.utils import timezone
 
 from core.actors import ActorKind
 from core.errors import ServiceError
 from tenants.models import Branch
 
-from .models import LibraryRole, PoiAdministrator, Role, StaffUser
-from .permissions import require_role
+from .models import (
+    STAFF_TOKEN_LABEL,
+    STAFF_TOKEN_PREFIX_LENGTH,
+    LibraryRole,
+    PoiAdministrator,
+    Role,
+    StaffApiToken,
+    StaffUser,
+    api_token_digest,
+)
+from .permissions import actor_has_role, require_role
+from .selectors import works_at
 
 WORKING_BRANCH_SESSION_KEY = "lsb_working_branch"
 
@@ -131,3 +145,80 @@ def working_branch_choose(*, actor, session, branch_id):
     session.setdefault(WORKING_BRANCH_SESSION_KEY, {})
     session[WORKING_BRANCH_SESSION_KEY] = {**session[WORKING_BRANCH_SESSION_KEY], str(organisation.pk): branch.pk}
     return branch
+
+
+# --- API keys of staff (REST API integrations) --------------------------------------
+
+API_TOKEN_NAME_MAX = 100
+# How often a key's "last used" is written at most (one write a minute, not one per request).
+API_TOKEN_USED_INTERVAL_SECONDS = 60
+_FIXED_KEY_RE = re.compile(rf"^{STAFF_TOKEN_LABEL}_([0-9A-Za-z]{{{STAFF_TOKEN_PREFIX_LENGTH}}})_([0-9A-Za-z_-]{{20,}})$")
+
+
+def _may_manage_token_of(actor, organisation, user):
+    """Staff manage their own keys at this library; a library administrator manages
+    everyone's here; the system (demo data) may."""
+    if actor.is_system:
+        return
+    actor.require_kind(ActorKind.STAFF)
+    if not works_at(actor.staff_user, organisation):
+        raise ServiceError("actor.no_role", role="")
+    if user.pk != actor.staff_user.pk:
+        require_role(actor, Role.LIBRARY_ADMIN)
+
+
+def staff_api_token_create(*, actor, user, name, secret=None):
+    """Make an API key for `user` at the actor's library. Returns (StaffApiToken, key):
+    the key is shown once and only its hash is kept. `secret` (a whole key
+    "lsbs_<10 letters or digits>_<at least 20 characters>") is for the demo data
+    only: a documented key a visitor can try."""
+    organisation = actor.require_current_library()
+    _may_manage_token_of(actor, organisation, user)
+    if not works_at(user, organisation):
+        raise ServiceError("staff.api_token_user_not_here", field="user", user=str(user))
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("staff.api_token_name_missing", field="name")
+    if len(name) > API_TOKEN_NAME_MAX:
+        raise ServiceError("staff.api_token_name_too_long", field="name", max_length=API_TOKEN_NAME_MAX)
+    if secret is None:
+        prefix = secrets.token_hex(STAFF_TOKEN_PREFIX_LENGTH // 2)
+        secret_part = secrets.token_urlsafe(32)
+    else:
+        match = _FIXED_KEY_RE.match(secret)
+        if match is None:
+            raise ServiceError("staff.api_token_secret_invalid")
+        prefix, secret_part = match.groups()
+    token = StaffApiToken.objects.create(
+        user=user, organisation=organisation, name=name, prefix=prefix, token_hash=api_token_digest(secret_part),
+        created_by_ref=actor.ref,
+    )
+    return token, f"{STAFF_TOKEN_LABEL}_{prefix}_{secret_part}"
+
+
+def staff_api_token_revoke(*, actor, token_id):
+    """Revoke a key at once (the next request with it is refused): the staff member's
+    own, or any of this library's by a library administrator."""
+    organisation = actor.require_current_library()
+    with transaction.atomic():
+        token = (StaffApiToken.objects.select_for_update().select_related("user")
+                 .filter(pk=token_id, organisation=organisation).first())
+        if token is None or (actor.is_staff and token.user_id != actor.staff_user.pk
+                             and not actor_has_role(actor, Role.LIBRARY_ADMIN)):
+            raise ServiceError("staff.api_token_not_found")
+        _may_manage_token_of(actor, organisation, token.user)
+        if token.revoked_at is not None:
+            raise ServiceError("staff.api_token_revoked")
+        token.revoked_at = timezone.now()
+        token.revoked_by_ref = actor.ref
+        token.save(update_fields=["revoked_at", "revoked_by_ref"])
+    return token
+
+
+def staff_api_token_used(*, token, now=None):
+    """Note that a key was used (at most one write a minute)."""
+    now = now or timezone.now()
+    if token.last_used_at and (now - token.last_used_at).total_seconds() < API_TOKEN_USED_INTERVAL_SECONDS:
+        return
+    StaffApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now

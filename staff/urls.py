@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_branches, views_outbox
+from . import views, views_api_tokens, views_branches, views_outbox
 
 app_name = "staff"
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("uitloggen/", views.LibrarySignOutView.as_view(), name="logout"),
     path("", views.desk_home, name="desk-home"),
     path("vestiging/", views.working_branch_choose, name="working-branch"),
+    path("api-sleutels/", views_api_tokens.api_tokens, name="api-tokens"),
+    path("api-sleutels/<int:token_id>/intrekken/", views_api_tokens.api_token_revoke, name="api-token-revoke"),
     path("beheer/", views.library_admin, name="library-admin"),
     path("beheer/rol-toekennen/", views.role_grant, name="role-grant"),
     path("beheer/rol-intrekken/", views.role_revoke, name="role-revoke"),

@@ -100,7 +100,7 @@ def members_listed(actor, member_ids, *, purpose, query=None):
                   {"query": {"screen": purpose, **(query or {})}, "member_ids": member_ids})
 
 
-def members_search_for_actor(actor, *, purpose, query="", limit=25, **criteria):
+def members_search_for_actor(actor, *, purpose, query="", limit=25, offset=0, **criteria):
     """The desk's member search (members.selectors.registration.member_search) for
     staff: audited as one SEARCH entry with the names of the criteria used (not
     their values) and the ids found."""
@@ -111,7 +111,7 @@ def members_search_for_actor(actor, *, purpose, query="", limit=25, **criteria):
         raise ServiceError("actor.not_allowed", kind=actor.kind)
     if actor.is_staff:
         require_role(actor, Role.DESK)
-    results = member_search(query=query, limit=limit, **criteria)
+    results = member_search(query=query, limit=limit, offset=offset, **criteria)
     # Which criteria were used, never what was typed (names, birth dates, e-mail
     # addresses are personal data of whoever was looked for).
     used = sorted(key for key, value in {"q": query, **criteria}.items() if value)

@@ -83,14 +83,15 @@ def _name_filter(name):
 
 
 def member_search(*, query="", card_number=None, name=None, date_of_birth=None, postcode=None,
-                  house_number=None, email=None, limit=25):
+                  house_number=None, email=None, limit=25, offset=0):
     """Members of this library matching every criterion given, by name.
 
     `query` is the desk's single search box and is read as a card number, an
     e-mail address, a date of birth (dd-mm-jjjj), a postcode with an optional
     house number ("3511 AB 12") or else a name (every word must occur in the
     first name, prefix or last name; accents ignored). A card number also finds
-    the member who used to have it (former card). Returns a list."""
+    the member who used to have it (former card). Returns a list: `limit` members
+    from the `offset`-th on (pages of a list, e.g. the REST API's)."""
     members = _live()
     condition = Q()
     query = (query or "").strip()
@@ -129,7 +130,7 @@ def member_search(*, query="", card_number=None, name=None, date_of_birth=None, 
     return list(
         members.filter(condition)
         .select_related("category", "subscription")
-        .order_by("last_name", "first_name", "pk")[:limit]
+        .order_by("last_name", "first_name", "pk")[offset:offset + limit]
     )
 
 

@@ -22,11 +22,11 @@ from core.actors import Actor
 from members.models import Member, MemberCategory
 from members.selectors.ledger import member_balance_cents
 from members.services import ledger, registration
-from selfservice.models import MachineAccount
+from selfservice.models import MachineAccount, MachineKind
 from selfservice.services import machine_account_create
 
 from staff import services as staff_services
-from staff.models import StaffUser
+from staff.models import StaffApiToken, StaffUser
 from demo import data as demo
 from demo.ordering import seed_ordering
 from demo import titles as demo_titles
@@ -94,6 +94,7 @@ class Command(BaseCommand):
         self.seed_loans(say, organisations)
         self.seed_machines(say, organisations)
         seed_ordering(say, organisations["utrecht"])
+        self.seed_api_keys(say, organisations)
         say(self.style.SUCCESS(f"Demo klaar: {len(organisations)} bibliotheekorganisaties, {len(demo.STAFF)} medewerkers."))
 
     def seed_catalogue(self, say):
@@ -232,6 +233,26 @@ class Command(BaseCommand):
                 hold_place(actor=at_desk, member=Member.objects.get(card_number=cards[3]),
                            title_id=items[0].title_id, pickup_branch_id=branch.pk)
                 say(f"Uitleningen {organisation.name}: 3 uitleningen (1 te laat), 1 reservering")
+
+    def seed_api_keys(self, say, organisations):
+        """The REST API's demo keys per demo library (known values, demo only: see
+        demo.data): a self-service machine's key and the desk user's integration key."""
+        for number, library in enumerate(demo.LIBRARIES, start=1):
+            slug = library["slug"]
+            organisation = organisations[slug]
+            with tenant_context(organisation):
+                system = Actor.system("seed_demo", organisation)
+                login = demo.demo_machine_api_login(slug)
+                if not MachineAccount.objects.filter(login=login).exists():
+                    branch = organisation.branches.get(code=library["branches"][0]["code"])  # its main branch
+                    machine_account_create(actor=system, name="REST-zelfbediening (demo)", login=login,
+                                           branch_id=branch.pk, kind=MachineKind.API,
+                                           token=demo.demo_machine_api_key(number, slug))
+                user = StaffUser.objects.get(username=f"{slug}.balie")
+                if not StaffApiToken.objects.filter(user=user, organisation=organisation).exists():
+                    staff_services.staff_api_token_create(actor=system, user=user, name="Demo-koppeling",
+                                                          secret=demo.demo_staff_api_key(number, slug))
+            say(f"API-sleutels {organisation.name}: automaat {login}, medewerker {slug}.balie (demo)")
 
     def seed_machines(self, say, organisations):
         """One SIP2 self-service machine per demo library (login <slug>-automaat, the
