@@ -303,13 +303,16 @@ class Generator:
                 rng.choice(PUBLISHERS), min(2025, 1950 + int(76 * rng.random() ** 0.5)), "", series,
                 self._weighted(rng, LANGUAGES), material_type, self._weighted(rng, AUDIENCES), subjects,
                 " ; ".join(subjects), fold(title), fold(contributors_text),
+                # The search columns catalogue.normalise.search_columns makes (vernacular title: none).
+                fold(" ; ".join(subjects)), fold(" ".join(part for part in (subtitle, series) if part)), "",
             )
 
 
 COLUMNS = (
     "source, control_number, marc, marc_checksum, title, subtitle, responsibility, contributors, contributors_text, "
     "isbns, issns, eans, publisher, year, edition, series, language, material_type, audience, subjects, "
-    "subjects_text, title_folded, contributors_folded, created_at, updated_at"
+    "subjects_text, title_folded, contributors_folded, subjects_folded, subtitle_series_folded, vernacular_title, "
+    "created_at, updated_at"
 )
 
 

@@ -14,6 +14,8 @@ import hashlib
 import hmac
 import logging
 import secrets
+import threading
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -29,6 +31,7 @@ from circulation.services.loans import checkin, checkout, renew, renew_all
 from core.errors import ServiceError, ServiceErrors, error_codes
 from members.models import LedgerEntry
 from members.selectors.access import member_shown
+from members.cards import card_number_normalise
 from members.selectors.ledger import member_balance_cents, member_entries
 from members.services.auth import member_authenticate
 from members.services.ledger import ledger_payment
@@ -152,10 +155,40 @@ def _pin_digest(pin):
     return hmac.new(_PIN_KEY, pin.encode("utf-8"), hashlib.sha256).digest()
 
 
+_TITLE_CACHE = {}
+_TITLE_CACHE_MAX = 20_000
+_TITLE_CACHE_SECONDS = 600
+
+
 def _title(title_id):
+    """The title text an answer shows (AJ), kept per process for ten minutes: the
+    national catalogue's titles hardly change, and every checkout and checkin shows one."""
     if title_id is None:
         return ""
-    return title_texts([title_id]).get(title_id, "")
+    now = time.monotonic()
+    cached = _TITLE_CACHE.get(title_id)
+    if cached is not None and now - cached[1] < _TITLE_CACHE_SECONDS:
+        return cached[0]
+    text = title_texts([title_id]).get(title_id, "")
+    if len(_TITLE_CACHE) >= _TITLE_CACHE_MAX:
+        _TITLE_CACHE.clear()
+    _TITLE_CACHE[title_id] = (text, now)
+    return text
+
+
+_BRANCH_CODES = {"at": 0.0, "codes": {}}
+_BRANCH_CODES_SECONDS = 60
+
+
+def _branch_codes(branch_ids):
+    """{branch id: code} for locations in answers, kept per process for a minute."""
+    now = time.monotonic()
+    codes = _BRANCH_CODES["codes"]
+    wanted = {branch_id for branch_id in branch_ids if branch_id}
+    if now - _BRANCH_CODES["at"] >= _BRANCH_CODES_SECONDS or not wanted <= codes.keys():
+        codes = {**codes, **machine_selectors.sip2_branch_codes(wanted)}
+        _BRANCH_CODES.update(at=now, codes=codes)
+    return codes
 
 
 # --- patrons --------------------------------------------------------------------------
@@ -168,6 +201,11 @@ class Patron:
     pin_sent: bool = False
     pin_ok: bool | None = None  # None: no PIN sent
     pin_error: object = None
+
+    @property
+    def card_number(self):
+        """The card as the services should get it (cleaned up)."""
+        return self.borrower.card_number if self.borrower is not None else self.card
 
     @property
     def valid(self):
@@ -220,9 +258,17 @@ def patron_find(session, request):
     return patron
 
 
-def patron_for_action(session, request):
+def patron_for_action(session, request, *, lookup=True):
     """The patron a checkout, renewal, payment or hold is for; Refusal when the
-    card is no valid patron or the PIN is missing or wrong."""
+    card is no valid patron or the PIN is missing or wrong. Without `lookup`, on a
+    machine that does not ask for the PIN and got none, the card goes to the
+    service as it is (which refuses an invalid one with its own code): no look-up
+    of its own."""
+    if not lookup and not session.pin_required and not request.get("AD"):
+        card = card_number_normalise(request.get("AA"))
+        if not card:
+            raise Refusal(ServiceError("sip2.patron_missing"))
+        return Patron(card=card)
     patron = patron_find(session, request)
     if patron.error is not None:
         raise Refusal(patron.error)
@@ -486,16 +532,19 @@ def checkout_message(session, request):
     if not barcode:
         return refuse([ServiceError("sip2.item_missing")])
     try:
-        patron = patron_for_action(session, request)
+        patron = patron_for_action(session, request, lookup=False)
     except Refusal as refusal:
         return refuse([refusal.error])
-    already = machine_selectors.sip2_open_loan_of(patron.borrower, barcode)
-    if already is not None and not renewal_policy:
-        return refuse([ServiceError("sip2.renewal_not_allowed_here")], renewal=False)
+    already = None
+    if not renewal_policy:
+        # The machine does not want a renewal when the patron already has the copy.
+        already = machine_selectors.sip2_open_loan_of(patron.card_number, barcode)
+        if already is not None:
+            return refuse([ServiceError("sip2.renewal_not_allowed_here")], renewal=False)
     offline_at = _offline_moment(request, 2) if no_block else None
     try:
         result = checkout(
-            actor=session.actor(), card_number=patron.borrower.card_number, barcode=barcode,
+            actor=session.actor(), card_number=patron.card_number, barcode=barcode,
             fee_acknowledged=fee_acknowledged, offline=no_block,
             offline_due_on=timezone.localdate(nb_due) if (no_block and nb_due is not None) else None,
             now=offline_at,
@@ -506,7 +555,8 @@ def checkout_message(session, request):
         for reason in refusals:
             if getattr(reason, "code", "") == "checkout.fee_not_acknowledged":
                 fee = reason.params.get("amount_cents")
-        return refuse([error], renewal=already is not None, fee_cents=fee)
+        return refuse([error], renewal=renewal_policy and machine_selectors.sip2_open_loan_of(
+            patron.card_number, barcode) is not None, fee_cents=fee)
     loan = result.loan
     title = _title(loan.title_id)
     fee_cents = result.fee_cents
@@ -542,7 +592,7 @@ def checkin_message(session, request):
     except ValidationError as error:
         return protocol.build("10", "0NNN" + sip_date(), base + [("AQ", "")] + screen([error]), request=request)
     item = result.item
-    routing = machine_selectors.sip2_branch_codes([item.owning_branch_id, result.destination_branch_id])
+    routing = _branch_codes([item.owning_branch_id, result.destination_branch_id])
     alert_type = ROUTE_ALERT.get(result.route)
     hold = result.hold
     if hold is not None and hold.member_id is None and alert_type is not None:
@@ -584,10 +634,10 @@ def renew_message(session, request):
     if not barcode:
         return refuse([ServiceError("sip2.item_missing")])
     try:
-        patron = patron_for_action(session, request)
+        patron = patron_for_action(session, request, lookup=False)
     except Refusal as refusal:
         return refuse([refusal.error])
-    loan = machine_selectors.sip2_open_loan_of(patron.borrower, barcode)
+    loan = machine_selectors.sip2_open_loan_of(patron.card_number, barcode)
     if loan is None:
         return refuse([ServiceError("sip2.loan_not_found")])
     try:
@@ -607,12 +657,14 @@ def renew_all_message(session, request):
     fee_acknowledged = request.get("BO").strip().upper() == "Y"
     base = [("AO", _institution(session))]
     try:
-        patron = patron_for_action(session, request)
+        patron = patron_for_action(session, request, lookup=False)
+        outcomes = renew_all(actor=session.actor(), card_number=patron.card_number,
+                             fee_acknowledged=fee_acknowledged)
     except Refusal as refusal:
         return protocol.build("66", "0" + "0000" + "0000" + sip_date(), base + screen([refusal.error]),
                               request=request)
-    outcomes = renew_all(actor=session.actor(), card_number=patron.borrower.card_number,
-                         fee_acknowledged=fee_acknowledged)
+    except ValidationError as error:
+        return protocol.build("66", "0" + "0000" + "0000" + sip_date(), base + screen([error]), request=request)
     renewed = [outcome for outcome in outcomes if outcome.renewed]
     refused = [outcome for outcome in outcomes if not outcome.renewed]
     fields = base + [("BM", outcome.loan.item.barcode) for outcome in renewed[:MAX_LIST_ITEMS]]
@@ -779,10 +831,24 @@ def negative(request, session):
     return protocol.build(code, fixed, fields + (error if code != "94" else []), request=request)
 
 
+_upkeep = threading.local()
+UPKEEP_SECONDS = 30
+
+
+def _connection_upkeep(*, force=False):
+    """Django's per-request connection care (close a broken or too old connection,
+    health check on next use), per worker thread at most every UPKEEP_SECONDS, and
+    at once after a database error: not one health check round trip per message."""
+    now = time.monotonic()
+    if force or connection.errors_occurred or now - getattr(_upkeep, "at", 0.0) >= UPKEEP_SECONDS:
+        _upkeep.at = now
+        close_old_connections()
+
+
 def handle(session, request):
     """Answer one parsed message (in a worker thread). Returns the response bytes;
     raises CloseConnection when the connection must end after the answer."""
-    close_old_connections()
+    _connection_upkeep()
     try:
         with translation.override("nl"):
             if request.code == "93":
@@ -811,4 +877,5 @@ def handle(session, request):
             finally:
                 connection.set_schema_to_public()
     finally:
-        close_old_connections()
+        if connection.errors_occurred:
+            _connection_upkeep(force=True)
