@@ -32,9 +32,9 @@ ERRORS = {
     # --- the hub ----------------------------------------------------------------------------------------------
     "ibl.hub_not_allowed": _("U werkt niet bij %(hub)s."),
     "ibl.scan_empty": _("Scan de barcode van een exemplaar of het label van een krat."),
-    "ibl.scan_unknown": _("%(code)s is geen exemplaar of krat in het IBL-transport. Leg het apart en meld het bij "
+    "ibl.scan_unknown": _("%(parcel)s is geen exemplaar of krat in het IBL-transport. Leg het apart en meld het bij "
                           "de POI."),
-    "ibl.scan_not_in_transport": _("%(code)s is nu niet onderweg (%(state)s). Leg het apart en meld het bij de "
+    "ibl.scan_not_in_transport": _("%(parcel)s is nu niet onderweg (%(state)s). Leg het apart en meld het bij de "
                                    "POI."),
     "ibl.sign_crate": _("Krat %(crate)s — naar %(destination)s"),
     "ibl.sign_crate_rerouted": _("Verkeerd sorteercentrum — krat %(crate)s naar %(destination)s"),
@@ -59,4 +59,10 @@ ERRORS = {
     "ibl.note_not_collected": _("Niet opgehaald door het lid; gaat terug naar de uitlener."),
     "ibl.note_home_early": _("Terug zonder inname bij de aanvrager (aanvraag was %(state)s)."),
     "ibl.note_completed": _("IBL-uitlening aan %(library)s afgerond."),
+    # --- the desk and the terms -------------------------------------------------------------------------------
+    "ibl.card_not_own": _("Pas %(card)s is niet van deze bibliotheek; het lid vraagt IBL aan bij de eigen "
+                          "bibliotheek."),
+    "ibl.terms_item_type_unknown": _("Onbekende soort materiaal: '%(item_type)s'."),
+    "ibl.terms_months_invalid": _("Geef het aantal maanden als een getal van 0 tot %(max)s."),
+    "ibl.terms_fee_invalid": _("'%(value)s' is geen bedrag; schrijf bijvoorbeeld 2,50."),
 }

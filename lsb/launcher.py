@@ -677,6 +677,12 @@ class Launcher:
             print(f"      staff (utrecht.balie):  Authorization: Bearer {demo.demo_staff_api_key(1, 'utrecht')}")
             print("      other libraries: the same with their number and name (demo/data.py); see README 'REST API'")
             print()
+        if demo is not None:
+            print(f"    Interlibrary loan (IBL): desk {desk('utrecht').replace('/balie/', '/ibl/')} (utrecht.balie);")
+            print(f"      hub screen {national}ibl/sorteercentrum/ (sign in: bisc.sorteer or probiblio.sorteer),")
+            print(f"      POI overview {national}ibl/poi/ (sign in: bisc.beheer or probiblio.beheer); password "
+                  f"{demo.DEMO_PASSWORD}. Try 'Langs de Waal' or 'De Maas bij nacht' for card 2010000001.")
+            print()
         print("    Logs: " + ", ".join(relative(child.log_path) for child in self.children)
               + (", var/log/redis.log" if self.redis is not None else "")
               + (", var/pgdata/log" if self.pg is not None else ""))

@@ -15,5 +15,7 @@ urlpatterns = [
     path("", include("opac.urls_national")),
     path("taal/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
+    # Interlibrary-loan transport for the POIs: hub screen, POI overview, figures, manifests.
+    path("ibl/", include("ibl.urls_national")),
     path("healthz", healthz, name="healthz"),
 ]

@@ -26,6 +26,8 @@ urlpatterns = [
     path("uitlening/", include("circulation.urls")),
     path("reserveringen/", include("circulation.urls_holds")),
     path("berichten/", include("notices.urls")),
+    # Interlibrary loan at the desk: requests, sending, receiving, the library's IBL terms.
+    path("ibl/", include("ibl.urls_desk")),
     path("inkoop/", include("ordering.urls")),
     path("healthz", healthz, name="healthz"),
 ]

@@ -19,6 +19,7 @@ urlpatterns = [
     path("mijn/", views_account.account, name="account"),
     path("mijn/verlengen/", views_account.renew_loans, name="renew"),
     path("mijn/reserveringen/<int:hold_id>/", views_account.hold_action, name="hold-action"),
+    path("mijn/ibl/<int:request_id>/annuleren/", views_account.ibl_cancel, name="ibl-cancel"),
     path("mijn/gegevens/", views_account.profile, name="profile"),
     path("mijn/pincode/", views_account.pin_change, name="pin-change"),
     path("mijn/leenhistorie/", views_account.history, name="history"),

@@ -38,6 +38,8 @@ from circulation.services.holds import (
 )
 from circulation.services.loans import renew, renew_all
 from core.actors import Actor
+from ibl.selectors import lender_available, member_requests
+from ibl.services.requests import ibl_request_cancel, ibl_request_create
 from core.errors import ServiceError
 from members.selectors.ledger import member_account
 from members.services.auth import member_authenticate
@@ -125,6 +127,8 @@ def account(request):
         hold.title_url = title_url(hold.title) if hold.title else None
     return opac_render(request, "opac/account.html", {
         "loans": member_loans(member), "ready": ready, "waiting": waiting,
+        # Requests at other libraries (interlibrary loan), with their expected arrival.
+        "ibl_requests": member_requests(request.library, member.pk),
         "guest_loans": member_guest_loans(member, request.library),
         "account": member_account(member), "branches": branch_choices(request.library),
         "today": timezone.localdate(), "suspend_form": SuspendForm(),
@@ -193,6 +197,21 @@ def hold_action(request, hold_id):
     return redirect("opac:account")
 
 
+@require_POST
+@member_required
+def ibl_cancel(request, request_id):
+    """Cancel the member's own request at another library, until it is sent."""
+    try:
+        ibl_request_cancel(actor=member_actor(request, request.opac_member), request_id=request_id,
+                           reason="Geannuleerd door het lid (catalogus)")
+    except ValidationError as error:
+        for message in _error_messages(error):
+            messages.error(request, message)
+    else:
+        messages.success(request, _("De aanvraag bij een andere bibliotheek is geannuleerd."))
+    return redirect("opac:account")
+
+
 @member_required
 def history(request):
     member = request.opac_member
@@ -221,6 +240,19 @@ def reserve(request, title_id, slug=None):
     quote = hold_quote(member=member, title_id=title.pk, pickup_branch_id=pickup.pk)
     context["quote"] = quote
     if quote["copies"] == 0:
+        # Not here: ask another library for it (interlibrary loan, ibl.services.requests).
+        context["ibl_possible"] = lender_available(request.library, title)
+        if request.method == "POST" and request.POST.get("ibl") == "1":
+            try:
+                made = ibl_request_create(actor=member_actor(request, member), member_id=member.pk,
+                                          title_id=title.pk, pickup_branch_id=pickup.pk)
+            except ValidationError as error:
+                context["errors"] = _error_messages(error)
+                return opac_render(request, "opac/reserve.html", context, status=400)
+            messages.success(request, _("Aangevraagd bij een andere bibliotheek. Verwacht: %(date)s in %(branch)s.")
+                             % {"date": made.expected_on.strftime("%d-%m-%Y") if made.expected_on else "?",
+                                "branch": pickup.name})
+            return redirect(reverse("opac:account") + f"#ibl-{made.pk}")
         return opac_render(request, "opac/reserve.html", context)
     if request.method == "POST" and request.POST.get("bevestigd") == "1":
         try:

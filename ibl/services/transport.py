@@ -310,14 +310,14 @@ def _moving_request(barcode):
 def _item_scan(*, actor, hub, barcode, now):
     found = _moving_request(barcode)
     if found is None:
-        raise ServiceError("ibl.scan_unknown", code=barcode)
+        raise ServiceError("ibl.scan_unknown", parcel=barcode)
     request = lock_request(found.pk)
     direction, legs = open_legs(request)
     if direction is None or request.state not in (RequestState.SENT, RequestState.RETURNING):
-        raise ServiceError("ibl.scan_not_in_transport", code=barcode, state=request.get_state_display().lower())
+        raise ServiceError("ibl.scan_not_in_transport", parcel=barcode, state=request.get_state_display().lower())
     open_ = [leg for leg in legs if leg.is_open]
     if not open_:
-        raise ServiceError("ibl.scan_not_in_transport", code=barcode, state=request.get_state_display().lower())
+        raise ServiceError("ibl.scan_not_in_transport", parcel=barcode, state=request.get_state_display().lower())
     current = open_[0]
     notes = []
     if current.to_hub_id == hub.pk:
@@ -326,7 +326,7 @@ def _item_scan(*, actor, hub, barcode, now):
         following = [leg for leg in legs if leg.sequence > current.sequence and leg.is_open]
         current = following[0] if following else None
         if current is None:  # cannot happen with planned legs (they end at a branch)
-            raise ServiceError("ibl.scan_not_in_transport", code=barcode, state=request.get_state_display().lower())
+            raise ServiceError("ibl.scan_not_in_transport", parcel=barcode, state=request.get_state_display().lower())
     elif current.from_hub_id == hub.pk:
         if current.state == Leg.State.IN_TRANSIT:
             # Its crate left without it: it waits here for the next crate.

@@ -142,14 +142,15 @@ def test_hold_actions_change_pickup_suspend_resume_cancel(member_client, opac):
         assert hold.status == HoldStatus.CANCELLED and hold.suspended_until is None
 
 
-def test_not_holdable_here_says_interlibrary_loan_cannot_be_requested_yet(member_client, opac):
+def test_a_title_nobody_holds_cannot_be_reserved_nor_requested_elsewhere(member_client, opac):
+    """(A title another library holds is requested through interlibrary loan: tests/ibl.)"""
     from tests.factories import TitleFactory
 
     lonely = TitleFactory(title="Nergens te krijgen")
     page = text(member_client.get(f"/titel/{lonely.pk}-nergens-te-krijgen/"))
-    assert "kan nog niet via de catalogus worden gedaan" in page
+    assert "kan bij deze bibliotheek niet gereserveerd worden" in page
     page = text(member_client.get(f"/titel/{lonely.pk}-nergens-te-krijgen/reserveren/"))
-    assert "kan nog niet via de catalogus worden gedaan" in page
+    assert "geen andere bibliotheek leent hem nu uit" in page
 
 
 def test_profile_and_consents_change_through_member_update(member_client, opac):

@@ -28,6 +28,7 @@ from selfservice.services import machine_account_create
 from staff import services as staff_services
 from staff.models import StaffApiToken, StaffUser
 from demo import data as demo
+from demo.ibl import seed_ibl
 from demo.ordering import seed_ordering
 from demo import titles as demo_titles
 from tenants import services
@@ -95,6 +96,7 @@ class Command(BaseCommand):
         self.seed_machines(say, organisations)
         seed_ordering(say, organisations["utrecht"])
         self.seed_api_keys(say, organisations)
+        seed_ibl(say, password=demo.DEMO_PASSWORD)
         say(self.style.SUCCESS(f"Demo klaar: {len(organisations)} bibliotheekorganisaties, {len(demo.STAFF)} medewerkers."))
 
     def seed_catalogue(self, say):
