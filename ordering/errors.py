@@ -87,7 +87,7 @@ ERRORS = {
     "row.title_missing": _("Regel %(row)s: de titel ontbreekt."),
     "row.price_invalid": _("Regel %(row)s: prijs '%(value)s' is geen bedrag boven € 0,00."),
     "row.quantity_invalid": _("Regel %(row)s: aantal '%(value)s' is geen getal van 1 tot 999."),
-    "row.record_refused": _("Record %(row)s: %(reason)s"),
+    "row.record_refused": _("Record %(row)s geweigerd: %(reason)s"),
     "row.record_no_title": _("Record %(row)s: de catalogus vond de titel niet terug (geen ISBN of 001)."),
     # EDIFACT messages read from a supplier.
     "edifact.empty": _("Het EDIFACT-bestand is leeg."),
