@@ -203,22 +203,56 @@ def _lock_hold(actor, hold_id):
 
 
 def hold_cancel(*, actor, hold_id, reason="", now=None):
-    """Cancel an active hold (a member actor: only their own)."""
+    """Cancel an active hold (a member actor: only their own). A ready hold's copy
+    is free at once (_shelf_copy_free): ready for the next in line when they pick
+    up where it lies, else to be taken off the hold shelf (and lendable meanwhile);
+    a copy on its way is routed as usual when it arrives."""
     actor.require_current_library()
     now = now or timezone.now()
     with transaction.atomic():
-        hold = _lock_hold(actor, hold_id)
+        # Its copy first (the item rank), then the hold with the title's waiting holds.
+        ready = Hold.objects.filter(pk=hold_id, status=HoldStatus.READY).values_list("assigned_item_id", "title_id")
+        item_id, title_id = next(iter(ready), (None, None))
+        item = lock_rows(locks.ITEM, Item.objects.filter(pk=item_id))[0] if item_id else None
+        condition = Q(pk=hold_id) | (Q(title_id=title_id, status=HoldStatus.WAITING) if item else Q(pk__in=[]))
+        locked = {row.pk: row for row in _lock_holds(Hold.objects.filter(condition))}
+        hold = locked.get(int(hold_id)) if str(hold_id).isdigit() else None
+        if hold is None:
+            raise ServiceError("hold.not_found")
+        actor.require_member(hold.member_id)
         if not hold.is_active:
             raise ServiceError("hold.closed")
-        had_copy = hold.assigned_item_id
+        was_ready = hold.status == HoldStatus.READY and item is not None and hold.assigned_item_id == item.pk
         hold.status = HoldStatus.CANCELLED
         hold.ended_at = now
         hold.cancel_reason = (reason or "").strip()[:200] or "Geannuleerd"
         hold.save(update_fields=["status", "ended_at", "cancel_reason"])
-        _event(hold, actor, f"Geannuleerd: {hold.cancel_reason}"
-                            + (" (het toegewezen exemplaar moet opnieuw worden ingenomen)" if had_copy else ""))
-        holds_expected_refresh_for_title(hold.title_id, today=timezone.localdate(now))
+        _event(hold, actor, f"Geannuleerd: {hold.cancel_reason}")
+        if was_ready:
+            _shelf_copy_free(actor, item, [row for row in locked.values() if row.pk != hold.pk], now=now)
+        holds_expected_refresh_for_title(hold.title_id, today=timezone.localdate(now), locked=was_ready)
     return hold
+
+
+def _shelf_copy_free(actor, item, waiting, *, now):
+    """The ready hold on this (locked) copy on a hold shelf ended: the next waiting
+    hold (`waiting`, locked) that it can fill and that is picked up at the branch
+    where it lies gets it at once (ready, with its notice). Otherwise it stays
+    where it is, listed on that hold shelf to be taken off and checked in (which
+    passes it on), and may be lent meanwhile. Returns the hold now ready, or None."""
+    from tenants.models import Branch
+
+    today = timezone.localdate(now)
+    for hold in sorted((hold for hold in waiting if _fills(hold, item, today)), key=lambda h: (h.queue_at, h.pk)):
+        if not _hold_rule(hold, item, item.owning_branch_id).holdable:
+            continue
+        if hold.pickup_branch_id != item.current_branch_id:
+            return None  # first in line picks up elsewhere: off the shelf, checked in, sent
+        hold.assigned_item = item
+        _make_ready(actor, hold, item, Branch.objects.get(pk=item.current_branch_id), now=now)
+        _event(hold, actor, "Klaargelegd met het exemplaar van een vervallen reservering")
+        return hold
+    return None
 
 
 def hold_suspend(*, actor, hold_id, until):
@@ -426,6 +460,14 @@ def holds_waiting_for_loan(loan):
     return waiting.exists()
 
 
+def _moment_on(day):
+    """Now, or this time of day on `day` when a run is for another day (a missed night)."""
+    now = timezone.now()
+    if timezone.localdate(now) == day:
+        return now
+    return timezone.make_aware(datetime.datetime.combine(day, timezone.localtime(now).time()))
+
+
 def holds_expire(*, actor, today=None):
     """Ready holds not picked up by their last day expire; their copies are listed
     on the hold-shelf screen to be taken off and checked in (which passes them to
@@ -437,16 +479,24 @@ def holds_expire(*, actor, today=None):
     expired = []
     for title_id in sorted(set(Hold.objects.filter(overdue).values_list("title_id", flat=True))):
         with transaction.atomic():
-            # The title's expired and waiting holds at once, by primary key.
+            # Their copies first (the item rank), then the title's expired and waiting
+            # holds at once, by primary key.
+            items = {item.pk: item for item in lock_rows(locks.ITEM, Item.objects.filter(
+                pk__in=Hold.objects.filter(overdue, title_id=title_id).values("assigned_item_id")))}
             locked = _lock_holds(Hold.objects.filter(Q(title_id=title_id) & (overdue | Q(status=HoldStatus.WAITING))))
+            now = _moment_on(today)
             for hold in locked:
-                if hold.status != HoldStatus.READY:
+                if hold.status != HoldStatus.READY or not (hold.shelf_until and hold.shelf_until < today):
                     continue
                 hold.status = HoldStatus.EXPIRED
-                hold.ended_at = timezone.now()
+                hold.ended_at = now
                 hold.save(update_fields=["status", "ended_at"])
                 _event(hold, actor, f"Niet opgehaald vóór {hold.shelf_until:%d-%m-%Y}")
                 expired.append(hold)
+                item = items.get(hold.assigned_item_id)
+                if item is not None and item.status == ItemStatus.ON_HOLD_SHELF:
+                    _shelf_copy_free(actor, item, [row for row in locked if row.status == HoldStatus.WAITING],
+                                     now=now)
             holds_expected_refresh_for_title(title_id, today=today, locked=True)
     return expired
 

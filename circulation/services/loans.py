@@ -403,7 +403,12 @@ def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, 
     LSB (SIP2 'no block', dated `now`, due `offline_due_on` when it gave one):
     overridable refusals do not stop it but are logged as an exception."""
     organisation = actor.require_current_library()
-    from .holds import hold_for_checkout, holds_expected_refresh_for_title, holds_fulfil_on_checkout
+    from .holds import (
+        hold_for_checkout,
+        hold_ready_for_item,
+        holds_expected_refresh_for_title,
+        holds_fulfil_on_checkout,
+    )
 
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -435,8 +440,10 @@ def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, 
             refusals.append(refusal(code, overridable=overridable, barcode=item.barcode))
         hold = None
         if item.status == ItemStatus.ON_HOLD_SHELF:
+            # Ready for someone else: refused. A copy whose ready hold ended (cancelled,
+            # expired) is free: it may be lent until it is taken off the shelf.
             hold = hold_for_checkout(item=item, borrower=borrower)
-            if hold is None:
+            if hold is None and hold_ready_for_item(item) is not None:
                 refusals.append(refusal("checkout.held_for_other", barcode=item.barcode))
         if item.status == ItemStatus.IN_TRANSIT and _travels_for_another(item, borrower):
             refusals.append(refusal("checkout.travels_for_other", barcode=item.barcode))

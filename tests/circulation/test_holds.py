@@ -267,12 +267,13 @@ def test_expired_hold_passes_copy_to_next_in_line(desk, others):
     assert [hold.pk for hold in expired] == [first.pk]
     assert CirculationEvent.objects.get(hold=first, detail__startswith="Niet opgehaald").actor_ref == "system:nightly"
     assert hold_services.holds_expire(actor=Actor.system("nightly", desk.library), today=later) == []  # idempotent
-    assert [hold.pk for hold in hold_shelf(desk.main.pk, today=later)["expired"]] == [first.pk]
-    # Staff take it off the shelf and check it in: it goes to the next member.
-    result = take_back(desk, item)
+    # The next member picks up here too: the copy is ready for them at once (issue 12, item 3).
     second.refresh_from_db()
-    assert result.route == "hold_shelf" and second.status == HoldStatus.READY
+    assert second.status == HoldStatus.READY and second.assigned_item_id == item.pk
     assert hold_shelf(desk.main.pk, today=later)["expired"] == []
+    assert [hold.pk for hold in hold_shelf(desk.main.pk, today=later)["ready"]] == [second.pk]
+    # Scanned at checkin it stays on the hold shelf for them.
+    assert take_back(desk, item).route == "hold_shelf"
 
 
 # --- expected dates ------------------------------------------------------------------
