@@ -29,6 +29,7 @@ builds from its cleaned fields, with leader/09 'a'.
 import hashlib
 import logging
 import re
+import unicodedata
 import xml.sax
 from collections import deque
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ HOLDINGS_TAGS = frozenset({"852", "853", "854", "855", "863", "864", "865", "866
 # LSB's own system number, written into 035 by every export: '(LSB)1234' is title 1234.
 LSB_SYSTEM_NUMBER_PREFIX = "(LSB)"
 _LSB_SYSTEM_NUMBER = re.compile(r"^\(LSB\)\s*([0-9]{1,18})$")
+_LSB_SYSTEM_NUMBER_BYTES = re.compile(rb"\x1fa\s*\(LSB\)\s*[0-9]{1,18}\s*(?:\x1f|\x1e)")
 
 
 class BadRecord(Exception):
@@ -403,8 +405,13 @@ def decode_iso2709(chunk):
                 raise BadRecord("marc.directory_entry", entry=_show(directory[start:start + 12]),
                                 number=start // 12 + 1)
     utf8 = leader[9] == "a"
+    unclean = bool(_UNCLEAN.search(chunk, base_address))
+    if utf8 and not unclean and clean_directory:
+        fast = _decode_clean_utf8(chunk, leader, directory, base_address)
+        if fast is not None:
+            return fast, chunk, []
     mislabelled = not utf8 and _utf8_labelled_marc8(chunk, base_address)
-    decoder = _Decoder(utf8=utf8 or mislabelled, unclean=bool(_UNCLEAN.search(chunk, base_address)))
+    decoder = _Decoder(utf8=utf8 or mislabelled, unclean=unclean)
     if mislabelled:
         decoder.warn("marc_warning.utf8_labelled_marc8")
     result = MarcData(leader[:9] + "a" + leader[10:])
@@ -428,6 +435,53 @@ def decode_iso2709(chunk):
     if decoder.utf8 and not decoder.changed:
         return result, chunk, decoder.warnings
     return result, build_iso2709(result.leader, result.fields), decoder.warnings
+
+
+def _decode_clean_utf8(chunk, leader, directory, base_address):
+    """The common case, inline and fast: a UTF-8 record without control characters,
+    its fields in directory order one after the other, all well-formed and NFC,
+    decoded in one go and stored as it came. None when anything is off (the lenient
+    decoder then reads the record, repairing or refusing)."""
+    record_end = len(chunk) - 1
+    tags, offset = [], 0
+    for start in range(0, len(directory), 12):
+        length = int(directory[start + 3:start + 7])
+        if int(directory[start + 7:start + 12]) != offset or length < 1 \
+                or chunk[base_address + offset + length - 1] != END_OF_FIELD:
+            return None
+        offset += length
+        tags.append(directory[start:start + 3].decode("ascii"))
+    if base_address + offset != record_end:
+        return None
+    try:
+        text = chunk[base_address:record_end].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not chunk.isascii() and not unicodedata.is_normalized("NFC", text):
+        return None
+    values = text.split("\x1e")
+    if len(values) != len(tags) + 1:
+        return None
+    control, data, fields = {}, {}, []
+    for tag, value in zip(tags, values):
+        if tag < "010" and tag.isdigit():
+            if "\x1f" in value:
+                return None
+            control.setdefault(tag, value)
+            fields.append((tag, value))
+            continue
+        parts = value.split("\x1f")
+        indicators = parts[0]
+        if len(indicators) != 2 or not (" " <= indicators[0] <= "~" and " " <= indicators[1] <= "~"):
+            return None
+        subfields = []
+        for subfield in parts[1:]:
+            if not subfield or not "!" <= subfield[0] <= "~":
+                return None
+            subfields.append((subfield[0], subfield[1:]))
+        data.setdefault(tag, []).append((indicators[0], indicators[1], subfields))
+        fields.append((tag, indicators[0], indicators[1], subfields))
+    return MarcData(leader, fields, control, data)
 
 
 def _utf8_labelled_marc8(chunk, base_address):
@@ -776,9 +830,32 @@ def _is_lsb_system_number(marc_field):
 def shared_part(data):
     """The part of a record that may be a national record: without a library's
     holdings and item fields (HOLDINGS_TAGS) and without LSB's own system number."""
-    if not any(marc_field[0] in HOLDINGS_TAGS or _is_lsb_system_number(marc_field) for marc_field in data.fields):
+    if HOLDINGS_TAGS.isdisjoint(data.data) and not any(
+            code == "a" and value.lstrip().startswith(LSB_SYSTEM_NUMBER_PREFIX) for _, _, subfields in data.data.get("035", ())
+            for code, value in subfields):
         return data
     return data.without(HOLDINGS_TAGS, keep=lambda marc_field: not _is_lsb_system_number(marc_field))
+
+
+def shared_bytes(data, marc):
+    """The stored bytes of shared_part(data), cut from the record's own bytes `marc`
+    (its fields unchanged): dropping directory entries is much cheaper than writing
+    the record again."""
+    base_address = int(marc[12:17])
+    directory = marc[24:base_address - 1]
+    entries, body, offset = [], [], 0
+    for start in range(0, len(directory), 12):
+        tag = directory[start:start + 3].decode("ascii")
+        begin = base_address + int(directory[start + 7:start + 12])
+        raw = marc[begin:begin + int(directory[start + 3:start + 7])]
+        if tag in HOLDINGS_TAGS or (tag == "035" and _LSB_SYSTEM_NUMBER_BYTES.search(raw)):
+            continue
+        entries.append(directory[start:start + 7] + f"{offset:05d}".encode("ascii"))
+        body.append(raw)
+        offset += len(raw)
+    base = 24 + 12 * len(entries) + 1
+    head = f"{base + offset + 1:05d}".encode("ascii") + marc[5:12] + f"{base:05d}".encode("ascii") + marc[17:24]
+    return head + b"".join(entries) + b"\x1e" + b"".join(body) + b"\x1d"
 
 
 def holdings_count(data):

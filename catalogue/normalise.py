@@ -161,14 +161,13 @@ def _script(char):
     return name.split(" ", 1)[0] if name else ""
 
 
+# Chinese characters, kana, Hangul (syllables and letters), and the iteration marks 々〆〇.
+_CJK = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\U00020000-\U0003ffff\uf900-\ufaff\u3040-\u30ff"
+                  "\u31f0-\u31ff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f\u3005-\u3007]")
+
+
 def _is_cjk(char):
-    code = ord(char)
-    return (
-        0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code <= 0x3FFFF
-        or 0xF900 <= code <= 0xFAFF or 0x3040 <= code <= 0x30FF or 0x31F0 <= code <= 0x31FF
-        or 0xAC00 <= code <= 0xD7AF or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F
-        or 0x3005 <= code <= 0x3007
-    )
+    return _CJK.match(char) is not None
 
 
 @lru_cache(maxsize=65536)
@@ -214,9 +213,10 @@ def fold(text):
             continue
         pieces.append(folded)
         previous_script = script if kind == _WORD else ""
-    words = "".join(pieces).split()
-    if not any(_is_cjk(char) for word in words for char in word):
-        return " ".join(words)
+    folded = "".join(pieces)
+    if not _CJK.search(folded):
+        return " ".join(folded.split())
+    words = folded.split()
     return " ".join(token for word in words for token in _cjk_tokens(word))
 
 

@@ -58,7 +58,7 @@ from staff.permissions import actor_has_role, require_role
 
 from .marc import (
     BadRecord, MarcData, decode_stored, enriched, enrichment, holdings_count, lsb_title_id, marc_bytes,
-    read_records, shared_part, sniff, title_fields_from, with_identity,
+    read_records, shared_bytes, shared_part, sniff, title_fields_from, with_identity,
 )
 from .models import (
     LocalRecord, MarcFormat, MarcImport, MarcImportProblem, MarcImportStatus, MatchRule, ProblemLevel,
@@ -443,7 +443,10 @@ def _commit_batch(marc_import, context, batch):
     per-record log, problems and the import's counters."""
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [_LOCK_NAMESPACE_CATALOGUE])
+            # No JIT: the batch's statements run for milliseconds, compiling them costs
+            # hundreds (and a catalogue growing during an import makes the planner expect more).
+            cursor.execute("SELECT set_config('jit', 'off', true), pg_advisory_xact_lock(%s, 0)",
+                           [_LOCK_NAMESPACE_CATALOGUE])
         try:
             with transaction.atomic():
                 outcome = _store(context, batch)
@@ -509,7 +512,7 @@ def _store(context, batch):
         full = result.data
         shared = shared_part(full)
         try:
-            fields = title_fields_from(shared, result.marc if shared is full else marc_bytes(shared))
+            fields = title_fields_from(shared, result.marc if shared is full else shared_bytes(shared, result.marc))
         except BadRecord as error:
             outcome.problems.append(_problem(result, error.code, error.params, control_number=control_number))
             continue
@@ -557,29 +560,38 @@ class _Batch:
                             if not record.control_number and not record.fields["isbns"]})
         wanted_ids = {record.lsb_id for record in self.records if record.lsb_id}
         rows = []
+        # Every look-up is one index probe per value (LATERAL ... LIMIT 1 on a unique index):
+        # during a big import the table grows faster than its statistics, and a plan made
+        # from them would read every title of a source for each batch.
         with connection.cursor() as cursor:
             for source, control_numbers in by_source.items():
-                # The partial unique index on (source, control_number) answers this.
                 cursor.execute(
-                    f"SELECT {columns} FROM {table} t WHERE t.source = %s AND t.control_number = ANY(%s) "
-                    "AND NOT (t.control_number = '') AND NOT (t.source = '')",
-                    [source, sorted(control_numbers)],
+                    f"SELECT {columns} FROM unnest(%s::varchar(64)[]) AS wanted(number) CROSS JOIN LATERAL ("
+                    f"SELECT * FROM {table} t WHERE t.source = %s AND t.control_number = wanted.number "
+                    "AND NOT (t.control_number = '') AND NOT (t.source = '') LIMIT 1) t",
+                    [sorted(control_numbers), source],
                 )
                 rows += cursor.fetchall()
             if own_numbers:
                 owner = "t.owner_id IS NULL" if origin is None else "t.owner_id = %s"
                 cursor.execute(
-                    f"SELECT {columns} FROM {table} t WHERE {owner} AND t.control_number = ANY(%s) "
-                    "AND NOT (t.control_number = '') AND t.source = ''",
-                    ([] if origin is None else [origin]) + [sorted(own_numbers)],
+                    f"SELECT {columns} FROM unnest(%s::varchar(64)[]) AS wanted(number) CROSS JOIN LATERAL ("
+                    f"SELECT * FROM {table} t WHERE {owner} AND t.control_number = wanted.number "
+                    "AND NOT (t.control_number = '') AND t.source = '' LIMIT 1) t",
+                    [sorted(own_numbers)] + ([] if origin is None else [origin]),
                 )
                 rows += cursor.fetchall()
             if origin is not None:
-                numbers = sorted({record.control_number for record in self.records if record.control_number})
-                if numbers:
+                identities = sorted({(record.source, record.control_number) for record in self.records
+                                     if record.control_number})
+                if identities:
                     cursor.execute(
-                        "SELECT source, control_number, title_id, marc_checksum FROM catalogue_localrecord "
-                        "WHERE organisation_id = %s AND control_number = ANY(%s)", [origin, numbers])
+                        "SELECT l.source, l.control_number, l.title_id, l.marc_checksum "
+                        "FROM unnest(%s::varchar(64)[], %s::varchar(64)[]) AS wanted(source, number) "
+                        "CROSS JOIN LATERAL (SELECT * FROM catalogue_localrecord l WHERE l.organisation_id = %s "
+                        "AND l.source = wanted.source AND l.control_number = wanted.number "
+                        "AND NOT (l.control_number = '') LIMIT 1) l",
+                        [[source for source, _ in identities], [number for _, number in identities], origin])
                     for source, control_number, title_id, checksum in cursor.fetchall():
                         self.local[(source, control_number)] = (title_id, checksum)
                         wanted_ids.add(title_id)
@@ -701,9 +713,10 @@ class _Batch:
                 # A record without 001 keeps the title's identity.
                 data = with_identity(shared_part(record.full), known.source, known.control_number)
                 fields = title_fields_from(data, marc_bytes(data))
-            if fields["marc_checksum"] == known.marc_checksum:
-                return RecordOutcome.UNCHANGED
+            # The national feed takes over a library's title even when it delivers the very same record.
             taking_over = context.origin is None and known.owner_id is not None
+            if fields["marc_checksum"] == known.marc_checksum and not taking_over:
+                return RecordOutcome.UNCHANGED
             owner_id = None if taking_over else known.owner_id
             change = TitleChange.TAKEN_OVER if taking_over else TitleChange.UPDATED
             self._change(known, dict(fields, owner_id=owner_id), change, record.number)

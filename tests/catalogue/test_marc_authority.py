@@ -381,3 +381,39 @@ def test_restoring_is_refused_to_who_may_not_and_changes_nothing(libraries, staf
                                        version_id=version.pk)
     title.refresh_from_db()
     assert title.subjects == []
+
+
+def test_the_national_feed_takes_over_a_library_title_even_when_the_record_is_the_same(libraries):
+    """A library copied the national record before the feed delivered it: the title
+    becomes the national service's, not the library's, and the library keeps its record."""
+    run_import(national(IRKUTSK).as_marc(), organisation=libraries.alpha)
+    title = Title.objects.get()
+    assert title.owner_id == libraries.alpha.pk
+
+    feed = run_import(national(IRKUTSK).as_marc())
+
+    title.refresh_from_db()
+    assert log_of(feed) == [(1, MatchRule.IDENTITY, RecordOutcome.TAKEN_OVER)]
+    assert (title.owner_id, title.source, title.control_number) == (None, "DLC", IRKUTSK)
+    assert TitleVersion.objects.get().owner_id == libraries.alpha.pk
+    assert LocalRecord.objects.get().organisation_id == libraries.alpha.pk
+    # Again: nothing left to do.
+    assert log_of(run_import(national(IRKUTSK).as_marc())) == [(1, MatchRule.IDENTITY, RecordOutcome.UNCHANGED)]
+
+
+def test_the_shared_part_cut_from_the_bytes_is_the_record_without_holdings_written_again():
+    """The import cuts a library's holdings and LSB's number out of the record's own bytes
+    (fast); that is exactly the record written again without them."""
+    from catalogue.marc import marc_bytes as write, shared_bytes, shared_part
+
+    for record in MARCReader(io.BytesIO(marc_bytes("loc-scripts.mrc")), to_unicode=True, force_utf8=True):
+        library = as_library_record(record, control_number="X1")
+        library.add_ordered_field(Field(tag="035", indicators=[" ", " "], subfields=[Subfield("a", "(LSB)42")]))
+        library.add_ordered_field(Field(tag="035", indicators=[" ", " "], subfields=[Subfield("a", "(OCoLC)42")]))
+        data, marc, _ = decode_iso2709(library.as_marc())
+        shared = shared_part(data)
+        assert shared is not data
+        assert shared_bytes(shared, marc) == write(shared)
+        assert [field[0] for field in shared.fields].count("035") == 1 + [
+            field.tag for field in record.fields].count("035")
+        assert "852" not in shared.data
