@@ -19,4 +19,6 @@ ERRORS = {
     "api.refused": _("Geweigerd: %(detail)s"),
     "api.loan_not_of_card": _("Exemplaar %(barcode)s is niet aan deze pas uitgeleend."),
     "api.card_unknown": _("Pas %(card)s is onbekend bij deze bibliotheek."),
+    # A machine that requires the patron's PIN (MachineAccount.patron_pin_required), as in SIP2.
+    "api.pin_required": _("Voer uw pincode in."),
 }

@@ -51,7 +51,8 @@ class CheckoutIn(serializers.Serializer):
     card_number = card_field()
     barcode = barcode_field()
     pin = StrictCharField(min_length=1, max_length=32, trim_whitespace=False, required=False,
-                          help_text="When given, the card's PIN is checked first (with the sign-in lock-out)")
+                          help_text="The card's PIN, checked first (with the sign-in lock-out); required when "
+                                    "the machine requires the PIN (403 api.pin_required)")
 
 
 class CheckinIn(serializers.Serializer):
@@ -61,16 +62,25 @@ class CheckinIn(serializers.Serializer):
 class RenewIn(serializers.Serializer):
     card_number = card_field()
     barcode = barcode_field()
+    pin = StrictCharField(min_length=1, max_length=32, trim_whitespace=False, required=False,
+                          help_text="The card's PIN, checked first (with the sign-in lock-out); required when "
+                                    "the machine requires the PIN (403 api.pin_required)")
 
 
 class RenewAllIn(serializers.Serializer):
     card_number = card_field()
+    pin = StrictCharField(min_length=1, max_length=32, trim_whitespace=False, required=False,
+                          help_text="The card's PIN, checked first (with the sign-in lock-out); required when "
+                                    "the machine requires the PIN (403 api.pin_required)")
 
 
 class PaymentIn(serializers.Serializer):
     card_number = card_field()
     amount_cents = StrictIntegerField(min_value=1, max_value=MAX_AMOUNT_CENTS, help_text="Amount paid, in euro cents")
     method = StrictChoiceField(choices=MACHINE_PAYMENT_METHODS, help_text="pin (card terminal) or cash")
+    pin = StrictCharField(min_length=1, max_length=32, trim_whitespace=False, required=False,
+                          help_text="The card's PIN, checked first (with the sign-in lock-out); required when "
+                                    "the machine requires the PIN (403 api.pin_required)")
 
 
 # --- integration input ---------------------------------------------------------------------

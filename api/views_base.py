@@ -49,7 +49,7 @@ class ApiView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # key, permissions, throttle first
-        if request.method in ("POST", "PUT", "PATCH"):
+        if request.method in ("POST", "PUT", "PATCH") and hasattr(self, request.method.lower()):
             media_type = (request.content_type or "").split(";")[0].strip().lower()
             if media_type != "application/json":
                 raise UnsupportedMediaType(media_type or "(none)")

@@ -32,6 +32,8 @@ ERRORS = {
                                  "%(latest)s."),
     "input.amount_invalid": _("%(label)s is geen geldig bedrag."),
     "input.amount_out_of_range": _("%(label)s moet tussen %(minimum)s en %(maximum)s liggen."),
+    # A NUL character in a request (core.middleware.InputCleanMiddleware): refused before any view.
+    "input.null_character": _("Null-tekens zijn niet toegestaan."),
 }
 
 

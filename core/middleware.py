@@ -10,7 +10,8 @@ a Django form) used to end in a server error. Uploaded files are not text fields
 and are not looked at (a MARC file is binary).
 
 Answer: the API (paths under /api/ or a request that accepts JSON and not HTML)
-gets {"code": "input.null_character", "detail": ...}; screens get a small Dutch page.
+gets the API's error format {"errors": [{"code": "input.null_character", "field":
+null, "params": {}, "message": ...}]}; screens get a small Dutch page.
 """
 
 import json
@@ -84,7 +85,9 @@ class InputCleanMiddleware:
         if request_has_null(request):
             message = str(ProhibitNullCharactersValidator.message)
             if wants_json(request):
-                return JsonResponse({"code": NULL_CODE, "detail": message}, status=400)
+                # The REST API's one error format (api/exceptions.py).
+                return JsonResponse({"errors": [{"code": NULL_CODE, "field": None, "params": {}, "message": message}]},
+                                    status=400)
             return render(request, "400_input.html", {"message": message}, status=400)
         return self.get_response(request)
 

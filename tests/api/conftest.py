@@ -20,9 +20,11 @@ ALPHA = "alpha.localhost"
 BETA = "beta.localhost"
 
 
-def machine_key(library, branch, login, kind=MachineKind.API):
+def machine_key(library, branch, login, kind=MachineKind.API, pin_required=False):
+    """A machine account and its API key; by default one that may act for a card
+    without its PIN (a machine that only scans cards), so a PIN is checked when sent."""
     account = MachineAccount.objects.create(organisation=library, branch=branch, name=f"Automaat {login}",
-                                            login=login, kind=kind)
+                                            login=login, kind=kind, patron_pin_required=pin_required)
     return account, account.token_rotate()
 
 

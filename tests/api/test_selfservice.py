@@ -16,7 +16,7 @@ from tests.circulation.conftest import PAID_UNTIL
 from tests.circulation.factories import make_items
 from tests.members.factories import make_member
 
-from .conftest import codes
+from .conftest import codes, machine_key
 
 pytestmark = pytest.mark.django_db
 
@@ -196,3 +196,21 @@ def test_item_information_and_another_librarys_items(api, http):
     assert state() == before
     with tenant_context(api.beta):
         assert not AuditEntry.objects.filter(member_id_ref=beta_member.pk, action="view").exists()
+
+
+def test_a_machine_that_requires_the_pin_refuses_patron_actions_without_it(api, http):
+    _, key = machine_key(api.alpha, api.desk.main, "alpha-kiosk-pin", pin_required=True)
+    [item] = api.desk.items()
+    card = api.desk.member.card_number
+    before = state()
+    for path, body in ((CHECKOUT, {"card_number": card, "barcode": item.barcode}),
+                       (RENEW, {"card_number": card, "barcode": item.barcode}),
+                       (RENEW_ALL, {"card_number": card}),
+                       (PAY, {"card_number": card, "amount_cents": 100, "method": "cash"})):
+        refused = http.post(path, key, body)
+        assert refused.status_code == 403, path
+        assert [(e["code"], e["field"]) for e in refused.body["errors"]] == [("api.pin_required", "pin")]
+    assert state() == before
+    lent = http.post(CHECKOUT, key, {"card_number": card, "barcode": item.barcode, "pin": "1234"})
+    assert lent.status_code == 201
+    assert http.post(CHECKIN, key, {"barcode": item.barcode}).status_code == 200  # no card, no PIN
