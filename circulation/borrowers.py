@@ -14,21 +14,32 @@ checkout, checkin, renewal and holds have one implementation of their rules:
 Reads only; the services lock what they change.
 """
 
+import contextvars
+import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django_tenants.utils import schema_context
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context, tenant_context
 
 from collection.models import Item
 from core import locks
+from core.actors import Actor
 from core.errors import ServiceError
 from members.cards import card_number_normalise
 from members.models import FormerCard, Member
+from members.selectors.guests import guest_reason_category
 from members.selectors.ledger import member_may_borrow
+from members.services.guests import guest_lookup_record
 from tenants.models import CardIndex, LibraryOrganisation
 
 from .models import BorrowerKind, Loan
 
 LIBRARY_REFERENCE_MAX = Loan._meta.get_field("borrowing_library_ref").max_length
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -163,13 +174,76 @@ def block_reasons(member, *, home=None):
     """(may borrow, [ServiceError]) for a member record: why they may not borrow or
     reserve now, as the members app says it (member.blocked_by_library,
     member.balance_too_high, member.membership_expired, ...); for a guest (`home`,
-    their home library) each as borrower.blocked_at_home, naming that library,
-    with the members app's code as reason_code."""
+    their home library) each as borrower.blocked_at_home, naming that library and
+    only the category of the reason (members.selectors.guests: blocked by the home
+    library, balance above its limit, membership expired, card replaced; never the
+    home library's free text, an amount or a date), with the members app's code as
+    reason_code and the category's as category."""
     may, reasons = member_may_borrow(member)
     if home is None:
         return may, list(reasons)
-    return may, [ServiceError("borrower.blocked_at_home", home=home.name, reason=str(reason), reason_code=reason.code)
-                 for reason in reasons]
+    guest_reasons = []
+    for reason in reasons:
+        category = guest_reason_category(reason)
+        guest_reasons.append(ServiceError("borrower.blocked_at_home", home=home.name, reason=str(category),
+                                          reason_code=reason.code, category=category.code))
+    return may, guest_reasons
+
+
+# --- guest lookups, told to the home library -------------------------------------------
+
+_GUEST_LOOKUPS = contextvars.ContextVar("lsb_guest_lookups", default=None)
+
+
+@contextmanager
+def guest_lookups_audited(actor):
+    """Around a lending step or a desk lookup: every guest card borrower_find
+    resolves inside is told to the card's home library (its audit log: which
+    library, branch and account looked, and the answer), once the step is over,
+    whether it committed or was refused (a refusal rolls its transaction back, so the
+    step is recorded after it, in a transaction of its own)."""
+    found = []
+    token = _GUEST_LOOKUPS.set(found)
+    try:
+        yield
+    finally:
+        _GUEST_LOOKUPS.reset(token)
+        for borrower in {id(b): b for b in found}.values():
+            guest_lookup_audit(actor=actor, borrower=borrower)
+
+
+def guest_lookup_audit(*, actor, borrower):
+    """Record this lookup in the guest's home library's audit log (which library,
+    branch and account looked, and the answer: members.services.guests), at most
+    once per actor, card and minute.
+
+    Written in the home library's schema directly, in a transaction of its own,
+    after the lending step ended, not through the outbox: the record is append-only
+    and needs nothing else to happen with it, and a refused checkout (the probing
+    case) rolls back its transaction, which would take an outbox message along.
+    A failure to record is logged, never the desk's problem."""
+    if actor is None or not borrower.is_guest or borrower.home_member_id is None:
+        return None
+    now = timezone.now()
+    key = f"lsb:guest-lookup:{actor.ref}:{borrower.home.pk}:{borrower.home_member_id}:{now:%Y%m%d%H%M}"
+    try:
+        if not cache.add(key, 1, timeout=120):
+            return None
+        payload = {
+            "actor": actor.ref, "staff": actor.staff_user.pk if actor.is_staff else None, "branch": actor.branch_id,
+            "at": now.isoformat(timespec="seconds"), "may_borrow": bool(borrower.may_borrow),
+            "categories": [reason.params.get("category", reason.code) for reason in borrower.reasons],
+        }
+        lending = actor.organisation
+        with tenant_context(borrower.home), transaction.atomic():
+            member = Member.objects.filter(pk=borrower.home_member_id).first()
+            if member is None:
+                return None
+            return guest_lookup_record(actor=Actor.system("guest_lookup", borrower.home), member=member,
+                                       lending=lending, payload=payload)
+    except Exception:  # the lending itself must not fail on its audit record
+        logger.exception("Guest lookup of member %s at %s not recorded", borrower.home_member_id, borrower.home.pk)
+        return None
 
 
 def borrower_find(*, organisation, card_number, check=True, lock=False):
@@ -225,6 +299,9 @@ def borrower_find(*, organisation, card_number, check=True, lock=False):
         borrower = Borrower(card_number=card_number, home=home, home_member_id=home_member.pk)
         if check:
             borrower.may_borrow, borrower.reasons = block_reasons(home_member, home=home)
+    collector = _GUEST_LOOKUPS.get()
+    if collector is not None and check:
+        collector.append(borrower)
     return borrower
 
 

@@ -12,7 +12,7 @@ from members.models import FormerCard
 from members.selectors.ledger import member_balance_cents, membership_expired
 from tenants.models import Branch, GuestLoan, LibraryOrganisation
 
-from .borrowers import borrower_find
+from .borrowers import borrower_find, guest_lookups_audited
 from .models import ACTIVE_HOLD_STATUSES, Hold, HoldStatus, Loan, LoanRule, Transfer
 
 
@@ -233,10 +233,12 @@ def title_and_branch_name(title_id, branch_id):
     return title or "", name or ""
 
 
-def borrower_panel(library, card):
+def borrower_panel(library, card, actor=None):
     """The desk's member panel: who is at the desk, may they borrow, what they have.
-    Raises the Dutch ValidationError of borrower_find for a card that cannot borrow here."""
-    borrower = borrower_find(organisation=library, card_number=card)
+    Raises the Dutch ValidationError of borrower_find for a card that cannot borrow here.
+    With `actor`, a guest card's lookup is told to its home library (guest_lookups_audited)."""
+    with guest_lookups_audited(actor):
+        borrower = borrower_find(organisation=library, card_number=card)
     panel = {"borrower": borrower, "loans": open_loans(borrower.loans_filter())}
     panel["overdue_count"] = sum(1 for loan in panel["loans"] if loan.overdue_days)
     if borrower.member is not None:

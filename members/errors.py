@@ -170,4 +170,11 @@ ERRORS |= {
     "online.link_expired": _("Deze link is verlopen. Vraag een nieuwe aan."),
     "online.not_registered_online": _("Dit lid heeft zich niet online ingeschreven."),
     "online.already_confirmed": _("Deze inschrijving is al bevestigd."),
+    # What another library is told about a guest who may not borrow (members.selectors.guests): a category only.
+    "guest.blocked_by_home": _("geblokkeerd door de eigen bibliotheek."),
+    "guest.balance_too_high": _("openstaand saldo boven de grens van de eigen bibliotheek."),
+    "guest.membership_expired": _("lidmaatschap verlopen."),
+    "guest.card_replaced": _("pas vervangen, als verloren gemeld of niet meer geldig."),
+    "member_rules.guest_charge_max_out_of_range": _("Het maximum per kostenpost van een andere bibliotheek moet "
+                                                    "tussen € 0,00 en %(max)s liggen."),
 }

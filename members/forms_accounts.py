@@ -64,6 +64,12 @@ class RulesForm(forms.Form):
         error_messages={"min_value": "Geef 0 of meer dagen.", "max_value": "Hoogstens 3650 dagen.",
                         "invalid": "Geef een aantal dagen."},
     )
+    guest_charge_max = EuroField(
+        label="Maximaal per kostenpost van een andere bibliotheek (€)", allow_zero=True, required=False,
+        help_text="Leengeld, boetes en vergoedingen voor verloren exemplaren die een andere bibliotheek voor een "
+                  "gastlening van uw lid in rekening brengt, worden tot dit bedrag geboekt (0: niet). U ziet ze "
+                  "onder Leden, Kosten van andere bibliotheken.",
+    )
     online_confirmation = forms.ChoiceField(
         label="Online inschrijving actief na", choices=MemberRules.OnlineConfirmation.choices,
         help_text="Leden die zich via de catalogus inschrijven, mogen lenen en reserveren zodra hun e-mailadres "

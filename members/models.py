@@ -78,6 +78,11 @@ class MemberRules(models.Model):
     loan_history_retention_days = models.PositiveIntegerField(
         _("leenhistorie bewaren (dagen) zonder toestemming"), default=30
     )
+    # The most another library may put on one of our members' accounts per charge
+    # (a guest's fee, fine or lost item: members.outbox.guest_charge).
+    guest_charge_max_cents = models.PositiveIntegerField(
+        _("maximaal bedrag per kostenpost van een andere bibliotheek (cent)"), default=7500
+    )
 
     class OnlineConfirmation(models.TextChoices):
         EMAIL = "email", _("Bevestigd e-mailadres is genoeg")
@@ -264,6 +269,36 @@ class LedgerEntry(models.Model):
         indexes = [models.Index(fields=["member", "-created_at"], name="ledger_member")]
 
 
+class GuestCharge(models.Model):
+    """A charge another library asked for on one of our members' accounts (a fee,
+    fine or lost item of a guest loan there), as asked and as booked: capped by
+    MemberRules.guest_charge_max_cents. The library sees each one with the library
+    that asked, so it can dispute it (and waive the entry)."""
+
+    member = models.ForeignKey("Member", on_delete=models.PROTECT, related_name="guest_charges")
+    entry = models.ForeignKey("LedgerEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    lending_organisation_id = models.BigIntegerField(help_text="The registry's LibraryOrganisation pk")
+    lending_name = models.CharField(max_length=200)
+    charge_type = models.CharField(max_length=20)
+    asked_cents = models.PositiveIntegerField()
+    charged_cents = models.PositiveIntegerField()
+    reference = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["-created_at"], name="guest_charge_recent")]
+
+    @property
+    def capped(self):
+        return self.charged_cents < self.asked_cents
+
+    @property
+    def charge_type_label(self):
+        return LedgerEntry.ChargeType(self.charge_type).label if self.charge_type in LedgerEntry.ChargeType.values \
+            else self.charge_type
+
+
 class AuditEntry(models.Model):
     """Every read or change of a member's personal data by someone other than the
     member (staff, a self-service machine, the system) and every change by the
@@ -282,6 +317,9 @@ class AuditEntry(models.Model):
         EXPORT = "export", _("Gegevens uitgevoerd")
         ERASE = "erase", _("Gewist")
         IMPORT = "import", _("Geïmporteerd")
+        # Another library's desk or machine looked up the card (guest lending): which
+        # library, branch and account are in detail (members.outbox.guest_lookup).
+        GUEST_LOOKUP = "guest", _("Opgezocht door andere bibliotheek")
 
     staff_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,

@@ -7,7 +7,8 @@ from tenants.outbox import outbox_handler
 
 from .models import LedgerEntry, Member
 from .selectors.ledger import charge_waived_cents
-from .services.ledger import ledger_charge, ledger_charge_reverse
+from .services.guests import guest_charge_book
+from .services.ledger import ledger_charge_reverse
 
 
 def _live_record(member_id):
@@ -24,14 +25,15 @@ def _live_record(member_id):
 
 
 @outbox_handler("members.guest_charge", label=_("Kosten van een gastlening op de rekening thuis"))
-def guest_charge(*, actor, payload):
-    """A charge for a loan at another library (a guest's loan fee, fine or lost
-    item) on the member's account here, their home library.
+def guest_charge(*, actor, payload, source):
+    """A charge for a loan at another library (`source`: a guest's loan fee, fine or
+    lost item) on the member's account here, their home library: capped by this
+    library's rules and listed with the lending library (services.guests).
 
     payload: {"member": <member id here>, "charge_type": a LedgerEntry.ChargeType,
               "amount_cents": int, "description": text, "reference": "loan:<id>:..."}"""
-    return ledger_charge(
-        actor=actor, member=_live_record(payload["member"]), charge_type=payload["charge_type"],
+    return guest_charge_book(
+        actor=actor, member=_live_record(payload["member"]), lending=source, charge_type=payload["charge_type"],
         amount_cents=payload["amount_cents"], description=payload.get("description", ""),
         reference=payload.get("reference", ""),
     )
@@ -48,9 +50,10 @@ def guest_charge_reverse(*, actor, payload):
               "reference": the charge's reference ("loan:<id>:lost"), "charged_cents":
               what was charged, "amount_cents": what to reverse, "reason": text}"""
     member = _live_record(payload["member"])
+    # By reference, whatever amount was booked: this library may have capped the charge (services.guests).
     for charge in (LedgerEntry.objects.filter(member=member, kind=LedgerEntry.Kind.CHARGE,
-                                              charge_type=payload["charge_type"], reference=payload["reference"],
-                                              amount_cents=payload["charged_cents"]).order_by("-created_at", "-pk")):
+                                              charge_type=payload["charge_type"], reference=payload["reference"])
+                   .order_by("-created_at", "-pk")):
         open_cents = charge.amount_cents - charge_waived_cents(charge)
         if open_cents > 0:
             return ledger_charge_reverse(actor=actor, charge=charge, amount_cents=min(open_cents,

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:member_id>/blokkeren/", views_accounts.block, name="block"),
     path("blokkade/<int:block_id>/opheffen/", views_accounts.block_lift, name="block-lift"),
     path("regels/", views_accounts.rules, name="rules"),
+    path("gastleenkosten/", views_accounts.guest_charges, name="guest-charges"),
 ]

@@ -28,6 +28,7 @@ from .models import MemberCategory, OnlineRegistration, SubscriptionType
 from .selectors import registration as selectors
 from .selectors.access import member_for_actor, members_search_for_actor
 from .selectors.auth import card_sign_in_state
+from .selectors.guests import guest_lookups
 from .services.auth import member_sign_in_unlock
 from .services.online import online_registration_confirm
 from .selectors.ledger import member_account
@@ -112,6 +113,7 @@ def detail(request, member_id):
         "loans": member_loans(member),
         "guest_loans": member_guest_loans(member, request.library),
         "sign_in": card_sign_in_state(member.card_number),
+        "guest_lookups": guest_lookups(member),
         "online_registration": OnlineRegistration.objects.filter(member=member).first(),
     })
 

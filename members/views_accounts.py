@@ -17,7 +17,8 @@ from staff.permissions import actor_for_request, library_staff_required
 from .forms_accounts import BlockForm, ChargeForm, PaymentForm, RulesForm, WaiveForm
 from .models import Block
 from .selectors import ledger as selectors
-from .selectors.access import member_for_actor, member_shown
+from .selectors import guests as selectors_guests
+from .selectors.access import member_for_actor, member_shown, members_listed
 from .services import ledger as services
 
 desk_staff = library_staff_required(Role.DESK)
@@ -189,6 +190,7 @@ def rules(request):
                     block_when_expired=data["block_when_expired"],
                     loan_history_retention_days=data["loan_history_retention_days"],
                     online_confirmation=data["online_confirmation"],
+                    guest_charge_max_cents=data["guest_charge_max"],
                 )
             except ValidationError as error:
                 errors = error.messages
@@ -202,9 +204,22 @@ def rules(request):
             "block_when_expired": current.block_when_expired,
             "loan_history_retention_days": current.loan_history_retention_days,
             "online_confirmation": current.online_confirmation,
+            "guest_charge_max": euro(current.guest_charge_max_cents).replace("€ ", ""),
         })
     return render(
         request, "members/rules.html",
         {"form": form, "errors": errors, "rules": current, "desk_limit_cents": services.WAIVE_DESK_LIMIT_CENTS},
         status=400 if request.method == "POST" else 200,
     )
+
+
+@desk_staff
+def guest_charges(request):
+    """The charges other libraries put on this library's members' accounts (guest
+    lending), each with the library that asked, the amount asked and booked: to
+    check and dispute (waive the entry on the member's page)."""
+    rows = selectors_guests.guest_charges_recent()
+    members_listed(actor_for_request(request), [row.member_id for row in rows], purpose="guest_charges")
+    return render(request, "members/guest_charges.html", {
+        "rows": rows, "cap_cents": selectors.member_rules_get().guest_charge_max_cents,
+    })

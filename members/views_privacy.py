@@ -109,6 +109,9 @@ _DETAIL_LABELS = {
     "format": "formaat", "screen": "scherm", "fields": "velden", "checked": "gecontroleerd", "rows": "regels",
     "created": "geïmporteerd", "skipped": "overgeslagen", "errors": "fouten", "kind": "soort",
     "merged_records": "samengevoegde records",
+    # A lookup by another library (guest lending): members.services.guests.guest_lookup_record.
+    "library": "bibliotheek", "library_id": "bibliotheek-id", "branch": "vestiging", "account": "account",
+    "looked_up_at": "opgezocht op", "may_borrow": "mag lenen", "categories": "redenen",
 }
 
 

@@ -34,7 +34,8 @@ Handlers are registered per kind by the app that owns the write, in its
         ledger_charge(actor=actor, member=..., ...)
 
 A handler runs in the target's schema with `Actor.system("outbox", target)` and
-gets the payload only; the schema is the message's target and nothing in the
+gets the payload (and, when it has a `source` parameter, the asking library);
+the schema is the message's target and nothing in the
 payload can name another. Payloads hold opaque references (record ids in the
 target schema, amounts, codes, a ledger line's text), never a person's name,
 address or card number: national staff see them.
@@ -42,6 +43,7 @@ address or card number: national staff see them.
 
 import functools
 import importlib
+import inspect
 import json
 import logging
 from dataclasses import dataclass
@@ -77,6 +79,9 @@ class Handler:
     kind: str
     function: object
     label: object
+    # A handler with a `source` parameter is given the asking LibraryOrganisation
+    # (from the message, not the payload: the asker cannot name another).
+    takes_source: bool = False
 
 
 _HANDLERS = {}
@@ -90,7 +95,8 @@ def outbox_handler(kind, *, label=""):
         known = _HANDLERS.get(kind)
         if known is not None and known.function is not function:
             raise ValueError(f"outbox kind {kind} has two handlers: {known.function} and {function}")
-        _HANDLERS[kind] = Handler(kind, function, label or kind)
+        _HANDLERS[kind] = Handler(kind, function, label or kind,
+                                  takes_source="source" in inspect.signature(function).parameters)
         return function
 
     return register
@@ -281,8 +287,9 @@ def deliver(message_id):
             if handler is None:  # a worker running older code: try again later
                 raise LookupError(f"no outbox handler registered for {message.kind!r}")
             target = message.target
+            extra = {"source": message.source} if handler.takes_source else {}
             with tenant_context(target):
-                handler.function(actor=Actor.system("outbox", target), payload=dict(message.payload))
+                handler.function(actor=Actor.system("outbox", target), payload=dict(message.payload), **extra)
                 if connection.schema_name != target.schema_name:
                     raise RuntimeError(f"the {message.kind} handler left the schema of {target.schema_name}")
             message.state = OutboxMessage.State.DONE

@@ -372,7 +372,7 @@ def block_lift(*, actor, block):
 # --- rules -------------------------------------------------------------------------
 
 def member_rules_update(*, actor, balance_block_cents, block_when_expired, loan_history_retention_days,
-                        online_confirmation=None):
+                        online_confirmation=None, guest_charge_max_cents=None):
     """Save the library's member rules (library admin) and, once committed, refresh
     every member's automatic blocks in the background. `online_confirmation`
     (MemberRules.OnlineConfirmation; None keeps it): when an online registration is
@@ -385,6 +385,10 @@ def member_rules_update(*, actor, balance_block_cents, block_when_expired, loan_
     if type(loan_history_retention_days) is not int or not 0 <= loan_history_retention_days <= MAX_RETENTION_DAYS:  # noqa: E721
         raise ServiceError("member_rules.retention_out_of_range", field="loan_history_retention_days",
                            max=MAX_RETENTION_DAYS)
+    if guest_charge_max_cents is not None and (
+            type(guest_charge_max_cents) is not int or not 0 <= guest_charge_max_cents <= MAX_AMOUNT_CENTS):  # noqa: E721
+        raise ServiceError("member_rules.guest_charge_max_out_of_range", field="guest_charge_max_cents",
+                           max=euro(MAX_AMOUNT_CENTS))
     if online_confirmation is not None and online_confirmation not in MemberRules.OnlineConfirmation.values:
         raise ValueError(f"unknown online confirmation {online_confirmation!r}")
     schema = organisation.schema_name
@@ -396,6 +400,8 @@ def member_rules_update(*, actor, balance_block_cents, block_when_expired, loan_
         rules.loan_history_retention_days = loan_history_retention_days
         if online_confirmation is not None:
             rules.online_confirmation = online_confirmation
+        if guest_charge_max_cents is not None:
+            rules.guest_charge_max_cents = guest_charge_max_cents
         rules.save()
         transaction.on_commit(lambda: _enqueue_blocks_refresh(schema))
     return rules

@@ -85,7 +85,10 @@ def test_blocked_guest_refused(desk, guest, libraries):
     assert codes(error) == ["borrower.blocked_at_home"]
     assert error.messages[0].startswith(f"Bij de eigen bibliotheek ({libraries.beta.name}): ")
     assert error.refusals[0].params["reason_code"] == "member.blocked_by_library"
-    assert "Boeken niet teruggebracht" in error.messages[0]
+    # Only the category reaches the lending desk, never the home library's own words (issue 14).
+    assert error.refusals[0].params["category"] == "guest.blocked_by_home"
+    assert error.messages[0].endswith("geblokkeerd door de eigen bibliotheek.")
+    assert "Boeken niet teruggebracht" not in error.messages[0]
     assert not GuestLoan.objects.exists()
 
 
