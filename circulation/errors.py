@@ -133,4 +133,6 @@ ERRORS = {
     "checkout.ibl_copy_members_only": _("Exemplaar %(barcode)s is van een andere bibliotheek (IBL) en wordt alleen "
                                         "uitgeleend aan het lid dat het heeft aangevraagd."),
     "hold.ibl_member_gone": _("Het lid voor IBL-exemplaar %(barcode)s is niet meer ingeschreven; stuur het terug."),
+    "scan.item_of_other_library": _("Exemplaar %(barcode)s is van %(library)s, niet van deze bibliotheek: leg het "
+                                    "in de IBL-krat, de POI brengt het terug."),
 }

@@ -65,4 +65,15 @@ ERRORS = {
     "ibl.terms_item_type_unknown": _("Onbekende soort materiaal: '%(item_type)s'."),
     "ibl.terms_months_invalid": _("Geef het aantal maanden als een getal van 0 tot %(max)s."),
     "ibl.terms_fee_invalid": _("'%(value)s' is geen bedrag; schrijf bijvoorbeeld 2,50."),
+    # --- exceptions (ibl.services.exceptions) -----------------------------------------------------------------
+    "ibl.loss_kind_unknown": _("Kies: verloren of beschadigd."),
+    "ibl.loss_not_now": _("Deze aanvraag is %(state)s; er is geen exemplaar onderweg of uitgeleend om verloren te "
+                          "melden."),
+    "ibl.loss_not_allowed": _("Alleen wie het exemplaar nu heeft (de bibliotheek, het sorteercentrum of de POI) "
+                              "kan het verloren of beschadigd melden."),
+    "ibl.recall_not_now": _("Deze aanvraag is %(state)s; terugroepen kan alleen als het exemplaar bij de andere "
+                            "bibliotheek is."),
+    "ibl.recall_already": _("Dit exemplaar is al teruggeroepen."),
+    "ibl.receive_wrong_library": _("Exemplaar %(barcode)s is van %(owner)s (IBL-aanvraag %(reference)s) en hoort "
+                                   "niet hier: leg het in de IBL-krat; de POI brengt het naar %(library)s."),
 }

@@ -9,6 +9,12 @@ in that library's schema with Actor.system("outbox", library), exactly once.
     ibl.lender_renew         at the lender: renew its loan to the requesting library
     ibl.requester_unfilled   at the requesting library: tell the member no library
                              could lend it
+    ibl.lender_lost          at the lender: its loan to the requesting library ends as
+                             lost (the copy lost or damaged on its way; compensation is
+                             settled between the libraries, ibl.Settlement)
+    ibl.requester_copy_gone  at the requesting library: the stand-in of a lost copy leaves
+    ibl.requester_recall     at the requesting library: the member's loan of a recalled
+                             copy is due within a week
 
 Payloads: ids and the request's reference only.
 """
@@ -72,3 +78,38 @@ def requester_unfilled(*, actor, payload):
     from .services.notify import member_tell_unfilled
 
     return member_tell_unfilled(actor=actor, request_id=payload["request"], member_id=payload["member"])
+
+
+@outbox_handler("ibl.lender_lost", label=_("IBL: uitlening aan een andere bibliotheek beëindigen als verloren"))
+def lender_lost(*, actor, payload):
+    from circulation.models import Loan
+    from circulation.services.interlibrary import library_loan_lost
+
+    if not Loan.objects.filter(pk=payload["loan"], ended_at__isnull=True).exists():
+        return None  # back home meanwhile, or ended already
+    return library_loan_lost(actor=actor, loan_id=payload["loan"],
+                             detail=f"Verloren of beschadigd in het IBL-transport (ibl:{payload['request']})")
+
+
+@outbox_handler("ibl.requester_copy_gone", label=_("IBL: verloren exemplaar van een andere bibliotheek afboeken"))
+def requester_copy_gone(*, actor, payload):
+    from circulation.services.interlibrary import ibl_copy_gone
+
+    return ibl_copy_gone(actor=actor, barcode=payload["barcode"],
+                         detail=f"Verloren of beschadigd (ibl:{payload['request']})")
+
+
+@outbox_handler("ibl.requester_recall", label=_("IBL: teruggeroepen exemplaar eerder inleveren"))
+def requester_recall(*, actor, payload):
+    import datetime
+
+    from circulation.models import Loan
+    from circulation.services.interlibrary import loan_due_shorten
+
+    request = IblRequest.objects.filter(pk=payload["request"], requesting_organisation=actor.organisation).first()
+    if request is None or request.requester_item_id is None:
+        return None  # not here yet: its due date takes the recall into account when it is lent
+    loan = Loan.objects.filter(item_id=request.requester_item_id, ended_at__isnull=True).first()
+    if loan is None:
+        return None
+    return loan_due_shorten(actor=actor, loan_id=loan.pk, due_on=datetime.date.fromisoformat(payload["due_on"]))

@@ -31,6 +31,7 @@ from .services.transport import legs_arrive_all, legs_plan_on_commit
 
 # A member keeps a lender's copy at least this long, whatever the transport.
 MIN_MEMBER_DAYS = 7
+RECALL_DAYS = 7
 
 
 def _standin_request(item, *, lock=False):
@@ -68,7 +69,10 @@ class CirculationAnswers:
         request = _standin_request(item)
         if request is None or request.lender_due_on is None:
             raise ServiceError("ibl.standin_unknown", barcode=item.barcode)
-        return member_due_on(request, lender_due_on=request.lender_due_on, today=today, branch_id=branch_id)
+        due = member_due_on(request, lender_due_on=request.lender_due_on, today=today, branch_id=branch_id)
+        if request.recalled_at is not None:  # the lender wants it back: a week at most
+            due = min(due, today + datetime.timedelta(days=RECALL_DAYS))
+        return due
 
     def standin_lent(self, *, actor, loan):
         request = _standin_request(loan.item, lock=True)

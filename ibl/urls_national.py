@@ -13,4 +13,5 @@ urlpatterns = [
     path("poi/", views_national.poi_overview, name="poi"),
     path("poi/statistiek/", views_national.poi_statistics, name="statistics"),
     path("ritten/<int:run_id>/", views_national.run_manifest, name="manifest"),
+    path("aanvragen/<int:request_id>/verloren/", views_national.loss_report, name="loss"),
 ]

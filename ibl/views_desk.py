@@ -30,6 +30,7 @@ from tenants.selectors import branch_choices
 from . import selectors
 from .models import Ask, IblTerms
 from .services.arrival import ibl_receive
+from .services.exceptions import ibl_recall, ibl_report_loss
 from .services.requests import ibl_decline, ibl_request_cancel, ibl_request_create
 from .services.sending import ibl_send
 from .services.terms import ibl_terms_save
@@ -245,3 +246,31 @@ def terms(request):
     return render(request, "ibl/terms.html", {"terms": current, "item_types": ItemType.choices, "errors": errors,
                                               "posted": request.POST if request.method == "POST" else None},
                   status=422 if errors else 200)
+
+
+@require_POST
+@desk_staff
+def request_loss(request, request_id):
+    """Report the copy lost or damaged while this library has it (ibl.services.exceptions)."""
+    try:
+        ibl_report_loss(actor=actor_for_request(request), request_id=request_id, kind=request.POST.get("wat", ""),
+                        note=request.POST.get("toelichting", ""))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Vastgelegd. De kosten voor de uitlener zijn genoteerd voor de verrekening.")
+    return redirect("ibl:request", request_id=request_id)
+
+
+@require_POST
+@desk_staff
+def request_recall(request, request_id):
+    """The lender wants its copy back early."""
+    try:
+        ibl_recall(actor=actor_for_request(request), request_id=request_id, reason=request.POST.get("reden", ""))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Teruggeroepen: de aanvragende bibliotheek laat het lid het binnen een week "
+                                  "terugbrengen.")
+    return redirect("ibl:request", request_id=request_id)

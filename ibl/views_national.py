@@ -32,6 +32,7 @@ from tenants.models import Poi, PoiHub
 
 from . import selectors, statistics
 from .models import Run
+from .services.exceptions import ibl_report_loss
 from .services.transport import hub_scan, hubs_of, manifest_of, may_work_at_hub
 
 
@@ -181,3 +182,20 @@ def run_manifest(request, run_id):
     manifest = run.manifest if run.manifest else manifest_of(run)
     return render(request, "ibl/manifest.html", {"run": run, "manifest": manifest,
                                                  "live": not run.manifest})
+
+
+@require_POST
+@_signed_in
+def loss_report(request, request_id):
+    """Hub staff or a POI administrator report a copy lost or damaged on its way."""
+    from django.contrib import messages
+
+    try:
+        ibl_report_loss(actor=Actor.staff(request.user), request_id=request_id, kind=request.POST.get("wat", ""),
+                        note=request.POST.get("toelichting", ""))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Vastgelegd, met de kosten voor de uitlener voor de verrekening.")
+    return redirect(request.POST.get("terug") if request.POST.get("terug", "").startswith("/ibl/")
+                    else reverse("ibl_national:poi"))

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from collection.interlibrary import item_ibl_copy_leave, item_ibl_copy_receive
-from collection.models import ItemStatus
+from collection.models import Item, ItemStatus
 from core import locks
 from core.actors import ActorKind
 from core.errors import ServiceError
@@ -125,3 +125,72 @@ def library_loan_returned(actor, loan, branch, *, now, result):
     extra = interlibrary().library_loan_returned(actor=actor, loan=loan, branch=branch, now=now)
     result.notes = list(result.notes) + [Note(code, params) for code, params in extra or ()]
     return result
+
+
+def library_loan_lost(*, actor, loan_id, detail=""):
+    """Interlibrary loan's own step at the lender: its copy, lent to a library, was
+    lost (or damaged beyond return) on its way. The loan ends as lost and the copy
+    becomes missing; nobody is charged here (the compensation between the libraries
+    is settled by interlibrary loan). The system only (ibl's outbox step)."""
+    from collection.services import item_circulation_update
+
+    from ..models import CirculationEvent
+    from .loans import _lock_open_loan
+
+    organisation = actor.require_current_library()
+    actor.require_kind(ActorKind.SYSTEM)
+    now = timezone.now()
+    with transaction.atomic():
+        loan, _borrower = _lock_open_loan(actor, loan_id)
+        if not loan.is_library_loan:
+            raise ValueError("library_loan_lost is for a loan to a library organisation")
+        _end_loan(organisation, loan, ending=Loan.Ending.LOST, branch_id=None, now=now)
+        loan.save(update_fields=["ended_at", "ending", "ended_branch_id"])
+        item_circulation_update(actor=actor, item=loan.item, to_status=ItemStatus.MISSING,
+                                detail=detail or "Verloren in het IBL-transport")
+        CirculationEvent.objects.create(kind=CirculationEvent.Kind.LOST, loan=loan, item_id_ref=loan.item_id,
+                                        actor_ref=actor.ref, detail=detail or "Verloren in het IBL-transport")
+    return loan
+
+
+def ibl_copy_gone(*, actor, barcode, detail=""):
+    """Interlibrary loan's own step at the requesting library: the lender's copy is
+    lost or damaged while here (reported to IBL): its stand-in leaves and a hold
+    still ready for it ends. A member's open loan of it stays for the desk (lost:
+    circulation's loan_mark_lost, with the replacement amount)."""
+    actor.require_current_library()
+    actor.require_kind(ActorKind.SYSTEM, ActorKind.STAFF)
+    now = timezone.now()
+    with transaction.atomic():
+        item = locks.lock_row(locks.ITEM, Item.objects.filter(barcode=barcode, ibl_owner_id__isnull=False))
+        if item is None:
+            return None
+        for hold in locks.lock_rows(locks.HOLD, Hold.objects.filter(item=item, status__in=ACTIVE_HOLD_STATUSES)):
+            hold.status = HoldStatus.CANCELLED
+            hold.ended_at = now
+            hold.cancel_reason = detail or "IBL-exemplaar verloren of beschadigd"
+            hold.save(update_fields=["status", "ended_at", "cancel_reason"])
+        if not Loan.objects.filter(item=item, ended_at__isnull=True).exists():
+            item_ibl_copy_leave(actor=actor, item=item, detail=detail or "Verloren of beschadigd (IBL)")
+    return item
+
+
+def loan_due_shorten(*, actor, loan_id, due_on):
+    """A lender recalls its copy (interlibrary loan): the member's loan of the
+    stand-in is due no later than `due_on` (never earlier than it already is). The
+    system only (ibl's outbox step; the request records why). Returns the loan, or
+    None when it has ended."""
+    from .loans import _lock_open_loan
+
+    actor.require_current_library()
+    actor.require_kind(ActorKind.SYSTEM)
+    with transaction.atomic():
+        try:
+            loan, _borrower = _lock_open_loan(actor, loan_id)
+        except ServiceError:
+            return None
+        if due_on < loan.due_on:
+            loan.due_on = due_on
+            loan.overdue_level = 0
+            loan.save(update_fields=["due_on", "overdue_level"])
+    return loan

@@ -196,6 +196,16 @@ def _refuse_card_as_item(barcode):
         raise ServiceError("scan.card_not_item", barcode=barcode)
 
 
+def _refuse_other_librarys_item(barcode):
+    """Another library's copy scanned here (the national item index knows its owner):
+    say whose it is, so the desk sends it on (interlibrary loan's crate for the POI)."""
+    from tenants.models import ItemIndex
+
+    owners = sorted(set(ItemIndex.objects.filter(barcode=barcode).values_list("organisation__name", flat=True)))
+    if owners:
+        raise ServiceError("scan.item_of_other_library", barcode=barcode, library=" / ".join(owners))
+
+
 def _desk_context(organisation, *, barcode, branch_id, today):
     """Lock the scanned item and read the scan's context (circulation.desk_context);
     the actor's branch must be an active branch of this library."""
@@ -208,6 +218,7 @@ def _desk_context(organisation, *, barcode, branch_id, today):
     if context is None:
         branch_of(organisation, branch_id, label=DESK_BRANCH)
         _refuse_card_as_item(barcode)
+        _refuse_other_librarys_item(barcode)
         raise ServiceError("scan.item_unknown", barcode=barcode)
     branch = context.branch
     if branch is None or branch.organisation_id != organisation.pk:

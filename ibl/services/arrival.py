@@ -64,7 +64,9 @@ def ibl_receive(*, actor, barcode, now=None):
                                       state__in=[RequestState.ARRIVED, RequestState.LENT]).first())
     if here is not None:
         raise ServiceError("ibl.receive_already", barcode=barcode, state=here.get_state_display().lower())
-    raise ServiceError("ibl.receive_nothing", barcode=barcode)
+    from .exceptions import ibl_wrong_library
+
+    raise ibl_wrong_library(actor=actor, barcode=barcode) or ServiceError("ibl.receive_nothing", barcode=barcode)
 
 
 def _receive_for_member(actor, request, barcode, *, now):
