@@ -82,7 +82,8 @@ _STILL_USABLE_SQL = """
 
 def machine_still_usable(account_id):
     """(usable, last_seen_at, password hash) of an account now: revoking takes
-    effect at once. One plain statement: the SIP2 server asks it at every message."""
+    effect at once. One plain statement: the SIP2 server asks it for a connection's
+    messages (at most once a second per connection)."""
     with connection.cursor() as cursor:
         cursor.execute(_STILL_USABLE_SQL.format(machine=MachineAccount._meta.db_table,
                                                 organisation=LibraryOrganisation._meta.db_table,

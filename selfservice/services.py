@@ -7,8 +7,9 @@ Decisions:
   that library (actor.organisation) and stands at one of its active branches.
 - Secrets are generated here and returned once (MachineSecrets); only their
   hashes are stored. A new password or API token replaces the old one at once.
-- Revoking takes effect at once: the SIP2 server checks the account at every
-  message, the API at every request.
+- Revoking takes effect at once: the SIP2 server checks the account before a
+  connection's messages (at most once a second per connection), the API at
+  every request.
 - Every change is recorded as a MachineAccountEvent with the actor's ref; what
   the machine itself does is recorded by the services it calls, under
   ``machine:<id>@<branch>``.
@@ -114,7 +115,7 @@ def machine_account_create(*, actor, name, login, branch_id, kind=MachineKind.SI
 
 def machine_account_password_rotate(*, actor, account_id):
     """Give a SIP2 machine a new password (shown once); the old one stops working
-    at once (a machine logged in with it is refused at its next login)."""
+    at once (a machine connected with the old one is refused within a second)."""
     organisation = _require_admin(actor)
     with transaction.atomic():
         account = _account(organisation, account_id, lock=True)

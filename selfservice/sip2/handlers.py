@@ -107,6 +107,7 @@ class Session:
     last_seen_at: object = None
     password_hash: str = ""
     language: str = "000"
+    usable_checked_at: float = -1e9  # time.monotonic() of the last 'still usable?' check
 
     @property
     def logged_in(self):
@@ -357,12 +358,21 @@ def login(session, request):
     return protocol.build("94", "1", request=request)
 
 
+USABLE_CHECK_SECONDS = 1.0
+
+
 def still_usable(session):
-    """Revoking takes effect at once: every message checks the account (one
-    indexed read), and a new password logs the old connections out."""
+    """Revoking takes effect at once (within a second): a message checks the
+    account (one indexed read) unless this connection checked it less than
+    USABLE_CHECK_SECONDS ago (a checkout and its checkin, a patron's visit), and a
+    new password logs the old connections out."""
+    checked = time.monotonic()
+    if checked - session.usable_checked_at < USABLE_CHECK_SECONDS:
+        return True
     usable, last_seen, password = machine_selectors.machine_still_usable(session.account_id)
     if not usable or password != session.password_hash:
         return False
+    session.usable_checked_at = checked
     now = _now()
     if last_seen is None or (now - last_seen).total_seconds() >= 60:
         from ..models import MachineAccount

@@ -14,6 +14,9 @@ self-service machines in one process.
   `message_timeout` is answered with 96 and dropped; an answer the machine does not
   take within `write_timeout` closes the connection; TCP keepalive finds half-open
   connections whose other end vanished.
+- A message repeated with the same sequence number (AY) is a retransmission (the
+  machine missed the answer): it gets the same answer again and is not handled
+  twice (no second loan or payment).
 - Passwords and PINs (CO, AD, AC) are never logged; see protocol.redacted.
 - With several processes (`processes`), the parent binds the socket and forks
   workers that accept on it (the kernel spreads the connections).
@@ -22,6 +25,7 @@ self-service machines in one process.
 import asyncio
 import logging
 import os
+import re
 import signal
 import socket
 import ssl
@@ -196,6 +200,7 @@ class Sip2Server:
         buffer = bytearray()
         skipping = False  # the rest of an oversized message, up to its terminator
         last_response = None
+        last_frame = None
         started = time.monotonic()
         while True:
             if not session.logged_in:
@@ -240,11 +245,16 @@ class Sip2Server:
                     continue
                 if not frame:
                     continue  # the LF of CR LF, or an empty line
+                if frame == last_frame and last_response is not None and _sequenced(frame):
+                    # The same message with the same sequence number again: the machine did
+                    # not get the answer. Send it again rather than lend or pay twice.
+                    await self._send(writer, last_response)
+                    continue
                 response, close = await self._answer(session, frame, last_response)
                 if response is not None:
                     await self._send(writer, response)
                     if not response.startswith(b"96"):
-                        last_response = response
+                        last_response, last_frame = response, frame
                 if close:
                     return
 
@@ -274,6 +284,15 @@ class Sip2Server:
     async def _send(self, writer, data):
         writer.write(data)
         await asyncio.wait_for(writer.drain(), timeout=self.write_timeout)
+
+
+_SEQUENCED = re.compile(rb"AY[0-9]AZ[0-9A-Fa-f]{4}$")
+
+
+def _sequenced(frame):
+    """Does the message carry a sequence number (and checksum)? Only then is an
+    identical message a retransmission rather than a new request."""
+    return _SEQUENCED.search(frame) is not None and not frame.startswith((b"97", b"99", b"93"))
 
 
 def _terminator(buffer):

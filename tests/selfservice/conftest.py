@@ -79,7 +79,7 @@ def _create(run):
         data.members = members(alpha, "A", ["anna", "bert", "cora", "dirk", "erik", "fien"])
         Block.objects.create(member=data.members["dirk"], kind=Block.Kind.MANUAL, reason="Boek kwijt",
                              actor_ref="system:test")
-        data.items = items(alpha, main, titles[0], 6, "I")  # plain copies at the main branch
+        data.items = items(alpha, main, titles[0], 8, "I")  # plain copies at the main branch
         data.other_items = items(alpha, other, titles[1], 1, "O")  # owned by the other branch: transit home
         data.hold_here = items(alpha, main, titles[2], 1, "H")  # bert holds its title, pickup here
         data.hold_there = items(alpha, main, titles[3], 1, "T")  # cora holds its title, pickup at the other branch

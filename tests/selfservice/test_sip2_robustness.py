@@ -154,6 +154,7 @@ def test_revoked_machine_is_refused_at_once(world, machine_for):
             machine_account_revoke(actor=Actor.system("test", world.alpha), account_id=world.machine_revoke.account.pk)
 
     on_own_connection(revoke)
+    time.sleep(1.1)  # at once: within a second (a connection checks its account at most once a second)
     machine.patron(world.members["anna"].card_number, PIN)
     answer = machine.send(machine.client.sip_checkout_request(world.items[5].barcode))
     assert answer[2] == "0"
@@ -183,3 +184,31 @@ def test_passwords_and_pins_never_logged(world, machine_for, caplog):
     text = caplog.text
     for secret in ("wrong-secret-xyz", world.machine.password, "8642", "secret-terminal"):
         assert secret not in text
+
+
+def test_tls(world, tmp_path):
+    """With --cert/--key the server speaks TLS only: a machine logs in over TLS; plain text gets nowhere."""
+    import ssl
+    import subprocess
+
+    from selfservice.sip2.server import ServerThread, ssl_context
+
+    cert, key = tmp_path / "sip2.pem", tmp_path / "sip2.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    server = ServerThread(host="127.0.0.1", port=0, threads=2, ssl=ssl_context(str(cert), str(key))).start()
+    try:
+        client = ssl.create_default_context(cafile=str(cert))
+        client.check_hostname = False
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+            with client.wrap_socket(raw) as sock:
+                sock.sendall(with_checksum(f"9300CN{world.machine.account.login}|CO{world.machine.password}|CP|"))
+                assert read_answer(sock).startswith(b"941")
+                sock.sendall(with_checksum("9900302.00", "1"))
+                answer = read_answer(sock)
+                assert answer.startswith(b"98Y")
+        with socket.create_connection(("127.0.0.1", server.port), timeout=20) as plain:
+            plain.sendall(with_checksum("9900302.00"))
+            assert not plain.recv(100).startswith(b"98")  # the handshake fails: closed, no answer
+    finally:
+        server.stop()

@@ -233,3 +233,23 @@ def test_offline_checkin_uses_the_return_date(world, machine_for):
     with tenant_context(world.alpha):
         loan = Loan.objects.filter(item__barcode=item.barcode).order_by("-pk").first()
     assert abs((loan.ended_at - returned).total_seconds()) < 2
+
+
+def test_a_retransmitted_message_is_answered_again_not_done_twice(world, machine_for):
+    """A machine that missed an answer sends the same message (same sequence number) again."""
+    bert = world.members["bert"]
+    item = world.items[6]
+    machine = machine_for(world.machine.account.login, world.machine.password)
+    machine.patron(bert.card_number, PIN)
+    message = machine.client.sip_checkout_request(item.barcode, scRenewalPolicy="Y").encode()
+    first = machine.raw(message)
+    second = machine.raw(message)
+    assert first == second and first[2:3] == b"1"
+    with tenant_context(world.alpha):
+        loans = Loan.objects.filter(item__barcode=item.barcode)
+        assert loans.count() == 1 and loans.get().renewals == 0
+    message = machine.client.sip_fee_paid_request(6, 0, "0.50", transactionId="").encode()
+    assert machine.raw(message) == machine.raw(message)
+    with tenant_context(world.alpha):
+        assert LedgerEntry.objects.filter(member=bert, kind=LedgerEntry.Kind.PAYMENT).count() == 1
+    machine.send(machine.client.sip_checkin_request(item.barcode))
