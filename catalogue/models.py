@@ -383,7 +383,7 @@ class MatchRule(models.TextChoices):
     IDENTITY = "identity", _("zelfde bron en controlenummer (003/001)")
     LOCAL_RECORD = "local_record", _("eigen record van deze bibliotheek (003/001)")
     ISBN = "isbn", _("zelfde ISBN")
-    CONTENT = "content", _("zelfde record (geen 001 of ISBN)")
+    CONTENT = "content", _("precies hetzelfde record")
     NONE = "none", _("geen: nieuwe titel")
 
 

@@ -20,7 +20,7 @@ Matching, per record, the first rule that finds a title (reported per record):
      imported before for a title that is not its own;
   4. isbn: a shared ISBN, unless both records number themselves in the same source
      and their 001s differ (the source says they are different records);
-  5. content: a record with neither 001 nor ISBN: exactly the same record;
+  5. content: exactly the same record (what a record without 001 or ISBN has);
   otherwise the record is a new title, owned by its importer.
 
 Who may change a matched title's description: its own source (the owner's
@@ -61,7 +61,7 @@ from .marc import (
     read_records, shared_bytes, shared_part, sniff, title_fields_from, with_identity,
 )
 from .models import (
-    LocalRecord, MarcFormat, MarcImport, MarcImportProblem, MarcImportStatus, MatchRule, ProblemLevel,
+    MarcFormat, MarcImport, MarcImportProblem, MarcImportStatus, MatchRule, ProblemLevel,
     RecordOutcome, Title, TitleChange, TitleVersion,
 )
 
@@ -556,8 +556,7 @@ class _Batch:
                 else:
                     own_numbers.add(record.control_number)
         isbns = sorted({isbn for record in self.records for isbn in record.fields["isbns"]})
-        checksums = sorted({record.fields["marc_checksum"] for record in self.records
-                            if not record.control_number and not record.fields["isbns"]})
+        checksums = sorted({record.fields["marc_checksum"] for record in self.records})
         wanted_ids = {record.lsb_id for record in self.records if record.lsb_id}
         rows = []
         # Every look-up is one index probe per value (LATERAL ... LIMIT 1 on a unique index):
@@ -604,7 +603,10 @@ class _Batch:
                 )
                 rows += cursor.fetchall()
             if checksums:
-                cursor.execute(f"SELECT {columns} FROM {table} t WHERE t.marc_checksum = ANY(%s)", [checksums])
+                cursor.execute(
+                    f"SELECT {columns} FROM unnest(%s::varchar(40)[]) AS wanted(checksum) CROSS JOIN LATERAL ("
+                    f"SELECT * FROM {table} t WHERE t.marc_checksum = wanted.checksum ORDER BY t.id LIMIT 1) t",
+                    [checksums])
                 rows += cursor.fetchall()
             wanted_ids -= {row[0] for row in rows}
             if wanted_ids:
@@ -655,10 +657,9 @@ class _Batch:
         ]
         if candidates:
             return min(candidates, key=lambda known: known.key), MatchRule.ISBN
-        if not control_number and not record.fields["isbns"]:
-            known = self.by_checksum.get(record.fields["marc_checksum"])
-            if known is not None:
-                return known, MatchRule.CONTENT
+        known = self.by_checksum.get(record.fields["marc_checksum"])
+        if known is not None:
+            return known, MatchRule.CONTENT
         return None, MatchRule.NONE
 
     def current_marc(self, known):

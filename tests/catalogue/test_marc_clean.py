@@ -269,3 +269,23 @@ def test_a_record_decoded_twice_is_stored_the_same():
         _, stored, _ = decode_iso2709(chunk + b"\x1d")
         _, again, warnings = decode_iso2709(stored)
         assert again == stored and warnings == []
+
+
+def test_the_command_reports_what_it_did_and_why_a_file_was_refused(libraries, tmp_path, capsys):
+    from django.core.management import call_command
+
+    from .marc_support import marc_file
+
+    call_command("import_marc", str(marc_file("bad_indicator.dat")), str(marc_file("marc.dat")))
+    out = capsys.readouterr().out
+    assert "bad_indicator.dat (MARC21 (ISO 2709)): 1 records" in out and "warnings 1" in out
+    assert "record 1 (byte 0) 001 426705: warning: veld met ongeldig label '0 2' weggelaten" in out
+    assert "marc.dat (MARC21 (ISO 2709)): 20 records" in out and "new 20" in out
+
+    call_command("import_marc", "--library", "alpha", str(marc_file("marc.dat")))
+    assert "unchanged 20" in capsys.readouterr().out  # the same records: alpha's import finds them unchanged
+
+    picture = tmp_path / "omslag.png"
+    picture.write_bytes(PNG)
+    call_command("import_marc", str(picture))
+    assert "Dit is geen MARC21-bestand, maar een afbeelding." in capsys.readouterr().err

@@ -3,8 +3,13 @@
     manage.py import_marc feed.mrc [more.xml ...] [--format auto|iso2709|marcxml]
                           [--library SLUG] [--progress-every 10000]
 
-Each file becomes one import in the import log (with its problems). Bad records
-are skipped and listed; the command exits non-zero only when a file cannot be read.
+Without --library the file is the national bibliographic service's feed (it may
+replace the national records' descriptions); with --library it is that library's
+own file (attached to national titles as the library's records, never changing
+them). Each file becomes one import in the import log (with its problems). Bad
+records are skipped and listed with warnings for records taken despite an oddity;
+a file that is not MARC21 is refused with the reason; the command exits non-zero
+only when a file cannot be read.
 """
 
 import time
@@ -13,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalogue import services
 from core.actors import Actor
-from catalogue.models import MarcFormat
+from catalogue.models import MarcFormat, MarcImportStatus
 from tenants.models import LibraryOrganisation
 
 
@@ -68,17 +73,23 @@ class Command(BaseCommand):
 
         marc_import = services.marc_import_run(marc_import=marc_import, stream=stream, progress=progress)
         elapsed = time.monotonic() - started
+        if marc_import.status == MarcImportStatus.FAILED:
+            self.stderr.write(self.style.ERROR(f"{path}: {marc_import.error_message} (import #{marc_import.pk})"))
+            return
         self.stdout.write(self.style.SUCCESS(
             f"{path} ({marc_import.get_format_display()}): {marc_import.records_read:,} records in {elapsed:.1f} s "
             f"({marc_import.records_read / elapsed if elapsed else 0:,.0f}/s): new {marc_import.created:,}, "
-            f"updated {marc_import.updated:,}, unchanged {marc_import.unchanged:,}, skipped {marc_import.skipped:,} "
-            f"(import #{marc_import.pk})"
+            f"updated {marc_import.updated:,}, enriched {marc_import.enriched:,}, "
+            f"attached as the library's own {marc_import.attached:,}, unchanged {marc_import.unchanged:,}, "
+            f"skipped {marc_import.skipped:,}, warnings {marc_import.warnings:,} (import #{marc_import.pk})"
         ))
         shown = options["show_problems"]
         for problem in marc_import.problems.order_by("record_number", "pk")[:shown]:
             where = f"byte {problem.byte_offset}" if problem.byte_offset is not None else (
                 f"line {problem.line}" if problem.line else "")
             number = f" 001 {problem.control_number}" if problem.control_number else ""
-            self.stdout.write(f"  record {problem.record_number} ({where}){number}: {problem.reason}")
-        if marc_import.skipped > shown:
-            self.stdout.write(f"  ... and {marc_import.skipped - shown} more (import #{marc_import.pk})")
+            level = "warning" if problem.level == "warning" else "refused"
+            self.stdout.write(f"  record {problem.record_number} ({where}){number}: {level}: {problem.reason}")
+        if marc_import.skipped + marc_import.warnings > shown:
+            self.stdout.write(f"  ... and {marc_import.skipped + marc_import.warnings - shown} more "
+                              f"(import #{marc_import.pk})")
