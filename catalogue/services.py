@@ -603,9 +603,10 @@ class _Batch:
                 )
                 rows += cursor.fetchall()
             if checksums:
+                # No ORDER BY ... LIMIT here: for a checksum no title has, it would walk the primary key.
                 cursor.execute(
                     f"SELECT {columns} FROM unnest(%s::varchar(40)[]) AS wanted(checksum) CROSS JOIN LATERAL ("
-                    f"SELECT * FROM {table} t WHERE t.marc_checksum = wanted.checksum ORDER BY t.id LIMIT 1) t",
+                    f"SELECT * FROM {table} t WHERE t.marc_checksum = wanted.checksum) t",
                     [checksums])
                 rows += cursor.fetchall()
             wanted_ids -= {row[0] for row in rows}
