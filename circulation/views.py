@@ -280,12 +280,16 @@ def _renewals_page(request, card, outcomes):
             })
     refused = any(not outcome.renewed for outcome in outcomes)
     return _checkout_page(request, card, status=422 if refused and len(outcomes) == 1 else 200,
-                          renewals=rows)
+                          renewals=rows, audit=True)
 
 
 # --- lost and claims returned --------------------------------------------------------
 
 def _loan_screen(request, loan, template, context, status=200):
+    if loan.member_id is not None:
+        # The confirmation shows the borrower's name and card: a view of personal data.
+        member_shown(actor_for_request(request), loan.member, purpose=template.rsplit("/", 1)[-1].removesuffix(".html"),
+                     loan=loan.pk)
     card = _loan_card(loan)
     loan.title_text = title_texts([loan.title_id]).get(loan.title_id, "")
     return render(request, template, {"loan": loan, "card": card, "back_url": _checkout_url(card), **context},

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from catalogue.models import Title
 from catalogue.selectors import title_search
 from members.selectors import registration as member_selectors
-from members.selectors.access import members_listed
+from members.selectors.access import member_for_actor, members_listed
 from staff.models import Role
 from staff.permissions import actor_for_request, library_staff_required
 from staff.selectors import branch_for_screen, working_branch
@@ -43,13 +43,6 @@ def _int(value):
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def _live_member_or_404(member_id):
-    member = member_selectors.member_get(member_id)
-    if member is None or member.erased_at is not None or member.merged_into_id is not None:
-        raise Http404("Dit lid bestaat niet bij deze bibliotheek.")
-    return member
 
 
 def _hold_or_404(hold_id):
@@ -97,7 +90,9 @@ def _report(request, error):
 def place(request, member_id):
     """Place a hold for a member: a title (from a catalogue search or ?titel=<id>) or one copy by barcode."""
     library = request.library
-    member = _live_member_or_404(member_id)
+    member = member_for_actor(actor_for_request(request), member_id, purpose="reserveren")  # read and audited
+    if member is None:
+        raise Http404("Dit lid bestaat niet bij deze bibliotheek.")
     branches = branch_choices(library)
     errors = []
     query = (request.GET.get("q") or "").strip()

@@ -5,7 +5,8 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from staff.models import Role
-from staff.permissions import library_staff_required
+from members.selectors.access import members_listed
+from staff.permissions import actor_for_request, library_staff_required
 from staff.selectors import branch_for_screen
 from tenants.selectors import branch_choices
 
@@ -27,6 +28,7 @@ def transfers(request):
 
 @desk_staff
 def overdue(request):
-    return render(request, "circulation/overdue.html", {
-        "loans": selectors.overdue_loans(), "today": timezone.localdate(),
-    })
+    loans = selectors.overdue_loans()
+    # The list names the borrowers: one audit entry naming every member shown.
+    members_listed(actor_for_request(request), [loan.member_id for loan in loans], purpose="te-laat")
+    return render(request, "circulation/overdue.html", {"loans": loans, "today": timezone.localdate()})
