@@ -49,6 +49,9 @@ ERRORS = {
     "checkout.limit_total": _("Het maximum van %(max)s exemplaren tegelijk is bereikt."),
     "checkout.limit_type": _("Het maximum van %(max)s exemplaren van de soort %(item_type)s is bereikt."),
     "checkout.override_not_allowed": _("Alleen een baliecoördinator mag een uitzondering maken."),
+    # A question, not a rule: desk staff confirm it (checkout's `confirmed`).
+    "checkout.waiting_hold": _("Op %(title)s wacht een reservering van een ander lid, en dit exemplaar kan die "
+                               "vullen. Bevestig om het toch uit te lenen."),
     "checkout.fee_not_acknowledged": _("Hiervoor betaalt u %(fee)s leengeld. Bevestig dat u dit wilt betalen."),
     # --- loans: renewal, lost, claims returned -----------------------------------------------------------------
     "loan.not_found": _("Deze uitlening bestaat niet of is al beëindigd."),

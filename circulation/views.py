@@ -43,7 +43,7 @@ from staff.services import WORKING_BRANCH_SESSION_KEY
 from .borrowers import borrower_find, normalise_card
 from .selectors import borrower_panel, loan_get, loans_lent_today, open_loans, title_and_branch_name, title_texts
 from .services import loans as services
-from .services.loans import CirculationRefused, may_override
+from .services.loans import CirculationRefused, may_confirm, may_override
 
 desk_staff = library_staff_required(Role.DESK)
 
@@ -195,7 +195,7 @@ def checkout_scan(request):
             return _checkout_answer(request, card, status=422,
                                     errors=["Deze bibliotheek heeft nog geen vestiging; uitlenen kan niet."])
         result = services.checkout(actor=actor_for_request(request, branch_id=branch_id), card_number=card,
-                                   barcode=barcode, override_reason=reason)
+                                   barcode=barcode, override_reason=reason, confirmed=request.POST.getlist("confirm"))
     except (OperationalError, InterfaceError):
         if _fragment_wanted(request):
             return _fragment(request, "circulation/_checkout_scan.html", {"errors": [DB_UNAVAILABLE]}, 503)
@@ -205,7 +205,10 @@ def checkout_scan(request):
         if any(refusal.code in RENEWAL_CODES for refusal in error.refusals):
             messages_shown.insert(0, f"Exemplaar {barcode} is al aan deze lener uitgeleend; verlengen kan niet:")
         override = None
-        if error.overridable and may_override(actor_for_request(request)):
+        actor = actor_for_request(request)
+        if error.confirmable and may_confirm(actor):  # a question the desk answers: no reason needed
+            override = {"barcode": barcode, "confirm": [refusal.code for refusal in error.refusals]}
+        elif error.overridable and may_override(actor):
             override = {"barcode": barcode}
         return _checkout_answer(request, card, status=422, errors=messages_shown, override=override)
     except ValidationError as error:

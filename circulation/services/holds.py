@@ -412,6 +412,18 @@ def hold_receive(*, actor, item, transfer, now):
     return _make_ready(actor, hold, item, branch, now=now)
 
 
+def hold_first_waiting_for_copy(*, item, today):
+    """The first waiting hold (queue order) this copy could fill today: not
+    suspended, on its title or on this very copy, and holdable for its borrower.
+    None when nobody waits for it. A read (checkout asks before lending it)."""
+    waiting = (Hold.objects.filter(title_id=item.title_id, status=HoldStatus.WAITING)
+               .filter(Q(item__isnull=True) | Q(item_id=item.pk)).select_related("member").order_by("queue_at", "pk"))
+    for hold in waiting:
+        if _fills(hold, item, today) and _hold_rule(hold, item, item.owning_branch_id).holdable:
+            return hold
+    return None
+
+
 def hold_ready_for_item(item):
     return Hold.objects.select_related("member").filter(assigned_item=item, status=HoldStatus.READY).first()
 

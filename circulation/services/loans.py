@@ -86,11 +86,14 @@ def render(code, params=None):
     return str(message % params) if params else str(message)
 
 
-def refusal(code, *, overridable=False, **params):
+def refusal(code, *, overridable=False, confirmable=False, **params):
     """One reason a checkout or renewal is refused: a ServiceError with its code and
-    values, and whether a desk coordinator may lend despite it."""
+    values, whether a desk coordinator may lend despite it (overridable), and
+    whether desk staff may confirm it (confirmable: a question, not a rule; see
+    checkout's `confirmed`)."""
     error = ServiceError(code, **params)
     error.overridable = overridable
+    error.confirmable = confirmable
     return error
 
 
@@ -106,6 +109,11 @@ class CirculationRefused(ServiceErrors):
     def overridable(self):
         return all(getattr(error, "overridable", False) for error in self.errors)
 
+    @property
+    def confirmable(self):
+        """Every reason is a question the desk may confirm (checkout's `confirmed`)."""
+        return all(getattr(error, "confirmable", False) for error in self.errors)
+
 
 def _as_refusal(reason, *, overridable):
     """A borrower's reason not to lend (a ServiceError: circulation.borrowers.block_reasons,
@@ -119,6 +127,7 @@ class CheckoutResult:
     renewed: bool = False
     fee_cents: int = 0
     overridden: list = field(default_factory=list)
+    confirmed: list = field(default_factory=list)  # the questions the desk confirmed (refusals)
 
 
 @dataclass
@@ -173,6 +182,12 @@ ROUTE_KEEP = "keep"  # leave aside: withdrawn, damaged, in processing, lent to a
 
 def circulation_settings_get():
     return CirculationSettings.objects.filter(pk=SETTINGS_PK).first() or CirculationSettings(pk=SETTINGS_PK)
+
+
+def may_confirm(actor):
+    """May this actor confirm a checkout's question (a confirmable refusal, e.g.
+    checkout.waiting_hold)? Desk staff; members and machines cannot be asked."""
+    return actor.is_staff and actor_has_role(actor, Role.DESK)
 
 
 def may_override(actor):
@@ -403,7 +418,7 @@ def _travels_for_another(item, borrower):
 
 
 def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, borrower=None, fee_acknowledged=True,
-             offline=False, offline_due_on=None):
+             offline=False, offline_due_on=None, confirmed=()):
     """Lend the item with `barcode` at the actor's branch (the desk's, the
     machine's) to the card holder, or to `borrower` (circulation.borrowers.Borrower,
     e.g. Borrower.library(org, reference) for the lending side of interlibrary loan:
@@ -419,9 +434,14 @@ def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, 
     self-service machine asks the borrower first (SIP2 BO). `offline` records a
     loan a self-service machine or desk already made while it could not reach
     LSB (SIP2 'no block', dated `now`, due `offline_due_on` when it gave one):
-    overridable refusals do not stop it but are logged as an exception."""
+    overridable refusals do not stop it but are logged as an exception.
+
+    A question (a confirmable refusal: checkout.waiting_hold, somebody else waits
+    for this copy) is answered by desk staff with its code in `confirmed`; the
+    confirmation is logged."""
     organisation = actor.require_current_library()
     from .holds import (
+        hold_first_waiting_for_copy,
         hold_for_checkout,
         hold_ready_for_item,
         holds_expected_refresh_for_title,
@@ -471,6 +491,13 @@ def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, 
         if item.ibl_owner_id is not None and borrower.kind != BorrowerKind.MEMBER:
             # Another library's copy here on interlibrary loan: for the member who asked for it only.
             refusals.append(refusal("checkout.ibl_copy_members_only", barcode=item.barcode))
+        if context.title_has_holds and hold is None and not any(
+                reason.code in ("checkout.held_for_other", "checkout.travels_for_other") for reason in refusals):
+            # Somebody else is first in line for a copy like this one: ask (Koha asks too).
+            first = hold_first_waiting_for_copy(item=item, today=today)
+            if first is not None and not borrower.owns_hold(first):
+                refusals.append(refusal("checkout.waiting_hold", overridable=True, confirmable=True,
+                                        barcode=item.barcode, title=_title_text(item.title_id)))
 
         choice = loan_rule_choose_by_fingerprint(
             context.rules_fingerprint, **rule_dimensions(borrower.kind, borrower.category_id),
@@ -485,6 +512,10 @@ def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, 
             refusals.append(refusal("checkout.limit_type", overridable=True, max=rule.max_loans_of_type,
                                     item_type=item.get_item_type_display().lower()))
 
+        # The questions desk staff confirmed are answered; the rest stand.
+        answered = ([reason for reason in refusals if reason.confirmable and reason.code in set(confirmed or ())]
+                    if may_confirm(actor) else [])
+        refusals = [reason for reason in refusals if reason not in answered]
         overridden = []
         if (refusals and offline and actor.kind in (ActorKind.MACHINE, ActorKind.STAFF)
                 and all(reason.overridable for reason in refusals)):
@@ -541,6 +572,13 @@ def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, 
                 detail=f"{override_reason} — geweigerd was: " + " ".join(
                     message for reason in overridden for message in reason.messages),
             )
+        if answered:
+            CirculationEvent.objects.create(
+                kind=CirculationEvent.Kind.OVERRIDE, loan=loan, item_id_ref=item.pk, staff_user=actor.user_or_none,
+                actor_ref=actor.ref,
+                detail="Bevestigd aan de balie: " + " ".join(
+                    message for reason in answered for message in reason.messages),
+            )
         if borrower.is_guest:
             GuestLoan.objects.create(
                 card_number=borrower.card_number, home_organisation=borrower.home, lending_organisation=organisation,
@@ -556,7 +594,7 @@ def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, 
             holds_expected_refresh_for_title(item.title_id, today=today, locked=True)
         if item.ibl_owner_id is not None:  # last: interlibrary loan's request (core.locks)
             interlibrary().standin_lent(actor=actor, loan=loan)
-    return CheckoutResult(loan=loan, fee_cents=fee, overridden=overridden)
+    return CheckoutResult(loan=loan, fee_cents=fee, overridden=overridden, confirmed=answered)
 
 
 def _lock_open_loan(actor, loan_id, *, borrower=False, payer=False):
