@@ -263,6 +263,7 @@ async def run_machines(arguments, port, machines, pools, sampler):
     results = {"checkout": [], "checkin": [], "pair": [], "refused": 0, "refused_codes": {}, "pairs": 0,
                "errors": 0, "heartbeats": 0, "lent": 0}
     measuring = {"on": False}
+    warmed = {"count": 0}
     stop = asyncio.Event()
 
     interval = arguments.active / arguments.rate if arguments.rate else 0.0
@@ -315,6 +316,8 @@ async def run_machines(arguments, port, machines, pools, sampler):
                 continue
             if done_warmup < arguments.warmup:
                 done_warmup += 1
+                if done_warmup == arguments.warmup:
+                    warmed["count"] += 1
                 continue
             if measuring["on"]:
                 results["checkout"].append((t1 - t0) * 1000)
@@ -338,6 +341,9 @@ async def run_machines(arguments, port, machines, pools, sampler):
     tasks = [asyncio.create_task(loop(machine, index)) for index, machine in enumerate(active)]
     tasks += [asyncio.create_task(heartbeat(machine, index)) for index, machine in enumerate(idle)]
     await asyncio.sleep(arguments.warmup_seconds)
+    waited = time.monotonic()
+    while warmed["count"] < len(active) and time.monotonic() - waited < 120:
+        await asyncio.sleep(0.2)  # every active machine past its unmeasured pairs
     measuring["on"] = True
     cpu_before = cpu_seconds(sampler.pid, arguments.database)
     begin = time.monotonic()
