@@ -17,10 +17,28 @@ A pure calculation apart from reading the registry (cached per Planner).
 import datetime
 from dataclasses import dataclass
 
-from tenants.calendar import BranchCalendar, is_public_holiday
-from tenants.models import Branch, PoiHub
+from django.db import connection
 
-from .models import RunKind, VanStop
+from tenants.calendar import BranchCalendar, is_public_holiday
+from tenants.models import Branch, ClosedDate, LibraryOrganisation, OpeningPeriod, PoiHub, Province
+
+from .models import RunKind, VanRoute, VanStop
+
+# A branch with its POI, hub, van route and calendar around a day, in one statement.
+_BRANCH_SQL = """
+    SELECT b.organisation_id, o.province_id, p.poi_id,
+           (SELECT min(h.id) FROM {hub} AS h WHERE h.poi_id = p.poi_id),
+           s.route_id, r.poi_id, r.weekdays,
+           coalesce((SELECT array_agg(DISTINCT weekday) FROM {opening} WHERE branch_id = b.id), '{{}}'),
+           coalesce((SELECT array_agg(date) FROM {closed} WHERE branch_id = b.id
+                       AND date BETWEEN %(start)s AND %(end)s), '{{}}')
+      FROM {branch} AS b
+      JOIN {organisation} AS o ON o.id = b.organisation_id
+      JOIN {province} AS p ON p.id = o.province_id
+      LEFT JOIN {stop} AS s ON s.branch_id = b.id
+      LEFT JOIN {route} AS r ON r.id = s.route_id
+     WHERE b.id = %(branch)s
+"""
 
 # Searching for a van day stops here (a branch closed for months): the leg is planned then anyway.
 MAX_SEARCH_DAYS = 60
@@ -81,25 +99,38 @@ class Planner:
     def branch(self, branch_id):
         info = self._branches.get(branch_id)
         if info is None:
-            branch = Branch.objects.select_related("organisation__province").get(pk=branch_id)
-            poi_id = branch.organisation.province.poi_id
-            hub = PoiHub.objects.filter(poi_id=poi_id).order_by("pk").first()
-            if hub is None:
-                raise LookupError(f"POI {poi_id} has no hub")
-            stop = VanStop.objects.select_related("route").filter(branch_id=branch_id).first()
-            route = stop.route if stop is not None and stop.route.poi_id == poi_id else None
-            info = BranchInfo(branch_id=branch.pk, organisation_id=branch.organisation_id,
-                              province_id=branch.organisation.province_id, poi_id=poi_id, hub_id=hub.pk,
-                              route_id=route.pk if route else None,
-                              route_weekdays=frozenset(route.weekdays) if route else WORKING_WEEKDAYS)
-            self._branches[branch_id] = info
+            self._load(branch_id, datetime.date.today())
+            info = self._branches[branch_id]
         return info
+
+    def _load(self, branch_id, day):
+        """A branch's POI, hub and route, and its calendar around `day`: one statement."""
+        start, end = day - DAY, day + datetime.timedelta(days=2 * MAX_SEARCH_DAYS)
+        with connection.cursor() as cursor:
+            cursor.execute(_BRANCH_SQL.format(
+                branch=Branch._meta.db_table, organisation=LibraryOrganisation._meta.db_table,
+                province=Province._meta.db_table, hub=PoiHub._meta.db_table, stop=VanStop._meta.db_table,
+                route=VanRoute._meta.db_table, opening=OpeningPeriod._meta.db_table,
+                closed=ClosedDate._meta.db_table), {"branch": branch_id, "start": start, "end": end})
+            row = cursor.fetchone()
+        if row is None:
+            raise Branch.DoesNotExist(f"branch {branch_id}")
+        organisation_id, province_id, poi_id, hub_id, route_id, route_poi, weekdays, open_days, closed = row
+        if hub_id is None:
+            raise LookupError(f"POI {poi_id} has no hub")
+        on_route = route_id is not None and route_poi == poi_id
+        self._branches[branch_id] = BranchInfo(
+            branch_id=branch_id, organisation_id=organisation_id, province_id=province_id, poi_id=poi_id,
+            hub_id=hub_id, route_id=route_id if on_route else None,
+            route_weekdays=frozenset(weekdays) if on_route else WORKING_WEEKDAYS)
+        self._calendars[branch_id] = BranchCalendar.preloaded(branch_id, start=start, end=end,
+                                                              open_weekdays=set(open_days), closed_dates=set(closed))
 
     def _calendar(self, branch_id, day):
         calendar = self._calendars.get(branch_id)
         if calendar is None or not calendar.start <= day <= calendar.end - datetime.timedelta(days=MAX_SEARCH_DAYS):
-            calendar = BranchCalendar(branch_id, start=day, end=day + datetime.timedelta(days=2 * MAX_SEARCH_DAYS))
-            self._calendars[branch_id] = calendar
+            self._load(branch_id, day)
+            calendar = self._calendars[branch_id]
         return calendar
 
     def van_day(self, branch_id, day):

@@ -107,7 +107,8 @@ def ibl_request_create(*, actor, member_id, title_id, pickup_branch_id, override
         else:
             override_reason = ""
         organisation = LibraryOrganisation.objects.select_related("province").get(pk=organisation.pk)
-        if not lender_candidates(requesting_organisation=organisation, title=title, now=now):
+        candidates = lender_candidates(requesting_organisation=organisation, title=title, now=now)
+        if not candidates:
             raise ServiceError("ibl.no_lender", title=title.title)
         try:
             with transaction.atomic():
@@ -122,17 +123,20 @@ def ibl_request_create(*, actor, member_id, title_id, pickup_branch_id, override
         event(request, actor=actor, to_state=RequestState.REQUESTED,
               detail=f"Aangevraagd, ophalen in {pickup.name}" + (f" (uitzondering: {override_reason})"
                                                                  if override_reason else ""))
-        ask_next(request, actor=actor, now=now)
+        ask_next(request, actor=actor, now=now, candidates=candidates, requester=organisation)
     return request
 
 
-def ask_next(request, *, actor, now):
+def ask_next(request, *, actor, now, candidates=None, requester=None):
     """Ask the next lender for a (locked) request, or end it as unfilled and tell
     the member. `actor` is whoever moves it on (the requester, a lender declining,
     the system), in its own library's schema (the outbox's source)."""
-    tried = set(request.asks.values_list("lender_id", flat=True))
-    requester = LibraryOrganisation.objects.select_related("province").get(pk=request.requesting_organisation_id)
-    candidates = lender_candidates(requesting_organisation=requester, title=request.title, exclude=tried, now=now)
+    if candidates is None:  # (a new request passes the ones it found)
+        tried = set(request.asks.values_list("lender_id", flat=True))
+        requester = requester or LibraryOrganisation.objects.select_related("province").get(
+            pk=request.requesting_organisation_id)
+        candidates = lender_candidates(requesting_organisation=requester, title=request.title, exclude=tried,
+                                       now=now)
     if not candidates:
         request.lender = None
         request.lending_branch = None
@@ -158,7 +162,7 @@ def ask_next(request, *, actor, now):
                                            pickup_branch_id=request.pickup_branch_id,
                                            today=timezone.localdate(now))
     lender_name = LibraryOrganisation.objects.filter(pk=chosen.organisation_id).values_list("name", flat=True).first()
-    transition(request, RequestState.ASKED, actor=actor, detail=f"Gevraagd aan {lender_name}",
+    transition(request, RequestState.ASKED, actor=actor, detail=f"Gevraagd aan {lender_name} ({chosen.scope})",
                fields=["lender", "lending_branch", "scope", "expected_on"])
     enqueue(actor=actor, target=chosen.organisation_id, kind="ibl.lender_hold",
             dedupe_key=f"ibl:{request.pk}:hold:{chosen.organisation_id}",
