@@ -28,9 +28,25 @@ def erase_notices(*, record_ids):
     notices_erase(record_ids=record_ids)
 
 
+def anonymise_notices(*, returned_before, keep_member_ids):
+    """Notices sent (or printed, cancelled, failed) before the retention period keep
+    their kind, channel and dates; their text, which names titles ("ligt klaar:
+    <title>"), and their address go (members who consented keep theirs)."""
+    from .models import Notice, NoticeKind
+
+    old = (Notice.objects.filter(created_at__date__lt=returned_before)
+           .exclude(status__in=[Notice.Status.PENDING, Notice.Status.SENDING])
+           .exclude(member_id__in=keep_member_ids).exclude(body="", to_address=""))
+    changed = 0
+    for kind, label in NoticeKind.choices:
+        changed += old.filter(kind=kind).update(subject=str(label), body="", to_address="", error="")
+    return changed
+
+
 def register():
     from members.selectors.privacy import export_section_register
-    from members.services.privacy import erasure_step_register
+    from members.services.privacy import erasure_step_register, loan_history_anonymiser_register
 
     export_section_register(key="notices", title="Berichten", build=export_notices)
     erasure_step_register("notices", erase_notices)
+    loan_history_anonymiser_register(key="notices", anonymise=anonymise_notices)

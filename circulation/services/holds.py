@@ -383,7 +383,11 @@ def _make_ready(actor, hold, item, branch, *, now):
     hold.save(update_fields=["status", "assigned_item", "ready_at", "shelf_until", "expected_on"])
     if item.status != ItemStatus.ON_HOLD_SHELF:
         item_circulation_update(actor=actor, item=item, to_status=ItemStatus.ON_HOLD_SHELF,
-                                current_branch_id=branch.pk, detail=f"Op de reserveringsplank voor {_held_for(hold)}")
+                                current_branch_id=branch.pk,
+                                # The item's history names the hold, never the member's card: the hold
+                                # goes after the retention period, the history stays (issue 14).
+                                detail=(f"Op de reserveringsplank voor reservering {hold.pk}" if hold.member_id
+                                        else f"Op de reserveringsplank voor {_held_for(hold)}"))
     until = f"{hold.shelf_until:%d-%m-%Y}"
     if hold.member_id is None:
         # A library's hold (interlibrary loan): nobody here is told; the copy waits to be sent.

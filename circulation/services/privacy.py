@@ -5,16 +5,19 @@ loans and holds, why a member with open loans or holds cannot be erased, how
 loan history is unlinked after the retention period, and what moves when two
 member records are merged."""
 
-from django.db.models import Q
+from django.db.models import F, Func, Q, Value
 from django.utils import timezone
 
 from catalogue.models import Title
+from collection.models import ItemEvent
 from core.errors import ServiceError
 from members.selectors.privacy import erasure_obstacle_register, export_section_register
 from members.services.privacy import loan_history_anonymiser_register
 from members.services.registration import merge_mover_register
 
-from ..models import ACTIVE_HOLD_STATUSES, Hold, HoldStatus, Loan
+from ..models import ACTIVE_HOLD_STATUSES, CirculationEvent, Hold, HoldStatus, Loan
+
+ANONYMISED = "(geanonimiseerd)"
 
 
 def _when(value):
@@ -92,9 +95,14 @@ def _active_holds(member):
 
 def anonymise_loan_history(*, returned_before, keep_member_ids):
     """Unlink ended loans from their borrower once older than the retention period
-    (members who consented keep theirs; guests' card numbers always go)."""
+    (members who consented keep theirs; guests' card numbers always go). What the
+    desk wrote about those loans goes too (an override's or claim's text can name
+    the member or their block)."""
     now = timezone.now()
     ended = Loan.objects.filter(ended_at__date__lt=returned_before, anonymised_at__isnull=True)
+    going = ended.filter(Q(member__isnull=False) & ~Q(member_id__in=keep_member_ids) | Q(member__isnull=True)
+                         & ~Q(guest_card_number=""))
+    CirculationEvent.objects.filter(loan__in=going.values("pk")).exclude(detail=ANONYMISED).update(detail=ANONYMISED)
     count = ended.filter(member__isnull=False).exclude(member_id__in=keep_member_ids).update(
         member=None, anonymised_at=now
     )
@@ -102,6 +110,46 @@ def anonymise_loan_history(*, returned_before, keep_member_ids):
         guest_card_number="", anonymised_at=now
     )
     return count
+
+
+def anonymise_item_history(*, returned_before, keep_member_ids):
+    """Item histories older than the retention period name no card: older versions
+    of LSB wrote "op de reserveringsplank voor pas <card>"; now they name the hold."""
+    return ItemEvent.objects.filter(at__date__lt=returned_before, detail__contains="voor pas ").update(
+        detail=Func(F("detail"), Value(r"voor pas \S+"), Value("voor een lid"), function="regexp_replace"))
+
+
+def _section_loans_elsewhere(member):
+    """The member's loans at other library organisations (guest lending), open and
+    ended (until those libraries anonymise them), read from each lending library's
+    loans by the member's cards: a member's right of access covers every library in LSB."""
+    from django.db import connection
+
+    from members.models import FormerCard
+    from tenants.models import LibraryOrganisation
+
+    cards = [member.card_number] + list(FormerCard.objects.filter(member=member).values_list("card_number", flat=True))
+    home = LibraryOrganisation.objects.filter(schema_name=connection.schema_name).first()
+    if home is None:
+        return []
+    others = list(LibraryOrganisation.objects.exclude(pk=home.pk).values_list("schema_name", "name"))
+    if not others:
+        return []
+    table = connection.ops.quote_name(Loan._meta.db_table)
+    parts, params = [], []
+    for schema, name in others:
+        parts.append(f"SELECT %s, title_id, loaned_at, due_on, ended_at FROM {connection.ops.quote_name(schema)}.{table}"
+                     " WHERE guest_organisation_id = %s AND guest_card_number = ANY(%s)")
+        params.extend([name, home.pk, cards])
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts) + " ORDER BY 3", params)
+        rows = cursor.fetchall()
+    titles = _titles(row[1] for row in rows)
+    return [
+        {"Bibliotheek": name, "Titel": titles.get(title_id, ""), "Geleend op": _when(loaned_at),
+         "Inleveren uiterlijk": _when(due_on), "Beëindigd": _when(ended_at) or "Nog geleend"}
+        for name, title_id, loaned_at, due_on, ended_at in rows
+    ]
 
 
 def delete_hold_history(*, returned_before, keep_member_ids):
@@ -133,9 +181,11 @@ def move_holds(*, duplicate_id, kept_id):
 
 export_section_register(key="loans", title="Uitleningen", build=_section_loans)
 export_section_register(key="holds", title="Reserveringen", build=_section_holds)
+export_section_register(key="loans_elsewhere", title="Uitleningen bij andere bibliotheken", build=_section_loans_elsewhere)
 erasure_obstacle_register(key="loans", check=_open_loans)
 erasure_obstacle_register(key="holds", check=_active_holds)
 loan_history_anonymiser_register(key="loans", anonymise=anonymise_loan_history)
 loan_history_anonymiser_register(key="holds", anonymise=delete_hold_history)
+loan_history_anonymiser_register(key="item_history", anonymise=anonymise_item_history)
 merge_mover_register(key="loans", move=move_loans)
 merge_mover_register(key="holds", move=move_holds)

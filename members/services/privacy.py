@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Callable
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
 from django.utils import timezone
 
 from core import locks
@@ -241,6 +241,19 @@ def loan_history_anonymiser_unregister(key):
     _LOAN_HISTORY_ANONYMISERS.pop(key, None)
 
 
+def anonymise_ledger_lines(*, returned_before, keep_member_ids):
+    """Ledger lines about a loan (reference "loan:...": a fee, fine or lost item,
+    here or, for a guest loan, at another library) name the title ("Te laat: <title>")
+    and point at the loan: after the retention period they keep their amount, type
+    and date but say only what kind of charge they were."""
+    from django.db.models import Case, When
+
+    lines = (LedgerEntry.objects.filter(reference__startswith="loan:", created_at__date__lt=returned_before)
+             .exclude(member_id__in=keep_member_ids))
+    labels = [When(charge_type=value, then=Value(str(label))) for value, label in LedgerEntry.ChargeType.choices]
+    return lines.update(description=Case(*labels, default=Value("")), reference="loan")
+
+
 def loan_history_anonymise(*, actor, today):
     """The daily task's work in one library schema: anonymise the loan history of
     members without consent once it is older than MemberRules.loan_history_retention_days.
@@ -260,3 +273,6 @@ def loan_history_anonymise(*, actor, today):
                 returned_before=returned_before, keep_member_ids=keep_member_ids
             )
     return counts
+
+
+loan_history_anonymiser_register(key="ledger_lines", anonymise=anonymise_ledger_lines)
