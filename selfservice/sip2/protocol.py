@@ -42,6 +42,9 @@ _TRAILER = re.compile(rb"(?:\|?AY([0-9])AZ([0-9A-Fa-f]{4})|\|?AZ([0-9A-Fa-f]{4})
 _AY_ONLY = re.compile(rb"\|?AY([0-9])$")
 _FIELD_CODE = re.compile(r"^[A-Z][A-Z]$")
 _BLANK_DATE = " " * 18
+_DATE = re.compile(r"^[0-9]{8}[ A-Z]{4}[0-9]{6}$")
+# Messages whose only fixed field is the transaction date.
+DATE_ONLY = {"17", "65", "35"}
 
 
 class MalformedMessage(Exception):
@@ -107,10 +110,14 @@ def parse(raw: bytes, *, encoding="utf-8") -> Request:
         raise MalformedMessage("unknown command")
     length = FIXED_LENGTHS[code]
     fixed = text[2:2 + length]
-    if len(fixed) < length:
+    rest = text[2 + length:]
+    if code in DATE_ONLY and not _DATE.match(fixed) and _FIELD_CODE.match(text[2:4]):
+        # Some machines leave out a transaction date that is all these messages have
+        # fixed (e.g. 65 "65AO|AA…"): read the fields, the date counts as not given.
+        fixed, rest = " " * length, text[2:]
+    elif len(fixed) < length:
         raise MalformedMessage("fixed fields truncated")
     fields = {}
-    rest = text[2 + length:]
     for part in rest.split("|"):
         if not part:
             continue

@@ -79,3 +79,10 @@ def test_logs_never_carry_secrets():
     assert "geheim" not in text and "automaat" in text
     text = protocol.redacted(b"11YN20260101    120000" + b" " * 18 + b"AO|AA123|AB456|AC terminal|AD1234|")
     assert "1234|" not in text and "terminal" not in text and "AA123" in text
+
+
+def test_a_missing_transaction_date_is_tolerated_where_it_is_all_that_is_fixed():
+    request = protocol.parse(signed("65AO|AA2010000001|BON|"))
+    assert request.fixed == " " * 18 and request.get("AA") == "2010000001"
+    with pytest.raises(MalformedMessage):
+        protocol.parse(signed("11AO|AA2010000001|"))  # a checkout needs its fixed fields

@@ -253,3 +253,43 @@ def test_a_retransmitted_message_is_answered_again_not_done_twice(world, machine
     with tenant_context(world.alpha):
         assert LedgerEntry.objects.filter(member=bert, kind=LedgerEntry.Kind.PAYMENT).count() == 1
     machine.send(machine.client.sip_checkin_request(item.barcode))
+
+
+def test_renew_all_resend_and_cr_lf(world, machine_for):
+    anna = world.members["anna"]
+    item = world.items[7]
+    machine = machine_for(world.machine.account.login, world.machine.password)
+    machine.patron(anna.card_number, PIN)
+    lent = machine.send(machine.client.sip_checkout_request(item.barcode))
+    assert lent[2] == "1"
+    # 97: the last answer again, as it was.
+    assert machine.send(machine.client.sip_sc_resend_request()) == lent
+    # 65: every loan on its own; lent today, so none can be renewed yet (the service's reason).
+    everything = machine.send(machine.client.sip_renew_all_request())
+    assert everything.startswith("661" + "0000") and everything[7:11] == "0001", everything
+    assert fields_of(everything, "BN") == [item.barcode]
+    # CR LF ends a message as well as CR.
+    status = machine.raw(machine.client.sip_sc_status_request().encode() + b"\n")
+    assert status.startswith(b"98Y")
+    machine.send(machine.client.sip_checkin_request(item.barcode))
+
+
+def test_no_block_checkout_of_an_offline_loan(world, machine_for):
+    """A loan the machine made while LSB was out of reach (no block, with its due date):
+    recorded even though the member is blocked now, the refusal logged as an exception."""
+    dirk = world.members["dirk"]
+    item = world.items[2]
+    machine = machine_for(world.machine.account.login, world.machine.password)
+    machine.patron(dirk.card_number, PIN)
+    due = (timezone.localdate() + datetime.timedelta(days=14))
+    due_moment = timezone.make_aware(datetime.datetime.combine(due, datetime.time(12, 0)))
+    answer = machine.send(machine.client.sip_checkout_request(item.barcode, nbDueDate=due_moment.timestamp(),
+                                                              noBlock="Y"))
+    assert answer[2] == "1", answer
+    with tenant_context(world.alpha):
+        from circulation.models import CirculationEvent
+
+        loan = Loan.objects.get(item__barcode=item.barcode, ended_at__isnull=True)
+        assert loan.member_id == dirk.pk and loan.due_on == due and loan.override_reason
+        assert CirculationEvent.objects.filter(loan=loan, kind=CirculationEvent.Kind.OVERRIDE).exists()
+    assert machine.send(machine.client.sip_checkin_request(item.barcode))[2] == "1"
