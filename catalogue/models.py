@@ -20,6 +20,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import F, Func, Q
+from django.db.models.functions import MD5
 from django.utils.translation import gettext_lazy as _
 
 # Dutch stemming with accents folded (unaccent): created in migration 0001.
@@ -144,6 +145,9 @@ class Title(models.Model):
             GinIndex(fields=["title_folded"], opclasses=["gin_trgm_ops"], name="title_title_trgm"),
             GinIndex(fields=["contributors_folded"], opclasses=["gin_trgm_ops"], name="title_contributors_trgm"),
             models.Index(fields=["year"], name="title_year"),
+            # Other editions of a title (the OPAC's title page): the same folded title, found
+            # by its hash (a title may be longer than a btree entry allows).
+            models.Index(MD5("title_folded"), name="title_editions"),
             # The MARC import recognises a record without 001 and ISBN by its checksum.
             models.Index(fields=["marc_checksum"], name="title_marc_checksum"),
         ]

@@ -34,12 +34,14 @@ Search strategies, in order:
    titles come after the full-text hits.
 """
 
+import hashlib
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models.functions import MD5
 
 from .models import SEARCH_CONFIG, Audience, Holding, MaterialType, Title
 from .normalise import (
@@ -230,16 +232,16 @@ def title_search(
     with _search_transaction():
         if websearch:
             search = ("websearch_to_tsquery", _websearch_folded(query))
-            matched = search
-            ids, count = _fulltext_ids(search, search, None, where, params, page_end, order)
+            ids, count, counted = _fulltext_ids(search, search, None, where, params, page_end, order,
+                                                facet_options)
         else:
             exact, prefixed, title_only = _tsqueries([[word] for word in words])
-            matched = exact
-            ids, count = _fulltext_ids(exact, exact, title_only, where, params, page_end, order)
+            ids, count, counted = _fulltext_ids(exact, exact, title_only, where, params, page_end, order,
+                                                facet_options)
             if count < PREFIX_WHEN_FEWER and prefixed != exact:
                 # Few whole-word matches: the last word may be unfinished ('harry pot').
-                matched = prefixed
-                ids, count = _fulltext_ids(prefixed, exact, title_only, where, params, page_end, order)
+                ids, count, counted = _fulltext_ids(prefixed, exact, title_only, where, params, page_end, order,
+                                                    facet_options)
 
         similar_ids = []
         if count < FULLTEXT_ENOUGH and words:
@@ -248,15 +250,14 @@ def title_search(
                 exact, prefixed, title_only = _tsqueries(alternatives)
                 # The corrected query includes the words as typed: its matches are a
                 # superset of the ones found so far, which stay first.
-                fuzzy_ids, fuzzy_count = _fulltext_ids(prefixed, exact, title_only, where, params,
-                                                       page_end + len(ids), order)
+                fuzzy_ids, fuzzy_count, fuzzy_facets = _fulltext_ids(prefixed, exact, title_only, where, params,
+                                                                     page_end + len(ids), order, facet_options)
                 known = set(ids)
                 similar_ids = [pk for pk in fuzzy_ids if pk not in known]
                 ids = ids + similar_ids
                 if fuzzy_count > count:
-                    matched = prefixed
+                    counted = fuzzy_facets
                 count = max(count, fuzzy_count)
-        counted = _facets(matched, where, params, **facet_options) if facet_options is not None else None
 
     if similar_ids:
         strategy = STRATEGY_FULLTEXT_TRIGRAM if len(ids) > len(similar_ids) else STRATEGY_TRIGRAM
@@ -328,7 +329,7 @@ def _tsqueries(alternatives):
 # The last column says whether a hit has every word in its title or makers.
 _RANKED = """
     WITH candidates AS MATERIALIZED (
-        SELECT id, year, search_vector FROM catalogue_title
+        SELECT id, year, search_vector{facet_columns} FROM catalogue_title
          WHERE search_vector @@ {function}(%(config)s::regconfig, %(match)s) {where}
          LIMIT %(cap)s
     ), shortlist AS (
@@ -340,7 +341,7 @@ _RANKED = """
          ORDER BY title_hit DESC, exact_hit DESC, year DESC NULLS LAST, id
          LIMIT %(rank_cap)s
     )
-    SELECT id, (SELECT count(*) FROM candidates), title_hit FROM shortlist
+    SELECT id, (SELECT count(*) FROM candidates), title_hit{facet_select} FROM shortlist
      ORDER BY {rank} DESC, year DESC NULLS LAST, id
      LIMIT %(page_end)s
 """
@@ -367,18 +368,65 @@ _RANKED_IN_TITLE = """
 # Sorting other than by relevance: the matches counted, in this order.
 _SORTED = """
     WITH candidates AS MATERIALIZED (
-        SELECT id, year, title_folded FROM catalogue_title
+        SELECT id, year, title_folded{facet_columns} FROM catalogue_title
          WHERE search_vector @@ {function}(%(config)s::regconfig, %(match)s) {where}
          LIMIT %(cap)s
     )
-    SELECT id, (SELECT count(*) FROM candidates) FROM candidates
+    SELECT id, (SELECT count(*) FROM candidates), true{facet_select} FROM candidates
      ORDER BY {order}
      LIMIT %(page_end)s
 """
 
 
-def _fulltext_ids(match, exact, title_only, where, params, page_end, order=None):
-    """(ranked ids up to page_end, number of matches up to COUNT_CAP + 1).
+# The facets of the counted matches, as one more column of the same statement (an
+# uncorrelated subquery: computed once, from the candidates already read).
+_FACET_SELECT = """, (SELECT json_build_object(
+    'material_type', (SELECT json_agg(json_build_array(material_type, n)) FROM
+                      (SELECT material_type, count(*) AS n FROM candidates GROUP BY 1) AS f),
+    'language', (SELECT json_agg(json_build_array(language, n)) FROM
+                 (SELECT language, count(*) AS n FROM candidates WHERE language <> '' GROUP BY 1) AS f),
+    'audience', (SELECT json_agg(json_build_array(audience, n)) FROM
+                 (SELECT audience, count(*) AS n FROM candidates GROUP BY 1) AS f),
+    'decade', (SELECT json_agg(json_build_array(decade, n)) FROM
+               (SELECT (year / 10 * 10)::text AS decade, count(*) AS n FROM candidates
+                 WHERE year IS NOT NULL GROUP BY 1) AS f){facet_holdings}))"""
+_FACET_SELECT_HELD = """,
+    'held_here', json_build_array(json_build_array('yes', (SELECT count(*) FROM candidates
+        WHERE EXISTS (SELECT 1 FROM catalogue_holding AS held WHERE held.title_id = candidates.id
+                      AND held.organisation_id = %(facet_organisation)s AND held.total > 0))))"""
+_FACET_SELECT_AVAILABLE = """,
+    'available_here', json_build_array(json_build_array('yes', (SELECT count(*) FROM candidates
+        WHERE EXISTS (SELECT 1 FROM catalogue_holding AS held WHERE held.title_id = candidates.id
+                      AND held.branch_id = %(facet_branch)s AND held.available > 0))))"""
+
+
+def _facet_sql(facets, arguments):
+    """(extra candidate columns, extra select column) for `facets` ({organisation, branch}) or None."""
+    if facets is None:
+        return "", ""
+    holdings = ""
+    if facets.get("organisation") is not None:
+        holdings += _FACET_SELECT_HELD
+        arguments["facet_organisation"] = facets["organisation"]
+    if facets.get("branch") is not None:
+        holdings += _FACET_SELECT_AVAILABLE
+        arguments["facet_branch"] = facets["branch"]
+    return ", material_type, language, audience", _FACET_SELECT.format(facet_holdings=holdings)
+
+
+def _facets_from_row(rows, facets):
+    if facets is None:
+        return None
+    if not rows:
+        return {}
+    data = rows[0][3] or {}
+    return _facet_dict([(facet, value, count) for facet, pairs in data.items() for value, count in (pairs or [])])
+
+
+def _fulltext_ids(match, exact, title_only, where, params, page_end, order=None, facets=None):
+    """(ranked ids up to page_end, number of matches up to COUNT_CAP + 1, facets or
+    None): `facets` ({organisation, branch}) counts the matches counted per facet in
+    the same statement.
 
     Counts the first COUNT_CAP + 1 matches (more when paging further) and ranks a
     shortlist of them (see _RANKED). When there are more (a broad query) and the
@@ -390,11 +438,12 @@ def _fulltext_ids(match, exact, title_only, where, params, page_end, order=None)
                  "examine": TITLE_EXAMINE, "rank_cap": max(RANK_CANDIDATES, page_end), **params}
     functions = {"function": match[0], "exact_function": exact[0], "where": where,
                  "title_function": title_only[0] if title_only else ""}
+    functions["facet_columns"], functions["facet_select"] = _facet_sql(facets, arguments)
     if order is not None:
         with connection.cursor() as cursor:
             cursor.execute(_SORTED.format(order=order, **functions), arguments)
             rows = cursor.fetchall()
-        return [row[0] for row in rows], (rows[0][1] if rows else 0)
+        return [row[0] for row in rows], (rows[0][1] if rows else 0), _facets_from_row(rows, facets)
     title_hit = "search_vector @@ {title_function}(%(config)s::regconfig, %(title_only)s)" if title_only else "true"
     # A whole-word query is its own exact query: its rank need not be added twice.
     rank = (_RANK if exact == match else _RANK + _RANK_EXACT).format(**functions)
@@ -408,7 +457,7 @@ def _fulltext_ids(match, exact, title_only, where, params, page_end, order=None)
             title_ids = [row[0] for row in cursor.fetchall()]
             in_title = set(title_ids)
             ids = (title_ids + [pk for pk in ids if pk not in in_title])[:page_end]
-    return ids, count
+    return ids, count, _facets_from_row(rows, facets)
 
 
 def _corrections(words):
@@ -678,7 +727,9 @@ def title_editions(title, *, limit=10):
     if not title.title_folded:
         return []
     return list(
-        Title.objects.filter(title_folded=title.title_folded, contributors_folded=title.contributors_folded)
+        Title.objects.alias(title_hash=MD5("title_folded"))
+        .filter(title_hash=hashlib.md5(title.title_folded.encode()).hexdigest(), title_folded=title.title_folded,
+                contributors_folded=title.contributors_folded)
         .exclude(pk=title.pk).only("pk", "title", "subtitle", "year", "edition", "material_type", "publisher")
         .order_by("-year", "pk")[:limit]
     )

@@ -12,6 +12,7 @@ LIBRARIES = [
     {
         "name": "Bibliotheek Utrecht",
         "slug": "utrecht",
+        "opac_colour": "#b3122e",  # the members' catalogue
         "isil": "NL-3400000001",
         "province": "UT",
         "branches": [
@@ -24,6 +25,7 @@ LIBRARIES = [
     {
         "name": "Bibliotheek Eemland",
         "slug": "eemland",
+        "opac_colour": "#005a70",  # the members' catalogue
         "isil": "NL-3400000002",
         "province": "UT",
         "branches": [
@@ -36,6 +38,7 @@ LIBRARIES = [
     {
         "name": "Bibliotheek Rotterdam",
         "slug": "rotterdam",
+        "opac_colour": "#00704a",  # the members' catalogue
         "isil": "NL-2800000001",
         "province": "ZH",
         "branches": [
@@ -48,6 +51,7 @@ LIBRARIES = [
     {
         "name": "Bibliotheek Gelderland Zuid",
         "slug": "gelderlandzuid",
+        "opac_colour": "#5b2a86",  # the members' catalogue
         "isil": "NL-2500000001",
         "province": "GE",
         "branches": [
@@ -60,6 +64,7 @@ LIBRARIES = [
     {
         "name": "Bibliotheek Midden-Brabant",
         "slug": "middenbrabant",
+        "opac_colour": "#c4561d",  # the members' catalogue
         "isil": "NL-5000000001",
         "province": "NB",
         "branches": [

@@ -639,13 +639,22 @@ class Launcher:
 
         print(flush=True)
         say(f"LSB is running (ready in {time.monotonic() - self.started:.0f} s)")
-        print(f"    National site:          {national}")
+        print(f"    National site:          {national}   (national search: {national}zoeken/)")
         print(f"    National admin:         {admin}")
         print(f"    Demo library sign-in:   {desk('utrecht')}")
         if demo is not None:
             others = [desk(library["slug"]) for library in demo.LIBRARIES if library["slug"] != "utrecht"]
             for index, other in enumerate(others):
                 print(f"    {'Other libraries:' if index == 0 else '':<24}{other}")
+        print()
+        print("    Members' catalogue (OPAC): search, reserve, my account, register online")
+        if demo is not None:
+            for number, library in enumerate(demo.LIBRARIES, start=1):
+                cards = f"2{number:02d}0000001-2{number:02d}{len(demo.MEMBERS):07d}"
+                print(f"      {library['name']:<32}http://{library['slug']}.{domain}:{port}/   "
+                      f"members: cards {cards}, PIN 1234")
+            print(f"      (sign in at /aanmelden/, my account at /mijn/, register at /registreren/; mail goes to "
+                  f"{'the console' if not self.env.get('EMAIL_BACKEND') else self.env.get('EMAIL_BACKEND')})")
         print(f"    Health:                 {national}healthz")
         print()
         if demo is None:

@@ -286,6 +286,14 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 
+# --- Members' catalogue (OPAC) ---------------------------------------------------------
+# A member's session ends after this many idle minutes, or this many hours in all.
+OPAC_SESSION_IDLE_MINUTES = int(os.environ.get("OPAC_SESSION_IDLE_MINUTES", "30"))
+OPAC_SESSION_MAX_HOURS = int(os.environ.get("OPAC_SESSION_MAX_HOURS", "12"))
+# How long the links LSB mails are valid: e-mail verification (days), PIN reset (minutes).
+OPAC_VERIFY_LINK_DAYS = int(os.environ.get("OPAC_VERIFY_LINK_DAYS", "3"))
+OPAC_PIN_RESET_LINK_MINUTES = int(os.environ.get("OPAC_PIN_RESET_LINK_MINUTES", "60"))
+
 # --- Security in production ------------------------------------------------------
 # Sessions are read from Redis and written through to the database: a request
 # then costs no session query, and a Redis restart loses no sign-in.

@@ -199,7 +199,9 @@ def search(request):
     else:
         summaries = holdings_summaries(title_ids=ids, organisation=None)
         per_branch = {}
+    materials = {value: str(label) for value, label in MaterialType.choices}  # once, not per row
     rows = [{"title": title, "url": title_url(title), "summary": summaries[title.pk],
+             "material": materials.get(title.material_type, title.material_type),
              "branches": per_branch.get(title.pk, []), "similar": title.pk in result.similar_ids}
             for title in result.titles]
     if page > 1 and not rows:

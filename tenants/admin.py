@@ -106,7 +106,7 @@ class LibraryOrganisationAdmin(ScopedAdmin):
         return organisation.province.poi.name
 
     def get_fields(self, request, obj=None):
-        return ["name", "slug", "isil", "province", "is_active"] + (["schema_name"] if obj else [])
+        return ["name", "slug", "isil", "province", "is_active", "opac_colour"] + (["schema_name"] if obj else [])
 
     def get_readonly_fields(self, request, obj=None):
         # The slug names the schema and the host: fixed once the schema exists.
@@ -137,6 +137,7 @@ class LibraryOrganisationAdmin(ScopedAdmin):
                 isil=data["isil"],
                 province=data["province"],
                 is_active=data["is_active"],
+                opac_colour=data.get("opac_colour") or None,
             )
         else:
             saved = services.library_organisation_create(
@@ -198,6 +199,7 @@ class BranchAdmin(ScopedAdmin):
                 postcode=data["postcode"],
                 city=data["city"],
                 is_active=data["is_active"],
+                opac_colour=data.get("opac_colour") or None,
             )
         else:
             saved = services.branch_create(

@@ -134,7 +134,7 @@ class LibraryOrganisation(TenantMixin, TimeStamped):
     # The library's own colour in its members' catalogue (OPAC): the header and
     # buttons; the text on it is black or white, whichever contrasts more.
     opac_colour = models.CharField(
-        _("huisstijlkleur"), max_length=7, default="#1d4f91",
+        _("huisstijlkleur"), max_length=7, default="#1d4f91", blank=True,
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Een kleur als #1d4f91."))],
         help_text=_("Kleur van de catalogus voor leden (#rrggbb)."),
     )
@@ -148,9 +148,14 @@ class LibraryOrganisation(TenantMixin, TimeStamped):
         return self.name
 
     @property
+    def opac_brand_colour(self):
+        """opac_colour, or LSB's blue when none is set."""
+        return self.opac_colour if re.match(r"^#[0-9a-fA-F]{6}$", self.opac_colour or "") else "#1d4f91"
+
+    @property
     def opac_text_colour(self):
         """Black or white: the one that contrasts more with opac_colour (WCAG)."""
-        return contrast_text_colour(self.opac_colour)
+        return contrast_text_colour(self.opac_brand_colour)
 
     @property
     def poi(self):

@@ -141,16 +141,19 @@ def library_organisation_create(
     return organisation
 
 
-def library_organisation_update(*, organisation, name, isil, province, is_active):
-    """Change the registry data of a library organisation (not its schema or host)."""
+def library_organisation_update(*, organisation, name, isil, province, is_active, opac_colour=None):
+    """Change the registry data of a library organisation (not its schema or host);
+    `opac_colour` (#rrggbb, None keeps it): its colour in the members' catalogue."""
     with transaction.atomic():
         locked = LibraryOrganisation.objects.select_for_update().get(pk=organisation.pk)
         locked.name = name
         locked.isil = isil
         locked.province = province
         locked.is_active = is_active
+        if opac_colour is not None:
+            locked.opac_colour = opac_colour
         locked.full_clean()
-        locked.save(update_fields=["name", "isil", "province", "is_active", "updated_at"])
+        locked.save(update_fields=["name", "isil", "province", "is_active", "opac_colour", "updated_at"])
     return locked
 
 

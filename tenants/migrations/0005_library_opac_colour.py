@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='libraryorganisation',
             name='opac_colour',
-            field=models.CharField(default='#1d4f91', help_text='Kleur van de catalogus voor leden (#rrggbb).', max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-fA-F]{6}$', 'Een kleur als #1d4f91.')], verbose_name='huisstijlkleur'),
+            field=models.CharField(blank=True, default='#1d4f91', help_text='Kleur van de catalogus voor leden (#rrggbb).', max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-fA-F]{6}$', 'Een kleur als #1d4f91.')], verbose_name='huisstijlkleur'),
         ),
     ]

@@ -59,7 +59,7 @@ class Command(BaseCommand):
             if LibraryOrganisation.objects.filter(slug=library["slug"]).exists():
                 say(f"{prefix}: bestaat al")
                 continue
-            services.library_organisation_create(
+            organisation = services.library_organisation_create(
                 name=library["name"],
                 slug=library["slug"],
                 isil=library["isil"],
@@ -67,6 +67,11 @@ class Command(BaseCommand):
                 branches=library["branches"],
                 progress=lambda message, prefix=prefix: say(f"{prefix}: {message}"),
             )
+            if library.get("opac_colour"):
+                services.library_organisation_update(
+                    organisation=organisation, name=organisation.name, isil=organisation.isil,
+                    province=organisation.province, is_active=organisation.is_active,
+                    opac_colour=library["opac_colour"])
 
         say("Medewerkers…")
         organisations = {o.slug: o for o in LibraryOrganisation.objects.all()}
