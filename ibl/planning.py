@@ -169,7 +169,6 @@ class Planner:
     def from_hub(self, *, hub_id, to_branch_id=None, to_hub_id=None, start):
         """The legs from a hub to a branch or to another hub (a parcel rerouted from
         the wrong hub): the carrier between POIs, or the van of the hub's POI."""
-        hub = PoiHub.objects.get(pk=hub_id)
         if to_hub_id is not None:
             night = next_working_day(start)
             return [PlannedLeg(RunKind.CARRIER, None, Place(hub_id=hub_id), Place(hub_id=to_hub_id), None, night,
@@ -183,9 +182,8 @@ class Planner:
             legs.append(PlannedLeg(RunKind.CARRIER, None, Place(hub_id=hub_id), Place(hub_id=destination.hub_id),
                                    None, night, day))
         delivery = self.van_day(destination.branch_id, day)
-        legs.append(PlannedLeg(RunKind.VAN, destination.poi_id if destination.hub_id != hub_id else hub.poi_id,
-                               Place(hub_id=destination.hub_id), Place(branch_id=destination.branch_id),
-                               destination.route_id, delivery, delivery))
+        legs.append(PlannedLeg(RunKind.VAN, destination.poi_id, Place(hub_id=destination.hub_id),
+                               Place(branch_id=destination.branch_id), destination.route_id, delivery, delivery))
         return legs
 
     def arrival(self, *, from_branch_id, to_branch_id, start):
