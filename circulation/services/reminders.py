@@ -6,7 +6,9 @@ Each member's part is one transaction: their renewals and the notice telling
 them about it commit together or not at all, so a worker that dies mid-run
 loses nothing and a rerun does only what is left. Notices carry a dedupe key
 (notices.services.notice_queue), so a task that runs twice sends each notice once.
-Guests are not sent notices here: their home library holds their address.
+A guest's reminders and overdue notices are sent by their home library, which
+holds their address: a step for it through the outbox (notices.guest_notice),
+naming the member by their id there, never by name or card.
 
 Every function takes the `actor` of the run (Actor.system("nightly") from the
 task). No transaction spans the library: each member's (or each title's) work
@@ -19,16 +21,23 @@ from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django_tenants.utils import schema_context
 
 from collection.models import Item
 from core import locks
 from core.locks import lock_rows
 from core.money import euro
+from tenants.models import Branch, LibraryOrganisation
+from tenants.outbox import enqueue as outbox_enqueue
 
-from ..models import HoldStatus, Loan
+from ..models import BorrowerKind, HoldStatus, Loan
 from ..rules import loan_rule_choose
 from .holds import holds_expected_refresh_for_title, holds_expire
-from .loans import _fine_cents, _loan_borrower, _renew_locked, title_fields
+from .loans import _card_holder, _fine_cents, _loan_borrower, _renew_locked, title_fields
+
+# The loans whose borrower is told: own members here, guests through their home library.
+_TOLD = Q(member__isnull=False) | (Q(borrower_kind=BorrowerKind.GUEST) & ~Q(guest_card_number=""))
 
 
 def _queue(actor, member, kind, dedupe_key, context, branch_id=None):
@@ -36,6 +45,40 @@ def _queue(actor, member, kind, dedupe_key, context, branch_id=None):
 
     return notice_queue(actor=actor, member=member, kind=kind, dedupe_key=dedupe_key, context=context,
                         branch=branch_id)
+
+
+def _borrower_key(loan):
+    """Whose loan it is, to group a notice's loans: a member, or a guest card of a home library."""
+    if loan.member_id is not None:
+        return ("member", loan.member_id)
+    return ("guest", loan.guest_organisation_id, loan.guest_card_number)
+
+
+def _notify(actor, loans, kind, day, context, branch_id):
+    """The notice of `kind` about these loans of one borrower, for `day` (what makes it
+    due: the due date, the run's date): queued here for an own member; for a guest a
+    step for their home library (notices.guest_notice), which holds their address."""
+    first = loans[0]
+    if first.member_id is not None:
+        return _queue(actor, first.member, kind, f"{kind}:{first.member_id}:{day.isoformat()}", context, branch_id)
+    from notices.outbox import notice_payload
+
+    home = LibraryOrganisation.objects.filter(pk=first.guest_organisation_id, is_active=True).first()
+    if home is None:
+        return None
+    with schema_context(home.schema_name):
+        holder = _card_holder(first.guest_card_number)
+    if holder is None:
+        return None  # no longer a member there: nobody to tell
+    lending = actor.organisation
+    key = f"{lending.pk}:{kind}:{holder.pk}:{day.isoformat()}"
+    branch = Branch.objects.filter(pk=branch_id).values_list("name", flat=True).first() or ""
+    return outbox_enqueue(
+        actor=actor, target=home, kind="notices.guest_notice", dedupe_key=f"guest_notice:{key}",
+        payload={"member": holder.pk, "kind": kind, "key": key, **{
+            f"context.{name}": value
+            for name, value in notice_payload({**context, "bibliotheek": lending.name, "vestiging": branch}).items()}},
+    )
 
 
 def _auto_renew_allowed(loan):
@@ -93,25 +136,27 @@ def loans_auto_renew(*, actor, today):
 
 
 def due_soon_reminders(*, actor, today, days_before):
-    """One reminder per member and due date, `days_before` days ahead (or fewer
-    when a run was missed), each in a transaction of its own. Returns how many
-    notices were queued."""
+    """One reminder per borrower and due date, `days_before` days ahead (or fewer
+    when a run was missed), each in a transaction of its own: own members here,
+    guests through their home library. Returns how many notices were queued (or
+    asked of a home library)."""
     actor.require_current_library()
     horizon = today + datetime.timedelta(days=days_before)
     loans = (
-        Loan.objects.filter(ended_at__isnull=True, member__isnull=False, due_on__gt=today, due_on__lte=horizon)
-        .select_related("member", "item").order_by("member_id", "due_on", "pk")
+        Loan.objects.filter(_TOLD, ended_at__isnull=True, due_on__gt=today, due_on__lte=horizon)
+        .select_related("member", "item").order_by("member_id", "guest_organisation_id", "guest_card_number",
+                                                   "due_on", "pk")
     )
     groups = defaultdict(list)
     for loan in loans:
-        groups[(loan.member_id, loan.due_on)].append(loan)
+        groups[(_borrower_key(loan), loan.due_on)].append(loan)
     queued = 0
-    for (member_id, due_on), group in groups.items():
+    for (_borrower, due_on), group in groups.items():
         with transaction.atomic():
             rows = [{**title_fields(loan.title_id), "barcode": loan.item.barcode, "inleverdatum": loan.due_on}
                     for loan in group]
-            notice = _queue(actor, group[0].member, "due_soon", f"due_soon:{member_id}:{due_on.isoformat()}",
-                            {"titels": rows, "inleverdatum": due_on}, group[0].branch_id)
+            notice = _notify(actor, group, "due_soon", due_on, {"titels": rows, "inleverdatum": due_on},
+                             group[0].branch_id)
             queued += notice is not None
     return queued
 
@@ -119,24 +164,25 @@ def due_soon_reminders(*, actor, today, days_before):
 def overdue_notices(*, actor, today, level_days):
     """Overdue notices 1-2-3: a loan `level_days[k-1]` or more days overdue gets
     notice k once (the highest level it has reached; levels skipped while a run was
-    missed are not sent late). One notice per member per level and day, listing
-    every loan at that level, each member in a transaction of their own (their
-    loans locked, in primary-key order). Returns {level: notices queued}."""
+    missed are not sent late). One notice per borrower per level and day, listing
+    every loan at that level, each borrower in a transaction of their own (their
+    loans locked, in primary-key order); a guest's through their home library.
+    Returns {level: notices queued}."""
     actor.require_current_library()
     counts = {}
     for level in (3, 2, 1):
         days = level_days[level - 1]
         cutoff = today - datetime.timedelta(days=days)
         loans = (
-            Loan.objects.filter(ended_at__isnull=True, member__isnull=False, due_on__lte=cutoff,
-                                overdue_level__lt=level)
-            .select_related("member", "item").order_by("member_id", "due_on", "pk")
+            Loan.objects.filter(_TOLD, ended_at__isnull=True, due_on__lte=cutoff, overdue_level__lt=level)
+            .select_related("member", "item").order_by("member_id", "guest_organisation_id", "guest_card_number",
+                                                       "due_on", "pk")
         )
-        by_member = defaultdict(list)
+        by_borrower = defaultdict(list)
         for loan in loans:
-            by_member[loan.member_id].append(loan)
+            by_borrower[_borrower_key(loan)].append(loan)
         counts[level] = 0
-        for member_id, group in by_member.items():
+        for group in by_borrower.values():
             with transaction.atomic():
                 locked = lock_rows(locks.LOAN, Loan.objects.filter(
                     pk__in=[loan.pk for loan in group], ended_at__isnull=True, overdue_level__lt=level))
@@ -148,9 +194,9 @@ def overdue_notices(*, actor, today, level_days):
                     fine += _fine_cents(loan, today)
                     rows.append({**title_fields(loan.title_id), "barcode": loan.item.barcode,
                                  "inleverdatum": loan.due_on, "dagen_te_laat": (today - loan.due_on).days})
-                notice = _queue(actor, group[0].member, f"overdue_{level}", f"overdue_{level}:{member_id}:{today.isoformat()}",
-                                {"titels": rows, "inleverdatum": min(loan.due_on for loan in group),
-                                 "boete": euro(fine) if fine else ""}, group[0].branch_id)
+                notice = _notify(actor, group, f"overdue_{level}", today,
+                                 {"titels": rows, "inleverdatum": min(loan.due_on for loan in group),
+                                  "boete": euro(fine) if fine else ""}, group[0].branch_id)
                 Loan.objects.filter(pk__in=[loan.pk for loan in locked]).update(overdue_level=level)
                 counts[level] += notice is not None
     return counts
