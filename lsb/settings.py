@@ -394,6 +394,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "staff.sign_in.locked_out"
 AXES_CLIENT_IP_CALLABLE = "staff.sign_in.client_address"
+AXES_USERNAME_CALLABLE = "staff.sign_in.username_of"
 AXES_HTTP_RESPONSE_CODE = 429
 
 # core.locks: a row lock taken against the documented order raises (tests, and

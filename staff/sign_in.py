@@ -38,6 +38,15 @@ def client_address(request):
     return request.META.get("REMOTE_ADDR", "")
 
 
+def username_of(request, credentials):
+    """The username a sign-in tried, as the lock-out counts it: at most 150
+    characters (Django's usernames; a longer one is no account, and axes stores 255)."""
+    username = (credentials or {}).get("username")
+    if username is None and request is not None:
+        username = request.POST.get("username")
+    return None if username is None else str(username)[:150]
+
+
 class StaffSignInHandler(AxesDatabaseHandler):
     """Axes' database handler with its own limit per address: AXES_LOCKOUT_PARAMETERS
     is ["username", "ip_address"]; the account's failures count against
