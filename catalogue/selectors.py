@@ -723,16 +723,22 @@ def title_holders(*, title_id):
 
 
 def title_editions(title, *, limit=10):
-    """Other editions of a title: the same folded title and makers, another record."""
+    """Other editions of a title: the same folded title and makers, another record.
+    Looked up by the hash of the folded title (index title_editions; an equality on
+    the column itself would go through its trigram index, far slower), compared in
+    full here."""
     if not title.title_folded:
         return []
-    return list(
+    candidates = (
         Title.objects.alias(title_hash=MD5("title_folded"))
-        .filter(title_hash=hashlib.md5(title.title_folded.encode()).hexdigest(), title_folded=title.title_folded,
-                contributors_folded=title.contributors_folded)
-        .exclude(pk=title.pk).only("pk", "title", "subtitle", "year", "edition", "material_type", "publisher")
-        .order_by("-year", "pk")[:limit]
+        .filter(title_hash=hashlib.md5(title.title_folded.encode()).hexdigest())
+        .exclude(pk=title.pk)
+        .only("pk", "title", "subtitle", "year", "edition", "material_type", "publisher", "title_folded",
+              "contributors_folded")
+        .order_by("-year", "pk")[:200]
     )
+    return [edition for edition in candidates if edition.title_folded == title.title_folded
+            and edition.contributors_folded == title.contributors_folded][:limit]
 
 
 def titles_held_by(*, organisation, after_id=0, limit=10000):
