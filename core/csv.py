@@ -16,6 +16,8 @@ or `csv_rows`, so two rules hold everywhere:
 """
 
 import csv
+import io
+import re
 from decimal import Decimal
 
 from django.http import StreamingHttpResponse
@@ -25,9 +27,13 @@ BOM = "\ufeff"
 DELIMITER = ";"
 
 
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+([.,][0-9]+)*")
+
+
 def csv_cell(value):
     """One cell as text, defused: a text starting with a formula character gets a
-    leading apostrophe; None is empty; numbers stay numbers."""
+    leading apostrophe; None is empty; numbers (and text that is only a number,
+    such as an amount "-12,50") stay numbers."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -35,7 +41,7 @@ def csv_cell(value):
     if isinstance(value, (int, float, Decimal)):
         return str(value)
     text = str(value)
-    if text.startswith(FORMULA_STARTS):
+    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
 
@@ -45,19 +51,31 @@ class _Echo:
         return value
 
 
-def csv_rows(header, rows):
-    """The lines of a CSV file (each a str, the first the byte order mark), every
-    cell through csv_cell; for streaming."""
+def csv_rows(header, rows, *, bom=True):
+    """The lines of a CSV file (each a str, the first the byte order mark unless
+    `bom` is off: a file for another system rather than a spreadsheet), every cell
+    through csv_cell; for streaming."""
     writer = csv.writer(_Echo(), delimiter=DELIMITER)
-    yield BOM
+    if bom:
+        yield BOM
     yield writer.writerow([csv_cell(value) for value in header])
     for row in rows:
         yield writer.writerow([csv_cell(value) for value in row])
 
 
-def csv_response(filename, *, header, rows):
+def csv_text(rows, *, bom=False):
+    """A whole CSV file as one text, every cell through csv_cell; rows may differ in
+    length (several tables one after another, an empty row between them)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=DELIMITER)
+    for row in rows:
+        writer.writerow([csv_cell(value) for value in row])
+    return (BOM if bom else "") + out.getvalue()
+
+
+def csv_response(filename, *, header, rows, bom=True):
     """A streamed CSV download (text/csv, attachment) of `rows` under `header`."""
-    response = StreamingHttpResponse(csv_rows(header, rows), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(csv_rows(header, rows, bom=bom), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response

@@ -14,9 +14,7 @@ Own loans are counted in each library's schema with one statement over all the
 schemas asked (a UNION ALL), the rest in the public schema.
 """
 
-import csv
 import datetime
-import io
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -25,6 +23,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_exists
 
 from collection.models import Item
+from core.csv import csv_text
 from circulation.models import Loan
 
 from .models import Ask, IblRequest, Leg, RequestState, Scope
@@ -229,30 +228,25 @@ def figures(*, provinces, organisations, pois, start, end):
 
 
 def figures_csv(result):
-    """The figures as CSV (semicolon-separated, as Dutch spreadsheets expect)."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow([f"IBL-cijfers {result.start:%d-%m-%Y} t/m {result.end:%d-%m-%Y}"])
-    writer.writerow([])
-    writer.writerow(["provincie", "binnen de provincie", "uit andere provincies", "muziekbibliotheek", "totaal",
-                     "aanvragen", "niet leverbaar", "vervuld %"])
+    """The figures as CSV (semicolon-separated, as Dutch spreadsheets expect; core.csv)."""
+    rows = [[f"IBL-cijfers {result.start:%d-%m-%Y} t/m {result.end:%d-%m-%Y}"], [],
+            ["provincie", "binnen de provincie", "uit andere provincies", "muziekbibliotheek", "totaal",
+             "aanvragen", "niet leverbaar", "vervuld %"]]
     for row in result.provinces + [result.national]:
-        writer.writerow([row.province, row.inside, row.other_provinces, row.music, row.total, row.requested,
-                         row.unfilled, _decimal(row.fill_rate)])
-    writer.writerow([])
-    writer.writerow(["bibliotheek", "provincie", "eigen uitleningen", "IBL binnen provincie", "IBL van buiten",
-                     "aandeel eigen collectie %", "norm 95 %", "aandeel binnen provincie %", "norm 99,9 %",
-                     "uitgeleend aan anderen", "gevraagd (beantwoord)", "geleverd %"])
+        rows.append([row.province, row.inside, row.other_provinces, row.music, row.total, row.requested,
+                     row.unfilled, _decimal(row.fill_rate)])
+    rows += [[], ["bibliotheek", "provincie", "eigen uitleningen", "IBL binnen provincie", "IBL van buiten",
+                  "aandeel eigen collectie %", "norm 95 %", "aandeel binnen provincie %", "norm 99,9 %",
+                  "uitgeleend aan anderen", "gevraagd (beantwoord)", "geleverd %"]]
     for row in result.libraries:
-        writer.writerow([row.library, row.province, row.own_loans, row.ibl_inside, row.ibl_outside,
-                         _decimal(row.share_own), "ja" if row.meets_own_norm else "nee",
-                         _decimal(row.share_province), "ja" if row.meets_province_norm else "nee",
-                         row.lent_to_others, row.asked, _decimal(row.lender_fill_rate)])
-    writer.writerow([])
-    writer.writerow(["transportdeel", "aantal", "gemiddeld uren", "te laat"])
+        rows.append([row.library, row.province, row.own_loans, row.ibl_inside, row.ibl_outside,
+                     _decimal(row.share_own), "ja" if row.meets_own_norm else "nee",
+                     _decimal(row.share_province), "ja" if row.meets_province_norm else "nee",
+                     row.lent_to_others, row.asked, _decimal(row.lender_fill_rate)])
+    rows += [[], ["transportdeel", "aantal", "gemiddeld uren", "te laat"]]
     for row in result.legs:
-        writer.writerow([row.what, row.legs, _decimal(row.hours), row.late])
-    return out.getvalue()
+        rows.append([row.what, row.legs, _decimal(row.hours), row.late])
+    return csv_text(rows)
 
 
 def _decimal(value):

@@ -2,18 +2,18 @@
 form, call one service or selector and render; refusals are the services'
 sentences."""
 
-import csv
 import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from catalogue.selectors import title_search
 from collection.models import CollectionKind, ItemType
 from collection.services import item_processing_done
+from core.csv import csv_response
 from core.money import euro, euro_parse
 from staff.models import Role
 from staff.permissions import actor_for_request, library_staff_required
@@ -488,16 +488,14 @@ def reports(request):
     rows, totals = selectors.fund_report(year)
     months = selectors.spending_per_month(year)
     if request.GET.get("formaat") == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="fondsen-{year}.csv"'
-        writer = csv.writer(response, delimiter=";")
-        writer.writerow(["jaar", "code", "fonds", "valt onder", "doelgroep", "toegekend", "vastgelegd",
-                         "uitgegeven", "over"])
-        for row in rows:
-            writer.writerow([year, row.fund.code, row.fund.name, row.fund.parent.code if row.fund.parent else "",
-                             row.fund.get_target_group_display(), _plain(row.allocated), _plain(row.committed),
-                             _plain(row.spent), _plain(row.left)])
-        return response
+        return csv_response(f"fondsen-{year}.csv", header=[
+            "jaar", "code", "fonds", "valt onder", "doelgroep", "toegekend", "vastgelegd", "uitgegeven", "over",
+        ], rows=[
+            [year, row.fund.code, row.fund.name, row.fund.parent.code if row.fund.parent else "",
+             row.fund.get_target_group_display(), _plain(row.allocated), _plain(row.committed),
+             _plain(row.spent), _plain(row.left)]
+            for row in rows
+        ])
     peak = max(months) or 1
     bars = [(name, cents, round(160 * cents / peak), 8 + 52 * index, 170 - round(160 * cents / peak))
             for index, (name, cents) in enumerate(zip(
@@ -522,19 +520,16 @@ def journal(request):
         day = timezone.localdate()
     rows = selectors.journal_rows(day)
     if request.GET.get("formaat") == "csv":
-        def lines():
-            yield "boekdatum;factuurnummer;factuurdatum;leverancier;fonds;grootboekrekening;bedrag_excl_btw;btw;" \
-                  "bedrag_incl_btw\r\n"
-            for row in rows:
-                invoice, fund = row["invoice"], row["fund"]
-                cells = [day.isoformat(), invoice.number, invoice.invoice_date.isoformat(), invoice.supplier.code,
-                         fund.code, fund.ledger_account, _plain(row["amount"] - row["vat"]), _plain(row["vat"]),
-                         _plain(row["amount"])]
-                yield ";".join(cell.replace(";", ",") for cell in cells) + "\r\n"
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="journaal-{day.isoformat()}.csv"'
-        return response
+        # For the finance system: no byte order mark.
+        return csv_response(f"journaal-{day.isoformat()}.csv", bom=False, header=[
+            "boekdatum", "factuurnummer", "factuurdatum", "leverancier", "fonds", "grootboekrekening",
+            "bedrag_excl_btw", "btw", "bedrag_incl_btw",
+        ], rows=(
+            [day.isoformat(), row["invoice"].number, row["invoice"].invoice_date.isoformat(),
+             row["invoice"].supplier.code, row["fund"].code, row["fund"].ledger_account,
+             _plain(row["amount"] - row["vat"]), _plain(row["vat"]), _plain(row["amount"])]
+            for row in rows
+        ))
     return render(request, "ordering/journal.html", {
         "day": day, "rows": rows, "days": selectors.days_with_approvals(),
         "total": sum(row["amount"] for row in rows)})
