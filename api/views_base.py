@@ -47,11 +47,24 @@ def parse_id(value, code, **params):
 # drf-spectacular would show it as every operation's description.)
 class ApiView(APIView):
 
+    # The query parameters the view documents (a serializer: api/serializers.py); any
+    # other is refused (400), so what is accepted is what the schema says.
+    query_serializer = None
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # key, permissions, throttle first
+        known = set(self.query_serializer().fields) if self.query_serializer is not None else set()
+        unknown = sorted(set(request.query_params) - known)
+        if unknown:
+            raise ValidationError({name: [ErrorDetail("Onbekende parameter.", code="unknown")] for name in unknown})
         if request.method in ("POST", "PUT", "PATCH") and hasattr(self, request.method.lower()):
             media_type = (request.content_type or "").split(";")[0].strip().lower()
-            if media_type != "application/json":
+            try:
+                has_body = int(request.META.get("CONTENT_LENGTH") or 0) > 0
+            except ValueError:
+                has_body = True
+            # A body must be JSON; no body at all is fine where every field is optional (a hold's cancel).
+            if (has_body or media_type) and media_type != "application/json":
                 raise UnsupportedMediaType(media_type or "(none)")
 
     @property
@@ -62,7 +75,8 @@ class ApiView(APIView):
     def library(self):
         return self.request.library
 
-    def query(self, serializer_class):
+    def query(self):
+        serializer_class = self.query_serializer
         serializer = serializer_class(data=self.request.query_params)
         # An empty ?name= is not "not given" here: it is refused unless the field allows blank text.
         blank = {name: [ErrorDetail("Dit veld mag niet leeg zijn.", code="blank")]

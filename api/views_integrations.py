@@ -53,6 +53,7 @@ def _member_or_404(actor, member_id, purpose):
 
 class MemberListView(ApiView):
     permission_classes = [StaffKeyDesk]
+    query_serializer = MemberSearchQuery
 
     @extend_schema(
         tags=["members"], operation_id="members_search", parameters=[MemberSearchQuery],
@@ -62,7 +63,7 @@ class MemberListView(ApiView):
                     "list is empty. The search and the ids found are in the audit log.",
     )
     def get(self, request):
-        query = self.query(MemberSearchQuery)
+        query = self.query()
         limit, offset = query.pop("limit"), query.pop("offset")
         criteria = {key: value for key, value in query.items() if value not in ("", None)}
         text = criteria.pop("q", "")
@@ -175,6 +176,7 @@ def _title_or_404(title_id):
 
 class TitleListView(ApiView):
     permission_classes = [HasApiKey]
+    query_serializer = TitleSearchQuery
 
     @extend_schema(
         tags=["catalogue"], operation_id="titles_search", parameters=[TitleSearchQuery],
@@ -184,7 +186,7 @@ class TitleListView(ApiView):
                     "national holdings index.",
     )
     def get(self, request):
-        query = self.query(TitleSearchQuery)
+        query = self.query()
         limit, offset = query.pop("limit"), query.pop("offset")
         result = title_search(query=query.get("q", ""), material_type=query.get("material_type"),
                               language=query.get("language"), year_from=query.get("year_from"),

@@ -116,6 +116,10 @@ def test_throttled_per_key_with_retry_after(api, http):
 
 
 def test_unknown_api_addresses_and_methods_answer_in_the_error_format(api, http):
+    unknown_parameter = http.get("/api/v1/titles/?q=x&sort=year", api.desk_key)
+    assert unknown_parameter.status_code == 400
+    assert [(e["field"], e["params"]["reason"]) for e in unknown_parameter.body["errors"]] == [("sort", "unknown")]
+    assert http.get(ITEM.format("X1") + "?extra=1", api.machine_key).status_code == 400
     missing = http.get("/api/v1/nothing-here/", api.desk_key)
     assert missing.status_code == 404
     assert codes(missing) == ["api.not_found"]
