@@ -33,9 +33,9 @@ from members.models import FormerCard, Member
 from members.selectors.guests import guest_reason_category
 from members.selectors.ledger import member_may_borrow
 from members.services.guests import guest_lookup_record
-from tenants.models import CardIndex, LibraryOrganisation
+from tenants.models import CardIndex, GuestLoan, LibraryOrganisation
 
-from .models import BorrowerKind, Loan
+from .models import BorrowerKind, GuestAgeGroup, Loan
 
 LIBRARY_REFERENCE_MAX = Loan._meta.get_field("borrowing_library_ref").max_length
 
@@ -53,6 +53,10 @@ class Borrower:
     may_borrow: bool = True
     reasons: list = field(default_factory=list)
     locked: bool = False  # an own member's row is locked by this transaction
+    # A guest, as their home library tells it: their age group (GuestAgeGroup, from their
+    # category there; never a birth date) and the loan maximum of their subscription there.
+    age_group: str | None = None
+    home_max_loans: int | None = None
 
     @classmethod
     def library(cls, organisation, reference=""):
@@ -87,6 +91,9 @@ class Borrower:
 
     @property
     def subscription_max_loans(self):
+        """The loan maximum of the borrower's subscription (a guest's at home)."""
+        if self.is_guest:
+            return self.home_max_loans
         return self.member.subscription.max_loans if self.member is not None else None
 
     @property
@@ -246,6 +253,14 @@ def guest_lookup_audit(*, actor, borrower):
         return None
 
 
+def guest_age_group(member):
+    """The age group a home library tells for its member borrowing elsewhere: from
+    the member's category (youth or adult), None when they have none."""
+    if member.category_id is None:
+        return None
+    return GuestAgeGroup.YOUTH if member.category.is_youth else GuestAgeGroup.ADULT
+
+
 def borrower_find(*, organisation, card_number, check=True, lock=False):
     """The Borrower for a scanned card, or a ServiceError (borrower.*) saying why this
     card cannot be used here. The card number is cleaned up here (normalise_card),
@@ -292,17 +307,32 @@ def borrower_find(*, organisation, card_number, check=True, lock=False):
     if not home.is_active:
         raise ServiceError("borrower.home_not_in_lsb", field="card_number", home=home.name)
     with schema_context(home.schema_name):
-        home_member = Member.objects.filter(card_number=card_number).first()
+        home_member = Member.objects.select_related("category", "subscription").filter(card_number=card_number).first()
         if home_member is None:
             raise ServiceError("borrower.card_invalid_at_home", field="card_number", card=card_number,
                                home=home.name)
-        borrower = Borrower(card_number=card_number, home=home, home_member_id=home_member.pk)
+        borrower = Borrower(card_number=card_number, home=home, home_member_id=home_member.pk,
+                            age_group=guest_age_group(home_member),
+                            home_max_loans=home_member.subscription.max_loans if home_member.subscription_id else None)
         if check:
             borrower.may_borrow, borrower.reasons = block_reasons(home_member, home=home)
     collector = _GUEST_LOOKUPS.get()
     if collector is not None and check:
         collector.append(borrower)
     return borrower
+
+
+def borrower_open_loans_everywhere(borrower, organisation):
+    """A card's open loans in every library together (the national cap): at home (here
+    for an own member, in the home library's schema for a guest) and as a guest
+    anywhere (the national GuestLoan index), on the member's current and former cards."""
+    home = borrower.home if borrower.is_guest else organisation
+    member_id = borrower.home_member_id if borrower.is_guest else borrower.member.pk
+    with schema_context(home.schema_name):
+        cards = list(Member.objects.filter(pk=member_id).values_list("card_number", flat=True))
+        cards += list(FormerCard.objects.filter(member_id=member_id).values_list("card_number", flat=True))
+        at_home = Loan.objects.filter(member_id=member_id, ended_at__isnull=True).count()
+    return at_home + GuestLoan.objects.filter(home_organisation=home, card_number__in=cards).count()
 
 
 def borrower_library(*, organisation, library, reference=""):

@@ -48,6 +48,8 @@ ERRORS = {
     "checkout.not_for_loan": _("Exemplaar %(barcode)s is niet uitleenbaar."),
     "checkout.limit_total": _("Het maximum van %(max)s exemplaren tegelijk is bereikt."),
     "checkout.limit_type": _("Het maximum van %(max)s exemplaren van de soort %(item_type)s is bereikt."),
+    "checkout.national_limit": _("Het landelijke maximum van %(max)s exemplaren tegelijk op één pas (in alle "
+                                 "bibliotheken samen) is bereikt."),
     "checkout.override_not_allowed": _("Alleen een baliecoördinator mag een uitzondering maken."),
     # A question, not a rule: desk staff confirm it (checkout's `confirmed`).
     "checkout.waiting_hold": _("Op %(title)s wacht een reservering van een ander lid, en dit exemplaar kan die "
@@ -120,6 +122,9 @@ ERRORS = {
     "loan_rule.item_type_unknown": _("Kies een bestaande soort materiaal."),
     "loan_rule.guests_no_category": _("Een regel voor gastleners geldt voor alle gastleners: kies geen "
                                       "ledencategorie."),
+    "loan_rule.age_group_unknown": _("Kies jeugd of volwassenen als leeftijdsgroep van gastleners."),
+    "loan_rule.age_group_guests_only": _("Een leeftijdsgroep (jeugd, volwassenen) geldt alleen voor een regel voor "
+                                         "gastleners; voor eigen leden kiest u een ledencategorie."),
     "loan_rule.libraries_no_category": _("Een regel voor bibliotheken (IBL) geldt voor alle bibliotheken: kies geen "
                                          "ledencategorie en geen gastleners."),
     "loan_rule.category_unknown": _("Kies een ledencategorie van deze bibliotheek."),

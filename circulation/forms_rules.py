@@ -8,7 +8,10 @@ from django import forms
 from collection.models import ItemType
 from members.forms_accounts import EuroField
 
+from .models import GuestAgeGroup
+
 GUESTS = "gast"
+GUESTS_BY_AGE = {"gast-jeugd": GuestAgeGroup.YOUTH, "gast-volwassen": GuestAgeGroup.ADULT}
 LIBRARIES = "bibliotheek"
 
 INTEGER_ERRORS = {"invalid": "Geef een geheel getal.", "required": "Vul dit veld in."}
@@ -18,6 +21,7 @@ def _who_choices(categories, *, everyone):
     choices = [("", "Iedereen (alle eigen leden)")] if everyone else [("", "— kies —")]
     choices += [(str(category.pk), f"Leden: {category.name}") for category in categories]
     choices.append((GUESTS, "Gastleners (pas van een andere bibliotheek)"))
+    choices += [(value, f"Gastleners: {group.label}") for value, group in GUESTS_BY_AGE.items()]
     choices.append((LIBRARIES, "Bibliotheken (IBL: uitlenen aan een andere bibliotheek)"))
     return choices
 
@@ -32,17 +36,21 @@ def _branch_choices(branches, *, everywhere):
 def who_value(rule):
     """The form value of a rule's 'for whom' dimension."""
     if rule.for_guests:
-        return GUESTS
+        return next((value for value, group in GUESTS_BY_AGE.items() if group == rule.guest_age_group), GUESTS)
     if rule.for_libraries:
         return LIBRARIES
     return str(rule.member_category_id) if rule.member_category_id else ""
 
 
 def who_dimensions(value):
-    """'gast' / 'bibliotheek' / a category id / '' -> the matrix's 'who' dimensions
-    (for_guests, for_libraries, member_category_id) as keyword arguments."""
+    """'gast' / 'gast-jeugd' / 'gast-volwassen' / 'bibliotheek' / a category id / '' ->
+    the matrix's 'who' dimensions (for_guests, guest_age_group, for_libraries,
+    member_category_id) as keyword arguments."""
     if value == GUESTS:
         return {"for_guests": True, "for_libraries": False, "member_category_id": None}
+    if value in GUESTS_BY_AGE:
+        return {"for_guests": True, "guest_age_group": GUESTS_BY_AGE[value], "for_libraries": False,
+                "member_category_id": None}
     if value == LIBRARIES:
         return {"for_guests": False, "for_libraries": True, "member_category_id": None}
     return {"for_guests": False, "for_libraries": False, "member_category_id": int(value) if value else None}

@@ -25,6 +25,14 @@ class BorrowerKind(models.TextChoices):
     LIBRARY = "library", _("bibliotheek (IBL)")
 
 
+class GuestAgeGroup(models.TextChoices):
+    """A guest's age group, as their home library tells it from the member's category
+    there (never a birth date): guest rules may be for one of them."""
+
+    YOUTH = "youth", _("jeugd")
+    ADULT = "adult", _("volwassenen")
+
+
 class LoanRule(models.Model):
     """One cell of the loan-rule matrix: member category × item type × branch.
 
@@ -36,6 +44,9 @@ class LoanRule(models.Model):
     libraries is interlibrary loan's)."""
 
     for_guests = models.BooleanField(_("voor gastleners"), default=False)
+    # A guest rule for young guests or adults only (empty: every guest).
+    guest_age_group = models.CharField(_("leeftijdsgroep gastleners"), max_length=8, choices=GuestAgeGroup.choices,
+                                       blank=True)
     for_libraries = models.BooleanField(_("voor bibliotheken (IBL)"), default=False)
     member_category = models.ForeignKey(
         "members.MemberCategory", on_delete=models.CASCADE, null=True, blank=True, related_name="+",
@@ -69,9 +80,11 @@ class LoanRule(models.Model):
         verbose_name_plural = _("uitleenregels")
         constraints = [
             models.UniqueConstraint(
-                fields=["for_guests", "for_libraries", "member_category", "item_type", "branch"], nulls_distinct=False,
-                name="loanrule_unique_cell",
+                fields=["for_guests", "guest_age_group", "for_libraries", "member_category", "item_type", "branch"],
+                nulls_distinct=False, name="loanrule_unique_cell",
             ),
+            models.CheckConstraint(condition=Q(guest_age_group="") | Q(for_guests=True),
+                                   name="loanrule_age_group_guests_only"),
             models.CheckConstraint(
                 condition=Q(for_guests=False) | Q(member_category__isnull=True), name="loanrule_guest_no_category"
             ),
@@ -83,7 +96,8 @@ class LoanRule(models.Model):
         ]
 
     def __str__(self):
-        who = ("gasten" if self.for_guests else "bibliotheken" if self.for_libraries
+        who = (f"gasten{' (' + self.get_guest_age_group_display() + ')' if self.guest_age_group else ''}"
+               if self.for_guests else "bibliotheken" if self.for_libraries
                else str(self.member_category) if self.member_category_id else "iedereen")
         what = self.get_item_type_display() if self.item_type else "alle soorten"
         return f"{who} / {what} / {self.branch_id or 'alle vestigingen'}"

@@ -5,17 +5,20 @@ either empty (a wildcard) or equal. Of the matching rules the one with the most
 filled-in dimensions wins; between equally specific rules the branch counts
 most, then the member category (or guests, or libraries), then the item type.
 Who borrows picks the part of the matrix: own members the rules for members,
-guests only the rules for guests, library organisations (the lending side of
-interlibrary loan) only the rules for libraries. When nothing
-matches, LSB's built-in default rule applies (an unsaved LoanRule with the field
-defaults), so lending never stops for want of a rule.
+guests the rules for guests (those for their age group, youth or adult, as their
+home library tells it, or for every guest), library organisations (the lending
+side of interlibrary loan) only the rules for libraries. A guest for whom the
+library has no guest rule borrows under its rules for its own members of that age
+group (its youth or adult category: guest_stand_in_category), never under LSB's
+default. When nothing matches, LSB's built-in default rule applies (an unsaved
+LoanRule with the field defaults), so lending never stops for want of a rule.
 """
 
 from dataclasses import dataclass
 
 from django.db import connection
 
-from .models import BorrowerKind, LoanRule
+from .models import BorrowerKind, GuestAgeGroup, LoanRule
 
 
 @dataclass(frozen=True)
@@ -29,15 +32,16 @@ class RuleChoice:
 def _specificity(rule):
     branch = rule.branch_id is not None
     who = rule.for_guests or rule.for_libraries or rule.member_category_id is not None
+    age = bool(rule.guest_age_group)  # a guest rule for one age group is more specific than for every guest
     what = bool(rule.item_type)
-    return (branch + who + what, branch, who, what)
+    return (branch + who + age + what, branch, who + age, what)
 
 
 def _describe(rule):
     parts = []
     parts.append("vestiging" if rule.branch_id is not None else None)
     if rule.for_guests:
-        parts.append("gastleners")
+        parts.append(f"gastleners ({rule.get_guest_age_group_display()})" if rule.guest_age_group else "gastleners")
     elif rule.for_libraries:
         parts.append("bibliotheken")
     elif rule.member_category_id is not None:
@@ -53,12 +57,14 @@ def default_rule():
     return LoanRule()
 
 
-def _matches(rule, *, for_guests, member_category_id, item_type, branch_id, for_libraries=False):
+def _matches(rule, *, for_guests, member_category_id, item_type, branch_id, for_libraries=False,
+             guest_age_group=None):
     for_members = not (for_guests or for_libraries)
     return (
         rule.for_guests == for_guests
         and rule.for_libraries == for_libraries
         and (rule.member_category_id is None or (for_members and rule.member_category_id == member_category_id))
+        and rule.guest_age_group in ("", guest_age_group or "")
         and rule.item_type in ("", item_type)
         and rule.branch_id in (None, branch_id)
     )
@@ -79,28 +85,61 @@ def _choice(candidates, *, for_guests, for_libraries=False):
     return RuleChoice(rule=winner, is_default=False, candidates=candidates, why=why)
 
 
-def loan_rule_choose(*, for_guests, member_category_id, item_type, branch_id, for_libraries=False):
+def loan_rule_choose(*, for_guests, member_category_id, item_type, branch_id, for_libraries=False,
+                     guest_age_group=None):
     """The rule for this combination, with the other candidates and why it wins
     (read fresh from the database: the rules screen and the nightly work)."""
     return _choose_from(list(LoanRule.objects.all()), for_guests=for_guests, member_category_id=member_category_id,
-                        item_type=item_type, branch_id=branch_id, for_libraries=for_libraries)
+                        item_type=item_type, branch_id=branch_id, for_libraries=for_libraries,
+                        guest_age_group=guest_age_group)
 
 
-def rule_dimensions(borrower_kind, member_category_id=None):
-    """The 'who' dimensions of the matrix for a kind of borrower (BorrowerKind)."""
+def rule_dimensions(borrower_kind, member_category_id=None, guest_age_group=None):
+    """The 'who' dimensions of the matrix for a kind of borrower (BorrowerKind); a
+    guest's age group (GuestAgeGroup, from their home library) when known."""
     return {
         "for_guests": borrower_kind == BorrowerKind.GUEST,
         "for_libraries": borrower_kind == BorrowerKind.LIBRARY,
         "member_category_id": member_category_id if borrower_kind == BorrowerKind.MEMBER else None,
+        "guest_age_group": guest_age_group if borrower_kind == BorrowerKind.GUEST else None,
     }
 
 
-def _choose_from(rules, *, for_guests, member_category_id, item_type, branch_id, for_libraries=False):
+def guest_stand_in_category(guest_age_group):
+    """This library's own category for guests of an age group when it has no guest
+    rule: for young guests its oldest youth category, for adults its youngest adult
+    category (None: no such category, or the age group is not known)."""
+    from members.models import MemberCategory
+
+    categories = list(MemberCategory.objects.order_by("min_age", "pk"))
+    if guest_age_group == GuestAgeGroup.YOUTH:
+        youth = [category for category in categories if category.is_youth]
+        return max(youth, key=lambda category: (category.max_age, -category.pk), default=None)
+    if guest_age_group == GuestAgeGroup.ADULT:
+        return next((category for category in categories if not category.is_youth), None)
+    return None
+
+
+def _choose_from(rules, *, for_guests, member_category_id, item_type, branch_id, for_libraries=False,
+                 guest_age_group=None):
     candidates = [
         rule for rule in rules
         if _matches(rule, for_guests=for_guests, member_category_id=member_category_id, item_type=item_type,
-                    branch_id=branch_id, for_libraries=for_libraries)
+                    branch_id=branch_id, for_libraries=for_libraries, guest_age_group=guest_age_group)
     ]
+    if for_guests and not candidates:
+        # No guest rule: the library's own rules for members of this age group apply.
+        stand_in = guest_stand_in_category(guest_age_group)
+        members = [rule for rule in rules
+                   if _matches(rule, for_guests=False, member_category_id=stand_in.pk if stand_in else None,
+                               item_type=item_type, branch_id=branch_id)]
+        choice = _choice(members, for_guests=False)
+        if not choice.is_default:
+            group = f" ({stand_in.name})" if stand_in else ""
+            return RuleChoice(rule=choice.rule, is_default=False, candidates=choice.candidates,
+                              why=f"Geen regel voor gastleners; de regel voor de eigen leden{group} geldt. "
+                                  + choice.why)
+        return _choice([], for_guests=True)
     return _choice(candidates, for_guests=for_guests, for_libraries=for_libraries)
 
 
@@ -112,7 +151,7 @@ _MATRIX_CACHE_SIZE = 256
 
 
 def loan_rule_choose_by_fingerprint(fingerprint, *, for_guests, member_category_id, item_type, branch_id,
-                                    for_libraries=False):
+                                    for_libraries=False, guest_age_group=None):
     """loan_rule_choose, from the cached matrix of this library when `fingerprint`
     (see circulation.desk_context) is the one it was read under."""
     key = (connection.schema_name, fingerprint)
@@ -123,4 +162,4 @@ def loan_rule_choose_by_fingerprint(fingerprint, *, for_guests, member_category_
             _MATRIX_CACHE.clear()
         _MATRIX_CACHE[key] = rules
     return _choose_from(rules, for_guests=for_guests, member_category_id=member_category_id, item_type=item_type,
-                        branch_id=branch_id, for_libraries=for_libraries)
+                        branch_id=branch_id, for_libraries=for_libraries, guest_age_group=guest_age_group)

@@ -22,7 +22,8 @@ from core.actors import Actor
 
 from . import outbox, services
 from .models import (
-    Branch, ClosedDate, Domain, LibraryOrganisation, OpeningPeriod, OutboxMessage, Poi, PoiHub, Province,
+    Branch, ClosedDate, Domain, LibraryOrganisation, NationalSettings, OpeningPeriod, OutboxMessage, Poi, PoiHub,
+    Province,
 )
 
 
@@ -56,6 +57,23 @@ class PoiAdmin(NationalOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("provinces")
+
+
+@admin.register(NationalSettings)
+class NationalSettingsAdmin(NationalOnlyAdmin):
+    """The rules every library follows (one row): the cap on a card's loans everywhere."""
+
+    list_display = ["__str__", "max_loans_per_card", "updated_at"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not NationalSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.pk = 1
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Province)

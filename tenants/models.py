@@ -290,6 +290,24 @@ class ItemIndex(models.Model):
         return self.barcode
 
 
+class NationalSettings(models.Model):
+    """Rules every library organisation follows (one row, pk=1; the national admin)."""
+
+    max_loans_per_card = models.PositiveSmallIntegerField(
+        _("maximaal aantal leningen per pas, in alle bibliotheken samen"), null=True, blank=True,
+        help_text=_("Leeg: geen landelijk maximum. Telt de leningen bij de eigen bibliotheek en als gastlener "
+                    "elders."),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("landelijke regels")
+        verbose_name_plural = _("landelijke regels")
+
+    def __str__(self):
+        return str(_("Landelijke regels"))
+
+
 class GuestLoan(models.Model):
     """The national index of open guest loans: a card of one library organisation
     borrowing at another (gastlenen). It lets the home library show the loan among

@@ -62,6 +62,13 @@ def library_address(organisation, *, scheme="http", port=None):
     return f"{scheme}://{domain.domain}{suffix}/"
 
 
+def national_max_loans_per_card():
+    """The national cap on a card's open loans in all libraries together (None: none)."""
+    from .models import NationalSettings
+
+    return NationalSettings.objects.filter(pk=1).values_list("max_loans_per_card", flat=True).first()
+
+
 def branch_choices(organisation):
     """The library's active branches by name: what a screen offers to choose from."""
     return list(Branch.objects.filter(organisation=organisation, is_active=True).order_by("name"))

@@ -57,6 +57,7 @@ from staff.models import Role
 from staff.permissions import actor_has_role, require_role
 from tenants import calendar
 from tenants.models import CardIndex, GuestLoan
+from tenants.selectors import national_max_loans_per_card
 from tenants.outbox import enqueue as outbox_enqueue
 
 from ..borrowers import (
@@ -64,6 +65,7 @@ from ..borrowers import (
     block_reasons,
     borrower_find,
     borrower_of_library_loan,
+    borrower_open_loans_everywhere,
     borrower_resolve,
     guest_lookups_audited,
 )
@@ -392,7 +394,8 @@ def title_fields(title_id):
 
 def _rule_for(borrower, item, branch_id):
     return loan_rule_choose(
-        **rule_dimensions(borrower.kind, borrower.category_id), item_type=item.item_type, branch_id=branch_id,
+        **rule_dimensions(borrower.kind, borrower.category_id, borrower.age_group), item_type=item.item_type,
+        branch_id=branch_id,
     )
 
 
@@ -500,7 +503,7 @@ def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, 
                                         barcode=item.barcode, title=_title_text(item.title_id)))
 
         choice = loan_rule_choose_by_fingerprint(
-            context.rules_fingerprint, **rule_dimensions(borrower.kind, borrower.category_id),
+            context.rules_fingerprint, **rule_dimensions(borrower.kind, borrower.category_id, borrower.age_group),
             item_type=item.item_type, branch_id=branch.pk,
         )
         rule = choice.rule
@@ -511,6 +514,9 @@ def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, 
         if rule.max_loans_of_type is not None and of_type >= rule.max_loans_of_type:
             refusals.append(refusal("checkout.limit_type", overridable=True, max=rule.max_loans_of_type,
                                     item_type=item.get_item_type_display().lower()))
+        national_max = national_max_loans_per_card() if not borrower.is_library else None
+        if national_max is not None and borrower_open_loans_everywhere(borrower, organisation) >= national_max:
+            refusals.append(refusal("checkout.national_limit", overridable=True, max=national_max))
 
         # The questions desk staff confirmed are answered; the rest stand.
         answered = ([reason for reason in refusals if reason.confirmable and reason.code in set(confirmed or ())]
@@ -628,7 +634,8 @@ def _renew_refusals(loan, *, borrower, today):
         refusals.extend(_as_refusal(reason, overridable=False) for reason in borrower.reasons)
     item = loan.item
     choice = loan_rule_choose(
-        **rule_dimensions(loan.borrower_kind, loan.member.category_id if loan.member_id else None),
+        **rule_dimensions(loan.borrower_kind, loan.member.category_id if loan.member_id else None,
+                          borrower.age_group if borrower is not None else None),
         item_type=item.item_type, branch_id=loan.branch_id,
     )
     rule = choice.rule

@@ -17,7 +17,7 @@ from members.models import MemberCategory
 from staff.models import Role
 from staff.permissions import require_role
 
-from ..models import CirculationSettings, LoanRule
+from ..models import CirculationSettings, GuestAgeGroup, LoanRule
 from .loans import SETTINGS_PK
 
 RULE_NUMBERS = {
@@ -63,7 +63,7 @@ def _expected_dates_refresh_on_commit():
 
 
 def loan_rule_save(*, actor, rule_id=None, for_guests=False, member_category_id=None, item_type="", branch_id=None,
-                   for_libraries=False, **values):
+                   for_libraries=False, guest_age_group="", **values):
     """Create or change one cell of the matrix (library administrators). Every
     reason a rule is refused is raised at once (ServiceErrors)."""
     organisation = actor.require_current_library()
@@ -91,6 +91,11 @@ def loan_rule_save(*, actor, rule_id=None, for_guests=False, member_category_id=
         errors.append(ServiceError("loan_rule.item_type_unknown", field="item_type"))
     if for_guests and member_category_id:
         errors.append(ServiceError("loan_rule.guests_no_category", field="member_category_id"))
+    guest_age_group = guest_age_group or ""
+    if guest_age_group and guest_age_group not in GuestAgeGroup.values:
+        errors.append(ServiceError("loan_rule.age_group_unknown", field="guest_age_group"))
+    elif guest_age_group and not for_guests:
+        errors.append(ServiceError("loan_rule.age_group_guests_only", field="guest_age_group"))
     if for_libraries and (for_guests or member_category_id):
         errors.append(ServiceError("loan_rule.libraries_no_category", field="member_category_id"))
     if member_category_id and not MemberCategory.objects.filter(pk=member_category_id).exists():
@@ -104,7 +109,8 @@ def loan_rule_save(*, actor, rule_id=None, for_guests=False, member_category_id=
         errors.append(ServiceError("loan_rule.fine_max_below_per_day", field="fine_max_cents"))
     if errors:
         raise ServiceErrors(errors)
-    dimensions = {"for_guests": bool(for_guests), "for_libraries": bool(for_libraries),
+    dimensions = {"for_guests": bool(for_guests), "guest_age_group": guest_age_group,
+                  "for_libraries": bool(for_libraries),
                   "member_category_id": member_category_id or None,
                   "item_type": item_type or "", "branch_id": branch_id or None}
     try:

@@ -102,11 +102,12 @@ def test_guest_rules_apply(desk, guest, member_defaults):
     assert lend(desk, other, now=at(2026, 12, 1)).loan.due_on == D(2026, 12, 29)
 
 
-def test_guests_get_the_default_rule_not_a_members_rule(desk, guest):
-    make_rule(loan_days=3, max_loans_total=0)  # a members' rule that would refuse everything
+def test_without_a_guest_rule_guests_borrow_under_the_members_rule(desk, guest):
+    # Issue 12, item 6: the library's own rules, never LSB's unlimited default (tests/circulation/test_guest_rules.py).
+    rule = make_rule(loan_days=3)
     [item] = desk.items()
     loan = lend(desk, item, card=GUEST_CARD, now=at(2026, 12, 1)).loan
-    assert loan.rule_id is None and loan.due_on == D(2026, 12, 22)
+    assert loan.rule_id == rule.pk and loan.due_on == D(2026, 12, 4)
 
 
 def test_guest_limit_counts_their_guest_loans(desk, guest):

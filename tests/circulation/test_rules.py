@@ -99,9 +99,9 @@ def test_most_specific_wins_and_ties_go_branch_then_category_then_item_type(desk
 def test_guests_match_only_guest_rules(desk, member_defaults):
     members_rule = make_rule(loan_days=28)
     members_branch_rule = make_rule(branch_id=desk.main.pk, loan_days=14)
-    # No guest rule: guests get the default, never a members' rule.
+    # No guest rule: guests borrow under the members' rules (issue 12, item 6), never the unlimited default.
     choice = choose(desk, for_guests=True)
-    assert choice.is_default and choice.candidates == []
+    assert choice.rule == members_branch_rule and "Geen regel voor gastleners" in choice.why
 
     guests_rule = make_rule(for_guests=True, loan_days=7)
     guests_dvd = make_rule(for_guests=True, item_type="dvd", loan_days=5)

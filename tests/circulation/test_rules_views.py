@@ -282,3 +282,16 @@ def test_invalid_settings_show_dutch_errors_and_save_nothing(admin, alpha, data,
     assert response.status_code == 400 and message in text(response)
     with tenant_context(alpha.library):
         assert not CirculationSettings.objects.exists()
+
+
+def test_a_guest_rule_for_young_guests_on_the_rules_screen(admin, alpha):
+    """Issue 12, item 6: 'voor wie' offers guests by age group; the matrix names it."""
+    page = text(admin.get(BASE + "nieuw/"))
+    assert 'value="gast-jeugd"' in page and 'value="gast-volwassen"' in page
+    response = admin.post(BASE + "nieuw/", rule_post(who="gast-jeugd", fine_per_day="0"))
+    assert response.status_code == 302
+    [rule] = rules_in(alpha.library)
+    assert (rule.for_guests, rule.guest_age_group, rule.member_category_id) == (True, "youth", None)
+    assert "gastleners (jeugd)" in text(admin.get(BASE))
+    edit = text(admin.get(f"{BASE}{rule.pk}/wijzigen/"))
+    assert 'value="gast-jeugd" selected' in edit
