@@ -1,6 +1,7 @@
 """When a branch is open: the one calendar of the branch registry. Due dates fall
-on an open day, fines count only open days (circulation), and the desk home shows
-today's hours or "gesloten" (staff) from it.
+on an open day, fines count only open days, days on the hold shelf are open days
+of the pickup branch (circulation), and the desk home shows today's hours or
+"gesloten" (staff) from it.
 
 A day is open when the branch has opening hours on that weekday, the day is not
 one of the branch's closed dates, and it is not a Dutch public holiday. A branch
@@ -87,6 +88,20 @@ class BranchCalendar:
                 return candidate
         return day
 
+    def open_day_later(self, start, days):
+        """The `days`-th open day after `start` (`start` itself for 0); the loan
+        period's plain date when the branch is not open that often within the range."""
+        if days <= 0:
+            return start
+        day, counted = start, 0
+        while day < self.end:
+            day += datetime.timedelta(days=1)
+            if self.is_open(day):
+                counted += 1
+                if counted == days:
+                    return day
+        return start + datetime.timedelta(days=days)
+
     def open_days_after(self, after, upto):
         """The number of open days d with after < d <= upto."""
         count = 0
@@ -106,6 +121,13 @@ def due_date(branch_id, *, start, loan_days):
         branch_id, start=nominal, end=nominal + datetime.timedelta(days=MAX_SEARCH_DAYS)
     )
     return calendar.due_date(start=start, loan_days=loan_days)
+
+
+def open_days_later(branch_id, *, start, days):
+    """The `days`-th day after `start` on which the branch is open: the last day a
+    hold may be picked up (days on the hold shelf count open days only)."""
+    calendar = BranchCalendar(branch_id, start=start, end=start + datetime.timedelta(days=days * 7 + MAX_SEARCH_DAYS))
+    return calendar.open_day_later(start, days)
 
 
 def overdue_open_days(branch_id, *, due_on, returned_on):

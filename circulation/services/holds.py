@@ -39,6 +39,7 @@ from members.models import LedgerEntry, Member
 from members.services.ledger import ledger_charge
 from staff.models import Role
 from staff.permissions import require_role
+from tenants import calendar
 
 from ..borrowers import Borrower, block_reasons, borrower_library
 from ..models import ACTIVE_HOLD_STATUSES, BorrowerKind, CirculationEvent, Hold, HoldStatus, Loan, Transfer
@@ -378,7 +379,8 @@ def _make_ready(actor, hold, item, branch, *, now):
     rule = _hold_rule(hold, item, branch.pk)
     hold.status = HoldStatus.READY
     hold.ready_at = now
-    hold.shelf_until = today + datetime.timedelta(days=rule.hold_shelf_days)
+    # Days on the hold shelf are days the pickup branch is open: the last one is an open day too.
+    hold.shelf_until = calendar.open_days_later(branch.pk, start=today, days=rule.hold_shelf_days)
     hold.expected_on = today
     hold.save(update_fields=["status", "assigned_item", "ready_at", "shelf_until", "expected_on"])
     if item.status != ItemStatus.ON_HOLD_SHELF:

@@ -20,6 +20,7 @@ from core.errors import error_codes
 from members.models import LedgerEntry
 from members.services.ledger import block_add
 from notices.models import Notice
+from tenants.calendar import open_days_later
 from tests.members.factories import make_member
 
 from .conftest import PAID_UNTIL
@@ -123,7 +124,8 @@ def test_checkin_at_pickup_branch_puts_copy_on_hold_shelf_and_notifies_once(desk
     first.refresh_from_db()
     assert item.status == ItemStatus.ON_HOLD_SHELF
     assert first.status == HoldStatus.READY and first.assigned_item_id == item.pk
-    assert first.shelf_until == timezone.localdate() + datetime.timedelta(days=7)
+    # Seven days on the hold shelf the pickup branch is open (issue 12, item 8).
+    assert first.shelf_until == open_days_later(desk.main.pk, start=timezone.localdate(), days=7)
     assert hold_shelf(desk.main.pk)["ready"][0].pk == first.pk
     notices = Notice.objects.filter(member=others[0], kind="hold_ready")
     assert notices.count() == 1
