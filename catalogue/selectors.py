@@ -35,6 +35,7 @@ Search strategies, in order:
 """
 
 import hashlib
+import json
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -380,7 +381,7 @@ _SORTED = """
 
 # The facets of the counted matches, as one more column of the same statement (an
 # uncorrelated subquery: computed once, from the candidates already read).
-_FACET_SELECT = """, (SELECT json_build_object(
+_FACET_SELECT = """, (SELECT jsonb_build_object(
     'material_type', (SELECT json_agg(json_build_array(material_type, n)) FROM
                       (SELECT material_type, count(*) AS n FROM candidates GROUP BY 1) AS f),
     'language', (SELECT json_agg(json_build_array(language, n)) FROM
@@ -389,15 +390,24 @@ _FACET_SELECT = """, (SELECT json_build_object(
                  (SELECT audience, count(*) AS n FROM candidates GROUP BY 1) AS f),
     'decade', (SELECT json_agg(json_build_array(decade, n)) FROM
                (SELECT (year / 10 * 10)::text AS decade, count(*) AS n FROM candidates
-                 WHERE year IS NOT NULL GROUP BY 1) AS f){facet_holdings}))"""
-_FACET_SELECT_HELD = """,
-    'held_here', json_build_array(json_build_array('yes', (SELECT count(*) FROM candidates
+                 WHERE year IS NOT NULL GROUP BY 1) AS f)){facet_holdings})"""
+# This library's holdings of the matches, in one probe of the holdings index per match:
+# how many it holds, and how many have a copy available at the branch.
+_FACET_SELECT_HOLDINGS = """ || (
+    SELECT jsonb_build_object(
+        'held_here', jsonb_build_array(jsonb_build_array('yes', count(DISTINCT held.title_id))),
+        'available_here', jsonb_build_array(jsonb_build_array('yes', count(DISTINCT held.title_id)
+            FILTER (WHERE held.branch_id = %(facet_branch)s AND held.available > 0))))
+      FROM candidates JOIN catalogue_holding AS held ON held.title_id = candidates.id
+     WHERE held.organisation_id = %(facet_organisation)s AND held.total > 0)"""
+_FACET_SELECT_HELD = """ || jsonb_build_object(
+    'held_here', jsonb_build_array(jsonb_build_array('yes', (SELECT count(*) FROM candidates
         WHERE EXISTS (SELECT 1 FROM catalogue_holding AS held WHERE held.title_id = candidates.id
-                      AND held.organisation_id = %(facet_organisation)s AND held.total > 0))))"""
-_FACET_SELECT_AVAILABLE = """,
-    'available_here', json_build_array(json_build_array('yes', (SELECT count(*) FROM candidates
+                      AND held.organisation_id = %(facet_organisation)s AND held.total > 0)))))"""
+_FACET_SELECT_AVAILABLE = """ || jsonb_build_object(
+    'available_here', jsonb_build_array(jsonb_build_array('yes', (SELECT count(*) FROM candidates
         WHERE EXISTS (SELECT 1 FROM catalogue_holding AS held WHERE held.title_id = candidates.id
-                      AND held.branch_id = %(facet_branch)s AND held.available > 0))))"""
+                      AND held.branch_id = %(facet_branch)s AND held.available > 0)))))"""
 
 
 def _facet_sql(facets, arguments):
@@ -405,12 +415,18 @@ def _facet_sql(facets, arguments):
     if facets is None:
         return "", ""
     holdings = ""
-    if facets.get("organisation") is not None:
-        holdings += _FACET_SELECT_HELD
-        arguments["facet_organisation"] = facets["organisation"]
-    if facets.get("branch") is not None:
-        holdings += _FACET_SELECT_AVAILABLE
-        arguments["facet_branch"] = facets["branch"]
+    organisation, branch = facets.get("organisation"), facets.get("branch")
+    if organisation is not None:
+        arguments["facet_organisation"] = organisation
+    if branch is not None:
+        arguments["facet_branch"] = branch
+    if organisation is not None and branch is not None:
+        # The branch is one of the library's (the OPAC passes its own): one probe per match.
+        holdings = _FACET_SELECT_HOLDINGS
+    elif organisation is not None:
+        holdings = _FACET_SELECT_HELD
+    elif branch is not None:
+        holdings = _FACET_SELECT_AVAILABLE
     return ", material_type, language, audience", _FACET_SELECT.format(facet_holdings=holdings)
 
 
@@ -420,6 +436,8 @@ def _facets_from_row(rows, facets):
     if not rows:
         return {}
     data = rows[0][3] or {}
+    if isinstance(data, str):  # jsonb comes as text through Django's connection
+        data = json.loads(data)
     return _facet_dict([(facet, value, count) for facet, pairs in data.items() for value, count in (pairs or [])])
 
 
