@@ -56,6 +56,16 @@ _DIRECTORY_ENTRY = re.compile(rb"[\x20-\x7e]{3}[0-9]{9}")
 # Bytes that make a UTF-8 record need cleaning: C0 controls (not the three MARC
 # delimiters), DEL, C1 controls, U+FFFE/U+FFFF, and numeric character references.
 _UNCLEAN = re.compile(rb"[\x00-\x1c\x7f]|\xc2[\x80-\x9f]|\xef\xbf[\xbe\xbf]|&#x")
+_C0 = re.compile(rb"[\x00-\x1c\x7f]")
+
+
+def _unclean(chunk, start):
+    """Whether a record's data needs cleaning (_UNCLEAN), with cheap tests first."""
+    if _C0.search(chunk, start):
+        return True
+    if b"\xc2" in chunk or b"\xef\xbf" in chunk or b"&#x" in chunk:
+        return bool(_UNCLEAN.search(chunk, start))
+    return False
 CONTROL_NUMBER_MAX = 64
 # The fields the catalogue cannot do without: identity (001, 003), matching (020)
 # and the title (245). Broken, they refuse the record; elsewhere an oddity is a warning.
@@ -100,10 +110,13 @@ class MarcData:
 
     @classmethod
     def from_fields(cls, leader, fields):
-        result = cls(leader)
+        control, data = {}, {}
         for marc_field in fields:
-            result.add(marc_field)
-        return result
+            if len(marc_field) == 2:
+                control.setdefault(marc_field[0], marc_field[1])
+            else:
+                data.setdefault(marc_field[0], []).append(marc_field[1:])
+        return cls(leader, list(fields), control, data)
 
     @classmethod
     def from_record(cls, record):
@@ -405,7 +418,7 @@ def decode_iso2709(chunk):
                 raise BadRecord("marc.directory_entry", entry=_show(directory[start:start + 12]),
                                 number=start // 12 + 1)
     utf8 = leader[9] == "a"
-    unclean = bool(_UNCLEAN.search(chunk, base_address))
+    unclean = _unclean(chunk, base_address)
     if utf8 and not unclean and clean_directory:
         fast = _decode_clean_utf8(chunk, leader, directory, base_address)
         if fast is not None:
@@ -443,14 +456,15 @@ def _decode_clean_utf8(chunk, leader, directory, base_address):
     decoded in one go and stored as it came. None when anything is off (the lenient
     decoder then reads the record, repairing or refusing)."""
     record_end = len(chunk) - 1
-    tags, offset = [], 0
-    for start in range(0, len(directory), 12):
-        length = int(directory[start + 3:start + 7])
-        if int(directory[start + 7:start + 12]) != offset or length < 1 \
+    entries = directory.decode("ascii")
+    tags = [entries[start:start + 3] for start in range(0, len(entries), 12)]
+    offset = 0
+    for start in range(3, len(entries), 12):
+        length = int(entries[start:start + 4])
+        if int(entries[start + 4:start + 9]) != offset or length < 1 \
                 or chunk[base_address + offset + length - 1] != END_OF_FIELD:
             return None
         offset += length
-        tags.append(directory[start:start + 3].decode("ascii"))
     if base_address + offset != record_end:
         return None
     try:
@@ -470,15 +484,16 @@ def _decode_clean_utf8(chunk, leader, directory, base_address):
             control.setdefault(tag, value)
             fields.append((tag, value))
             continue
-        parts = value.split("\x1f")
-        indicators = parts[0]
-        if len(indicators) != 2 or not (" " <= indicators[0] <= "~" and " " <= indicators[1] <= "~"):
+        indicators, *parts = value.split("\x1f")
+        if len(indicators) != 2 or not (indicators.isascii() and indicators.isprintable()):
             return None
-        subfields = []
-        for subfield in parts[1:]:
-            if not subfield or not "!" <= subfield[0] <= "~":
-                return None
-            subfields.append((subfield[0], subfield[1:]))
+        try:
+            subfields = [(part[0], part[1:]) for part in parts]
+        except IndexError:  # an empty subfield
+            return None
+        codes = "".join(code for code, _ in subfields)
+        if not (codes.isascii() and codes.isprintable()) or " " in codes:
+            return None
         data.setdefault(tag, []).append((indicators[0], indicators[1], subfields))
         fields.append((tag, indicators[0], indicators[1], subfields))
     return MarcData(leader, fields, control, data)
