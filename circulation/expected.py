@@ -1,21 +1,28 @@
 """When will a waiting hold be ready? An estimate per hold, from what this library
-knows now.
+knows now: the queue played forward, the way the services will fill it.
 
-The waiting holds of a title are served in queue order by the copies that can
-fill them. Each copy becomes free at a moment:
-- on the shelf: today;
+The copies that can fill the title's holds (holdable, not a copy of another
+library here on interlibrary loan) each become free at a moment and a branch:
+- on the shelf (or on a hold shelf for nobody): today, where it is;
 - on loan: its due date shifted by the typical lateness observed in this library
   (the median of return date minus due date over recent returns, which is
-  negative when members usually return early), never before tomorrow;
-- in transit home: today plus the transfer time;
+  negative when members usually return early), never before tomorrow, at the
+  branch that lent it;
+- in transit home: today plus the transfer time, at its destination;
 - already filling a hold (in transit or on a hold shelf): when that member will
-  have picked it up, borrowed it for a loan period and returned it.
-Each hold in turn takes the copy that is free first (an item-level hold only its
-own copy); it is ready that day plus the transfer time when the copy is at
-another branch than the pickup branch. The copy is then free again after the
-member has picked it up, borrowed it for the loan period and returned it with
-the typical lateness. A suspended hold's estimate is not before the day it
-resumes. Estimates are never in the past.
+  have picked it up, borrowed it and returned it, at their pickup branch.
+Copies are handed out in the order they become free. A free copy goes, as a
+checkin does (holds.hold_trap), to the first hold in queue order that it can fill
+on that day: not suspended then (a suspended hold is skipped while suspended and
+gets a copy once it resumes), on its title or on this very copy, and holdable for
+its borrower under the loan rules. When no hold can take it that day it waits
+until one resumes. The hold is ready that day at the pickup branch, or the
+transfer time later when the copy is elsewhere, on an open day of the pickup
+branch. That member picks it up PICKUP_DAYS later (an open day), borrows it for
+the loan period of the rule they will get (their category, the item type, the
+pickup branch; the due date on an open day) and returns it with the typical
+lateness; then the copy is free again at the pickup branch. Estimates are never
+in the past; a hold no copy can fill gets none.
 """
 
 import datetime
@@ -23,11 +30,14 @@ import heapq
 
 from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 
 from collection.models import Item, ItemStatus
+from members.models import Member
+from tenants.calendar import BranchCalendar
 
 from .models import Hold, HoldStatus, Loan, Transfer
-from .rules import loan_rule_choose
+from .rules import loan_rule_choose_in, loan_rules_matrix, rule_dimensions
 
 STATISTICS_CACHE_SECONDS = 3600
 STATISTICS_WINDOW_DAYS = 180
@@ -35,6 +45,8 @@ MIN_SAMPLES = 20
 # Members pick a ready hold up after this many days, typically (until measured).
 PICKUP_DAYS = 2
 MAX_LATENESS_DAYS = 30
+# How far ahead the branches' calendars are read (a busy queue reaches further: then plain dates).
+CALENDAR_DAYS = 730
 
 
 def _median(sql, params):
@@ -77,7 +89,8 @@ def expected_dates_for_title(*, title_id, holds, today):
     from .services.loans import circulation_settings_get
 
     lateness, measured_transfer = library_statistics(today)
-    transfer_days = measured_transfer if measured_transfer is not None else circulation_settings_get().transfer_days
+    transfer = datetime.timedelta(
+        days=measured_transfer if measured_transfer is not None else circulation_settings_get().transfer_days)
     day = datetime.timedelta(days=1)
 
     items = list(
@@ -85,64 +98,76 @@ def expected_dates_for_title(*, title_id, holds, today):
             status__in=[ItemStatus.AVAILABLE, ItemStatus.ON_LOAN, ItemStatus.IN_TRANSIT, ItemStatus.ON_HOLD_SHELF]
         )
     )
+    estimates = {hold.pk: None for hold in holds}
     if not items:
-        return {hold.pk: None for hold in holds}
-    due = dict(Loan.objects.filter(item__in=items, ended_at__isnull=True).values_list("item_id", "due_on"))
-    busy_holds = {
-        hold.assigned_item_id: hold
-        for hold in Hold.objects.filter(assigned_item__in=items, status__in=[HoldStatus.IN_TRANSIT, HoldStatus.READY])
-    }
+        return estimates
+    matrix = loan_rules_matrix()
+    categories = dict(Member.objects.filter(pk__in={hold.member_id for hold in holds if hold.member_id})
+                      .values_list("pk", "category_id"))
+    busy = {hold.assigned_item_id: hold for hold in Hold.objects.filter(
+        assigned_item__in=items, status__in=[HoldStatus.IN_TRANSIT, HoldStatus.READY])}
+    categories.update(Member.objects.filter(pk__in={hold.member_id for hold in busy.values() if hold.member_id})
+                      .values_list("pk", "category_id"))
+    loans = {loan.item_id: loan for loan in Loan.objects.filter(item__in=items, ended_at__isnull=True)}
     in_transit_to = dict(
         Transfer.objects.filter(item__in=items, received_at__isnull=True).values_list("item_id", "to_branch_id")
     )
+    calendars = {}
 
-    def loan_days(item):
-        return loan_rule_choose(for_guests=False, member_category_id=None, item_type=item.item_type,
-                                branch_id=item.owning_branch_id).rule.loan_days
+    def open_from(branch_id, date):
+        """`date`, or the first day after it the branch is open."""
+        calendar = calendars.get(branch_id)
+        if calendar is None:
+            calendar = calendars[branch_id] = BranchCalendar(branch_id, start=today,
+                                                             end=today + datetime.timedelta(days=CALENDAR_DAYS))
+        return calendar.first_open_day_from(date) if today <= date <= calendar.end else date
 
-    periods = {item.item_type: loan_days(item) for item in items}
+    def rule(hold, item, branch_id):
+        return loan_rule_choose_in(matrix, **rule_dimensions(hold.borrower_kind, categories.get(hold.member_id)),
+                                   item_type=item.item_type, branch_id=branch_id).rule
 
-    def cycle(item, start):
-        """When a copy handed to a member on `start` is back."""
-        return start + day * (PICKUP_DAYS + periods[item.item_type] + lateness)
+    def back_after_loan(hold, item, ready):
+        """When a copy ready for `hold` on `ready` is free again: picked up, lent under
+        the rule that member gets at the pickup branch, returned with the lateness."""
+        picked_up = open_from(hold.pickup_branch_id, ready + day * PICKUP_DAYS)
+        due = open_from(hold.pickup_branch_id, picked_up + day * rule(hold, item, hold.pickup_branch_id).loan_days)
+        return max(due + day * lateness, today + day)
 
-    free = {}  # item id -> (free date, branch where it will be)
+    free = []  # (when, item id, branch where it will be), handed out in this order
     for item in items:
-        if item.pk in busy_holds:
-            other = busy_holds[item.pk]
-            ready = other.ready_at.date() if other.ready_at else today + day * transfer_days
-            free[item.pk] = (max(cycle(item, ready), today + day), other.pickup_branch_id)
-        elif item.pk in due:
-            free[item.pk] = (max(due[item.pk] + day * lateness, today + day), item.owning_branch_id)
+        if item.pk in busy:
+            other = busy[item.pk]
+            ready = (timezone.localdate(other.ready_at) if other.ready_at and other.status == HoldStatus.READY
+                     else open_from(other.pickup_branch_id, today + transfer))
+            free.append((back_after_loan(other, item, ready), item.pk, other.pickup_branch_id))
+        elif item.pk in loans:
+            loan = loans[item.pk]
+            free.append((max(loan.due_on + day * lateness, today + day), item.pk, loan.branch_id))
         elif item.status == ItemStatus.IN_TRANSIT:
-            free[item.pk] = (today + day * transfer_days, in_transit_to.get(item.pk, item.owning_branch_id))
+            free.append((today + transfer, item.pk, in_transit_to.get(item.pk, item.owning_branch_id)))
         else:
-            free[item.pk] = (today, item.current_branch_id)
+            free.append((today, item.pk, item.current_branch_id))
+    heapq.heapify(free)
     by_id = {item.pk: item for item in items}
+    waiting = list(holds)  # queue order; served ones leave
 
-    heap = [(when, item_id) for item_id, (when, _branch) in free.items()]
-    heapq.heapify(heap)
-    estimates = {}
-    for hold in holds:
-        if hold.item_id is not None:
-            if hold.item_id not in free:
-                estimates[hold.pk] = None
-                continue
-            item_id = hold.item_id
-            when, branch_id = free[item_id]
-            heap = [(w, i) for (w, i) in heap if i != item_id]
-            heapq.heapify(heap)
-        else:
-            if not heap:
-                estimates[hold.pk] = None
-                continue
-            when, item_id = heapq.heappop(heap)
-            branch_id = free[item_id][1]
-        if hold.suspended_until and hold.suspended_until > when:
-            when = hold.suspended_until
-        ready = when + (day * transfer_days if branch_id != hold.pickup_branch_id else datetime.timedelta(0))
-        estimates[hold.pk] = max(ready, today)
-        back = cycle(by_id[item_id], ready)
-        free[item_id] = (back, by_id[item_id].owning_branch_id)
-        heapq.heappush(heap, (back, item_id))
+    def can_fill(hold, item):
+        return hold.item_id in (None, item.pk) and rule(hold, item, item.owning_branch_id).holdable
+
+    while free and waiting:
+        when, item_id, branch_id = heapq.heappop(free)
+        item = by_id[item_id]
+        candidates = [hold for hold in waiting if can_fill(hold, item)]
+        if not candidates:
+            continue  # nobody waiting can ever have this copy
+        active = next((hold for hold in candidates
+                       if hold.suspended_until is None or hold.suspended_until <= when), None)
+        if active is None:  # everyone it could go to is suspended: it waits until the first resumes
+            heapq.heappush(free, (min(hold.suspended_until for hold in candidates), item_id, branch_id))
+            continue
+        arrives = when if branch_id == active.pickup_branch_id else when + transfer
+        ready = max(open_from(active.pickup_branch_id, arrives), today)
+        estimates[active.pk] = ready
+        waiting.remove(active)
+        heapq.heappush(free, (back_after_loan(active, item, ready), item_id, active.pickup_branch_id))
     return estimates

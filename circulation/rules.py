@@ -94,6 +94,18 @@ def loan_rule_choose(*, for_guests, member_category_id, item_type, branch_id, fo
                         guest_age_group=guest_age_group)
 
 
+def loan_rules_matrix():
+    """This library's whole rule matrix, read once (for choosing many rules: loan_rule_choose_in)."""
+    return list(LoanRule.objects.all())
+
+
+def loan_rule_choose_in(matrix, *, for_guests, member_category_id, item_type, branch_id, for_libraries=False,
+                        guest_age_group=None):
+    """loan_rule_choose within a matrix already read (loan_rules_matrix)."""
+    return _choose_from(matrix, for_guests=for_guests, member_category_id=member_category_id, item_type=item_type,
+                        branch_id=branch_id, for_libraries=for_libraries, guest_age_group=guest_age_group)
+
+
 def rule_dimensions(borrower_kind, member_category_id=None, guest_age_group=None):
     """The 'who' dimensions of the matrix for a kind of borrower (BorrowerKind); a
     guest's age group (GuestAgeGroup, from their home library) when known."""
