@@ -24,7 +24,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone, translation
 from django_tenants.utils import schema_context
 
-from circulation.borrowers import borrower_find
+from circulation.borrowers import borrower_find, guest_lookups_audited
 from circulation.selectors import member_holds, open_loans, title_texts
 from circulation.services.holds import hold_cancel, hold_change_pickup, hold_place
 from circulation.services.loans import checkin, checkout, renew, renew_all
@@ -232,7 +232,9 @@ def patron_find(session, request):
         patron.error = ServiceError("sip2.patron_missing")
         return patron
     try:
-        patron.borrower = borrower_find(organisation=session.organisation, card_number=card)
+        # A guest card's lookup is told to its home library (its audit log).
+        with guest_lookups_audited(session.actor()):
+            patron.borrower = borrower_find(organisation=session.organisation, card_number=card)
     except ServiceError as error:
         patron.error = error
     pin = request.get("AD")
