@@ -152,6 +152,11 @@ class IblRequest(models.Model):
             models.Index(fields=["item_barcode"], condition=Q(state__in=[s.value for s in MOVING_STATES]),
                          name="iblrequest_moving_barcode"),
             models.Index(fields=["-created_at"], name="iblrequest_recent"),
+            # Circulation asks about a stand-in (requesting side) and a library loan (lender side).
+            models.Index(fields=["requester_item_id"], condition=Q(requester_item_id__isnull=False),
+                         name="iblrequest_standin"),
+            models.Index(fields=["lender_loan_id"], condition=Q(lender_loan_id__isnull=False),
+                         name="iblrequest_lender_loan"),
         ]
 
     def __str__(self):

@@ -16,9 +16,9 @@ library's own schema, after circulation's row locks.
 
 import datetime
 
+from django.db import connection
 from django_tenants.utils import schema_context
 
-from core.actors import current_library
 from core.errors import ServiceError
 from tenants.calendar import BranchCalendar
 from tenants.models import LibraryOrganisation, PoiHub
@@ -35,8 +35,8 @@ RECALL_DAYS = 7
 
 
 def _standin_request(item, *, lock=False):
-    organisation = current_library()
-    queryset = (IblRequest.objects.filter(requesting_organisation=organisation, requester_item_id=item.pk)
+    queryset = (IblRequest.objects.filter(requesting_organisation__schema_name=connection.schema_name,
+                                          requester_item_id=item.pk)
                 .select_related("lender", "pickup_branch", "title").order_by("-pk"))
     if lock:
         found = queryset.first()

@@ -22,8 +22,11 @@ RETRY = {"autoretry_for": (OperationalError, InterfaceError), "retry_backoff": T
 
 @shared_task(name="ibl.tasks.legs_plan", **RETRY)
 def legs_plan(request_id):
+    from .models import IblRequest
     from .services.transport import legs_plan as plan
 
+    if not IblRequest.objects.filter(pk=request_id).exists():
+        return 0  # removed meanwhile (nothing to plan)
     return len(plan(request_id))
 
 
