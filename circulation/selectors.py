@@ -272,13 +272,3 @@ def title_copies_public(title_id):
                       "call_number": item.call_number, "due_on": due.get(item.pk),
                       "current_branch": item.current_branch.name if item.current_branch_id else ""})
     return list(groups.items())
-
-
-def member_hold_get(member, hold_id):
-    """One active hold of this member (None when it is not theirs or not active)."""
-    hold = (Hold.objects.filter(pk=hold_id, member=member, status__in=ACTIVE_HOLD_STATUSES).first()
-            if str(hold_id).isdigit() else None)
-    if hold is not None:
-        _attach_branches([hold], "pickup_branch_id")
-        _attach_titles([hold])
-    return hold

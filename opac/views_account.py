@@ -23,7 +23,6 @@ from catalogue.models import Title
 from circulation.models import HoldStatus
 from circulation.selectors import (
     member_guest_loans,
-    member_hold_get,
     member_holds,
     member_loan_history,
     member_loans,
