@@ -107,7 +107,7 @@ def test_national_search_lists_libraries_holding_a_title(client, opac):
     client.defaults["HTTP_HOST"] = "localhost"
     page = text(client.get("/zoeken/", {"q": "ontdekking"}))
     assert "De ontdekking van de hemel" in page
-    assert "1 andere bibliotheek heeft deze titel" in page
+    assert "1 bibliotheek heeft deze titel" in page
     page = text(client.get(f"/titel/{opac.title.pk}-de-ontdekking-van-de-hemel/"))
     assert "Testbibliotheek alpha" in page and "http://alpha.localhost" in page
     assert "Mijn bibliotheek" not in page
