@@ -20,13 +20,14 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.actors import Actor
+from core.csv import csv_download
 from staff.selectors import is_poi_administrator, organisations_administered_by, provinces_administered_by
 from tenants.models import Poi, PoiHub
 
@@ -162,9 +163,7 @@ def poi_statistics(request):
     result = statistics.figures(provinces=provinces, organisations=organisations_administered_by(request.user),
                                 pois=None if request.user.is_superuser else pois, start=start, end=end)
     if request.GET.get("formaat") == "csv":
-        response = HttpResponse(statistics.figures_csv(result), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="ibl-cijfers-{start}-{end}.csv"'
-        return response
+        return csv_download(f"ibl-cijfers-{start}-{end}.csv", statistics.figures_csv(result))
     return render(request, "ibl/statistics.html", {"figures": result, "start": start, "end": end,
                                                    "norm_own": statistics.NORM_OWN_PERCENT,
                                                    "norm_province": statistics.NORM_PROVINCE_PERCENT})
