@@ -115,6 +115,8 @@ ERRORS = {
     "hold.queue_reason_missing": _("Geef een reden om de volgorde van de wachtrij te veranderen."),
     "hold.queue_not_waiting": _("Alleen wachtende reserveringen kunnen in de wachtrij worden verplaatst."),
     "hold.queue_other_title": _("Kies een andere reservering van dezelfde titel."),
+    "hold.pick_copy_not_on_shelf": _("Exemplaar %(barcode)s staat niet als beschikbaar in de kast (status "
+                                     "%(status)s); het kan niet als niet gevonden worden gemeld."),
     # --- the loan-rule matrix and the circulation settings -----------------------------------------------------
     "loan_rule.number_out_of_range": _("%(label)s moet een geheel getal van %(low)s tot en met %(high)s zijn."),
     "loan_rule.amount_out_of_range": _("%(label)s (tot %(max)s) moet een geheel getal van %(low)s tot en met "

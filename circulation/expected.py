@@ -83,6 +83,39 @@ def library_statistics(today):
     return lateness_days, transfer_days
 
 
+def transfer_days_between(today):
+    """A function (from branch id, to branch id) -> typical days in transit between
+    two branches: the median of the measured transfers between them (recent, at
+    least MIN_SAMPLES), else of all measured transfers, else the library's setting.
+    Cached per library and day."""
+    from .services.loans import circulation_settings_get
+
+    key = f"circulation:transfer-days:{connection.schema_name}:{today.isoformat()}"
+    pairs = cache.get(key)
+    if pairs is None:
+        since = today - datetime.timedelta(days=STATISTICS_WINDOW_DAYS)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT from_branch_id, to_branch_id,"
+                f" percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - sent_at) / 86400)"
+                f" FROM {Transfer._meta.db_table} WHERE received_at >= %s AND received_branch_id = to_branch_id"
+                f" GROUP BY from_branch_id, to_branch_id HAVING count(*) >= %s",
+                [since, MIN_SAMPLES],
+            )
+            pairs = [[source, target, max(0, round(days))] for source, target, days in cursor.fetchall()]
+        cache.set(key, pairs, STATISTICS_CACHE_SECONDS)
+    measured = {(source, target): days for source, target, days in pairs}
+    _lateness, overall = library_statistics(today)
+    default = overall if overall is not None else circulation_settings_get().transfer_days
+
+    def days(from_branch_id, to_branch_id):
+        if from_branch_id == to_branch_id:
+            return 0
+        return measured.get((from_branch_id, to_branch_id), default)
+
+    return days
+
+
 def expected_dates_for_title(*, title_id, holds, today):
     """{hold id: expected date or None} for the waiting `holds` of a title, given in
     queue order. None when no copy can ever fill it."""

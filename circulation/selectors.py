@@ -150,33 +150,55 @@ def hold_shelf(branch_id, *, today=None):
 
 
 def pick_list(branch_id, *, today=None, limit=500):
-    """Which copies staff at this branch should take off the shelf for waiting holds:
-    per waiting hold (queue order, not suspended) that a copy on this branch's
-    shelf can fill, the candidate copies here. A copy is offered to one hold only."""
+    """Which copies staff at this branch should take off the shelf for waiting holds.
+
+    Every waiting hold that can be filled now (queue order, not suspended) is
+    offered to one branch at a time, the whole library over: to the pickup
+    branch when a copy it may fill is on the shelf there, else to the one branch
+    with such a copy whose transport to the pickup branch is shortest (measured
+    transfers, else the library's transfer days; then by name). One copy is
+    offered to one hold only, and only copies the hold's borrower may hold (the
+    loan rules) count. Returns the holds offered to this branch, each with
+    .copies (the candidates here, the one to take first)."""
+    from .expected import transfer_days_between
+    from .rules import loan_rule_choose_in, loan_rules_matrix, rule_dimensions
+
     today = today or timezone.localdate()
-    on_shelf = Item.objects.filter(current_branch_id=branch_id, status=ItemStatus.AVAILABLE, not_for_loan=False)
-    waiting = (
+    on_shelf = Item.objects.filter(status=ItemStatus.AVAILABLE, not_for_loan=False, ibl_owner_id__isnull=True)
+    waiting = list(
         Hold.objects.filter(status=HoldStatus.WAITING)
         .filter(Q(suspended_until__isnull=True) | Q(suspended_until__lte=today))
         .filter(Exists(on_shelf.filter(title_id=OuterRef("title_id"))))
         .select_related("member", "item")
         .order_by("queue_at", "pk")[:limit]
     )
-    waiting = list(waiting)
     copies = {}
     for item in on_shelf.filter(title_id__in={hold.title_id for hold in waiting}).order_by("shelf_location", "barcode"):
         copies.setdefault(item.title_id, []).append(item)
+    matrix = loan_rules_matrix()
+    names = dict(Branch.objects.filter(pk__in={item.current_branch_id for group in copies.values() for item in group})
+                 .values_list("pk", "name"))
+    transfer_days = transfer_days_between(today)
+
+    def holdable(hold, item):
+        category_id = hold.member.category_id if hold.member_id else None
+        return loan_rule_choose_in(matrix, **rule_dimensions(hold.borrower_kind, category_id),
+                                   item_type=item.item_type, branch_id=item.owning_branch_id).rule.holdable
+
     rows, offered = [], set()
     for hold in waiting:
-        candidates = [
-            item for item in copies.get(hold.title_id, [])
-            if item.pk not in offered and (hold.item_id is None or hold.item_id == item.pk)
-        ]
+        candidates = [item for item in copies.get(hold.title_id, [])
+                      if item.pk not in offered and hold.item_id in (None, item.pk) and holdable(hold, item)]
         if not candidates:
             continue
-        offered.add(candidates[0].pk)
-        hold.copies = candidates
-        rows.append(hold)
+        branches = {item.current_branch_id for item in candidates}
+        chosen = (hold.pickup_branch_id if hold.pickup_branch_id in branches else min(
+            branches, key=lambda branch: (transfer_days(branch, hold.pickup_branch_id), names.get(branch, ""), branch)))
+        here = [item for item in candidates if item.current_branch_id == chosen]
+        offered.add(here[0].pk)
+        if chosen == branch_id:
+            hold.copies = here
+            rows.append(hold)
     _attach_branches(rows, "pickup_branch_id")
     return _attach_titles(rows)
 

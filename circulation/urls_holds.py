@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.shelf, name="index"),
     path("plank/", views.shelf, name="shelf"),
     path("picklijst/", views.pick_list, name="pick-list"),
+    path("picklijst/niet-gevonden/", views.pick_list_not_found, name="pick-list-not-found"),
     path("lid/<int:member_id>/nieuw/", views.place, name="place"),
     path("titel/<int:title_id>/", views.queue, name="queue"),
     path("titel/<int:title_id>/reserveren/", views.place_for_title, name="place-for-title"),

@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -299,6 +300,22 @@ def shelf(request):
     return render(request, "circulation/holds/shelf.html", {
         "branch": branch, "branches": branches, "shelf": shelf, "today": timezone.localdate(),
     })
+
+
+@require_POST
+@desk_staff
+def pick_list_not_found(request):
+    """A copy on the pick list is not on the shelf: marked missing, the hold goes to the next branch's list."""
+    barcode = (request.POST.get("barcode") or "").strip()
+    try:
+        services.pick_list_copy_missing(actor=actor_for_request(request), barcode=barcode)
+    except ValidationError as error:
+        _report(request, error)
+    else:
+        messages.success(request, f"Exemplaar {barcode} staat nu als vermist; de reservering gaat naar de "
+                                  "picklijst van een andere vestiging (als die het heeft).")
+    branch = _int(request.POST.get("vestiging"))
+    return redirect(f"{reverse('holds:pick-list')}?vestiging={branch}" if branch else reverse("holds:pick-list"))
 
 
 @desk_staff

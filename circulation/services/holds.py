@@ -430,6 +430,29 @@ def hold_first_waiting_for_copy(*, item, today):
     return None
 
 
+def pick_list_copy_missing(*, actor, barcode, now=None):
+    """A copy the pick list named is not on the shelf (desk staff, Role.DESK): it is
+    marked missing, so the hold it was offered to moves on to the next branch's pick
+    list (circulation.selectors.pick_list) and the expected dates are recomputed."""
+    actor.require_current_library()
+    require_role(actor, Role.DESK)
+    now = now or timezone.now()
+    barcode = (barcode or "").strip()
+    with transaction.atomic():
+        item = lock_rows(locks.ITEM, Item.objects.filter(barcode=barcode))
+        if not item:
+            raise ServiceError("scan.item_unknown", field="barcode", barcode=barcode)
+        item = item[0]
+        if item.status != ItemStatus.AVAILABLE:
+            raise ServiceError("hold.pick_copy_not_on_shelf", barcode=barcode,
+                               status=ItemStatus(item.status).label.lower())
+        waiting = holds_lock_waiting(item.title_id)
+        item_circulation_update(actor=actor, item=item, to_status=ItemStatus.MISSING,
+                                detail="Niet gevonden in de kast voor een reservering (picklijst)")
+        holds_expected_refresh_for_title(item.title_id, today=timezone.localdate(now), locked=bool(waiting))
+    return item
+
+
 def hold_ready_for_item(item):
     return Hold.objects.select_related("member").filter(assigned_item=item, status=HoldStatus.READY).first()
 
