@@ -335,6 +335,49 @@ def hold_queue_move(*, actor, hold_id, before_hold_id, reason):
     return hold
 
 
+def _merge_rank(hold):
+    """Which of two holds on one title is the better place: a copy ready, then one on
+    its way, then the earlier place in the queue."""
+    state = {HoldStatus.READY: 0, HoldStatus.IN_TRANSIT: 1}.get(hold.status, 2)
+    return (state, hold.queue_at, hold.pk)
+
+
+def holds_merge(*, actor, duplicate_id, kept_id, now=None):
+    """Two member records of one person are merged (members.services.registration.
+    member_merge, which has locked both member rows): the duplicate's holds become
+    the kept record's. Where both hold a title the kept record keeps the better
+    place (_merge_rank), whichever record placed it, and the other hold is
+    cancelled; each change is logged on its hold, and the queues' positions and
+    expected dates are recomputed. Ended holds move along as history. Returns how
+    many holds moved."""
+    actor.require_current_library()
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock_holds(Hold.objects.filter(member_id__in=[duplicate_id, kept_id],
+                                                 status__in=ACTIVE_HOLD_STATUSES))
+        by_title = {}
+        for hold in locked:
+            by_title.setdefault(hold.title_id, []).append(hold)
+        moved = 0
+        for title_id, holds in sorted(by_title.items()):
+            best, *others = sorted(holds, key=_merge_rank)
+            for hold in others:  # first, so that the kept record holds the title once
+                hold.status = HoldStatus.CANCELLED
+                hold.ended_at = now
+                hold.cancel_reason = "Dubbel na samenvoegen van leden"
+                hold.save(update_fields=["status", "ended_at", "cancel_reason"])
+                _event(hold, actor, f"Geannuleerd: {hold.cancel_reason} (de betere plaats blijft)")
+            if best.member_id == duplicate_id:
+                best.member_id = kept_id
+                best.save(update_fields=["member"])
+                _event(best, actor, f"Lid samengevoegd: de reservering gaat over naar het behouden lid ({kept_id})")
+                moved += 1
+        moved += Hold.objects.filter(member_id=duplicate_id).update(member_id=kept_id)  # history
+        for title_id in sorted(by_title):
+            holds_expected_refresh_for_title(title_id, today=timezone.localdate(now))
+    return moved
+
+
 # --- filling -----------------------------------------------------------------------
 
 def holds_lock_waiting(title_id):

@@ -15,7 +15,7 @@ from members.selectors.privacy import erasure_obstacle_register, export_section_
 from members.services.privacy import loan_history_anonymiser_register
 from members.services.registration import merge_mover_register
 
-from ..models import ACTIVE_HOLD_STATUSES, CirculationEvent, Hold, HoldStatus, Loan
+from ..models import ACTIVE_HOLD_STATUSES, CirculationEvent, Hold, Loan
 
 ANONYMISED = "(geanonimiseerd)"
 
@@ -163,20 +163,16 @@ def delete_hold_history(*, returned_before, keep_member_ids):
     return deleted
 
 
-def move_loans(*, duplicate_id, kept_id):
+def move_loans(*, actor, duplicate_id, kept_id):
     return Loan.objects.filter(member_id=duplicate_id).update(member_id=kept_id)
 
 
-def move_holds(*, duplicate_id, kept_id):
-    """Both records may hold the same title: the kept member's hold stays, the
-    duplicate's (later) one is cancelled."""
-    kept_titles = Hold.objects.filter(member_id=kept_id, status__in=ACTIVE_HOLD_STATUSES).values("title_id")
-    Hold.objects.filter(member_id=duplicate_id, status=HoldStatus.WAITING, title_id__in=kept_titles).update(
-        status=HoldStatus.CANCELLED, ended_at=timezone.now(), cancel_reason="Dubbel na samenvoegen van leden"
-    )
-    return Hold.objects.filter(member_id=duplicate_id).exclude(
-        Q(status__in=ACTIVE_HOLD_STATUSES) & Q(title_id__in=kept_titles)
-    ).update(member_id=kept_id)
+def move_holds(*, actor, duplicate_id, kept_id):
+    """Through the hold services: the kept record keeps the best place in every
+    queue (circulation.services.holds.holds_merge)."""
+    from .holds import holds_merge
+
+    return holds_merge(actor=actor, duplicate_id=duplicate_id, kept_id=kept_id)
 
 
 export_section_register(key="loans", title="Uitleningen", build=_section_loans)

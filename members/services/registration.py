@@ -563,8 +563,10 @@ _MERGE_MOVERS = {}
 
 def merge_mover_register(*, key, move):
     """Register what moves another app's records of a duplicate member to the kept
-    one when two records are merged (circulation: loans, holds). ``move(*, duplicate_id,
-    kept_id)`` runs inside the merge's transaction and returns how many rows moved."""
+    one when two records are merged (circulation: loans, holds). ``move(*, actor,
+    duplicate_id, kept_id)`` runs inside the merge's transaction (after both member
+    rows are locked), with the merge's actor for what it records, and returns how
+    many rows moved."""
     _MERGE_MOVERS[key] = move
 
 
@@ -601,7 +603,7 @@ def member_merge(*, actor, keep, duplicate, today=None):
             "audit": AuditEntry.objects.filter(member_id_ref=dup.pk).update(member_id_ref=kept.pk),
         }
         for key, move in list(_MERGE_MOVERS.items()):
-            moved[key] = move(duplicate_id=dup.pk, kept_id=kept.pk)
+            moved[key] = move(actor=actor, duplicate_id=dup.pk, kept_id=kept.pk)
         FormerCard.objects.create(member=kept, card_number=dup.card_number,
                                   reason=f"Dubbele inschrijving, samengevoegd met pas {kept.card_number}",
                                   replaced_by_id=_staff_id(actor), actor_ref=actor.ref)
