@@ -18,7 +18,7 @@ from pymarc import Field, Leader, MARCReader, Record, Subfield, parse_xml_to_arr
 from django.db import transaction
 
 from catalogue import services as catalogue_services
-from catalogue.models import Title
+from catalogue.models import MarcImportRecord, ProblemLevel, Title
 from catalogue.normalise import ean_normalise, isbn_normalise
 from collection.models import CollectionKind, ItemType
 from collection.services import branch_of
@@ -190,8 +190,26 @@ def _marc_rows(data, marc_format, default_quantity, default_price_cents, problem
     return rows
 
 
-def _title_for(row):
+def _import_outcome(marc_import):
+    """({record number: why the catalogue refused it}, {record number: the title it became
+    or was matched to}) from the import's log. Warnings are not refusals: such a record
+    was imported; the title is the one the catalogue's matching chose (a supplier's record
+    of a national title is attached to it, not copied)."""
+    refused = {problem.record_number: problem.reason
+               for problem in marc_import.problems.filter(level=ProblemLevel.REFUSED)}
+    found = dict(MarcImportRecord.objects.filter(marc_import=marc_import, title__isnull=False)
+                 .values_list("record_number", "title_id"))
+    return refused, found
+
+
+def _title_for(row, imported=None):
+    """The title a row orders: none for a row without 001 or ISBN; else the title the
+    catalogue import matched or made for its record (`imported`), or found by 003/001 or ISBN."""
     source, control_number = row.control
+    if not control_number and not row.isbn:
+        return None
+    if imported:
+        return imported
     if control_number:
         title_id = Title.objects.filter(source=source, control_number=control_number).values_list(
             "pk", flat=True).first()
@@ -242,13 +260,13 @@ def title_list_import(*, actor, order_id, data, file_name, fund_id, branch_id, s
             result.marc_import = catalogue_services.marc_import_run(
                 marc_import=catalogue_services.marc_import_register(actor=actor, file_name=file_name[:200]),
                 stream=stream)
-            refused = {problem.record_number: problem.reason for problem in result.marc_import.problems.all()}
+            refused, found = _import_outcome(result.marc_import)
             for index, row in enumerate(new, start=1):
                 if index in refused:
                     problems.append(ServiceError("row.record_refused", row=row.number, reason=refused[index]))
                     row.number = None
                     continue
-                row.title_id = _title_for(row)
+                row.title_id = _title_for(row, found.get(index))
             result.titles_new = result.marc_import.created
     else:
         rows = _marc_rows(data, marc_format, default_quantity, default_price_cents, problems)
@@ -256,13 +274,13 @@ def title_list_import(*, actor, order_id, data, file_name, fund_id, branch_id, s
             marc_import=catalogue_services.marc_import_register(actor=actor, file_name=file_name[:200]),
             stream=io.BytesIO(data))
         result.titles_new = result.marc_import.created
-        refused = {problem.record_number: problem.reason for problem in result.marc_import.problems.all()}
+        refused, found = _import_outcome(result.marc_import)
         for row in rows:
             if row.number in refused:
                 problems.append(ServiceError("row.record_refused", row=row.number, reason=refused[row.number]))
                 row.number = None
                 continue
-            row.title_id = _title_for(row)
+            row.title_id = _title_for(row, found.get(row.number))
             if row.title_id is None:
                 problems.append(ServiceError("row.record_no_title", row=row.number))
                 row.number = None

@@ -113,6 +113,31 @@ def test_a_supplier_marc_list_enters_through_the_catalogue_import(acq):
     assert result.marc_import.organisation_id == acq.library.pk
 
 
+def test_a_supplier_record_of_a_national_title_orders_that_title_and_a_warning_is_no_refusal(acq):
+    """The catalogue's authority (issue 11): the supplier's own record of 'Het diner' (its
+    own 001, no 003, the same ISBN, its own wording, a control character in a note) is
+    imported with a warning, attached to the national title without changing it, and the
+    order line is for that title."""
+    from pymarc import Field, Subfield
+
+    from tests.factories import marc_record
+
+    diner = acq.titles[1]
+    before = bytes(diner.marc)
+    record = marc_record(title="Diner, het (leverancier)", isbn="9789025443726", control_number="LEV0002", source="")
+    record["020"].add_subfield("c", "EUR 22,99")
+    record.add_ordered_field(Field(tag="500", indicators=[" ", " "], subfields=[Subfield("a", "Noot\x1b(B")]))
+    order = orders.order_list_create(actor=acq.actor, supplier_id=acq.supplier.pk)
+    result = titles.title_list_import(actor=acq.actor, order_id=order.pk, data=record.as_marc(),
+                                      file_name="lijst.mrc", fund_id=acq.adult.pk, branch_id=acq.main.pk)
+
+    assert result.problems == []
+    assert [(line.title_id, line.list_price_cents) for line in result.lines] == [(diner.pk, 2299)]
+    assert result.marc_import.warnings == 1 and result.marc_import.attached == 1
+    diner.refresh_from_db()
+    assert bytes(diner.marc) == before and diner.title == "Het diner"
+
+
 def test_purchase_suggestions_come_from_long_reservation_queues(acq, member_defaults):
     from tests.members.factories import make_member
 
