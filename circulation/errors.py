@@ -96,6 +96,9 @@ ERRORS = {
     # --- holds -------------------------------------------------------------------------------------------------
     "hold.member_may_not_reserve": _("Dit lid kan nu niet reserveren:"),
     "hold.title_missing": _("Kies een titel of een exemplaar om te reserveren."),
+    "hold.limit": _("Het maximum van %(max)s lopende reserveringen is bereikt."),
+    "hold.not_needed_after_past": _("Kies voor 'niet meer nodig na' een datum na vandaag."),
+    "hold.not_needed_after_too_far": _("'Niet meer nodig na' kan hoogstens twee jaar vooruit."),
     "hold.duplicate": _("%(name)s heeft %(title)s al gereserveerd."),
     "hold.library_duplicate": _("%(name)s heeft %(title)s al gereserveerd voor deze aanvraag."),
     "hold.already_on_loan": _("%(name)s heeft %(title)s nu al geleend."),

@@ -15,7 +15,8 @@ Copies are handed out in the order they become free. A free copy goes, as a
 checkin does (holds.hold_trap), to the first hold in queue order that it can fill
 on that day: not suspended then (a suspended hold is skipped while suspended and
 gets a copy once it resumes), on its title or on this very copy, and holdable for
-its borrower under the loan rules. When no hold can take it that day it waits
+its borrower under the loan rules, still wanted then (its not-needed-after date
+not passed). When no hold can take it that day it waits
 until one resumes. The hold is ready that day at the pickup branch, or the
 transfer time later when the copy is elsewhere, on an open day of the pickup
 branch. That member picks it up PICKUP_DAYS later (an open day), borrows it for
@@ -184,13 +185,14 @@ def expected_dates_for_title(*, title_id, holds, today):
     by_id = {item.pk: item for item in items}
     waiting = list(holds)  # queue order; served ones leave
 
-    def can_fill(hold, item):
-        return hold.item_id in (None, item.pk) and rule(hold, item, item.owning_branch_id).holdable
+    def can_fill(hold, item, when):
+        return (hold.item_id in (None, item.pk) and rule(hold, item, item.owning_branch_id).holdable
+                and (hold.not_needed_after is None or hold.not_needed_after >= when))
 
     while free and waiting:
         when, item_id, branch_id = heapq.heappop(free)
         item = by_id[item_id]
-        candidates = [hold for hold in waiting if can_fill(hold, item)]
+        candidates = [hold for hold in waiting if can_fill(hold, item, when)]
         if not candidates:
             continue  # nobody waiting can ever have this copy
         active = next((hold for hold in candidates

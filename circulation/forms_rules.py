@@ -74,6 +74,9 @@ class LoanRuleForm(forms.Form):
     holdable = forms.BooleanField(label="Reserveerbaar", required=False)
     hold_fee = EuroField(label="Reserveringskosten (€)", allow_zero=True, required=False)
     hold_shelf_days = forms.IntegerField(label="Dagen op de reserveringsplank", error_messages=INTEGER_ERRORS)
+    max_holds = forms.IntegerField(label="Maximaal aantal reserveringen", required=False, error_messages=INTEGER_ERRORS,
+                                   help_text="Lopende reserveringen van een lid tegelijk; leeg: geen maximum")
+    no_show_fee = EuroField(label="Kosten niet opgehaald (€)", allow_zero=True, required=False)
     auto_renew = forms.BooleanField(label="Automatisch verlengen", required=False)
 
     def __init__(self, *args, categories, branches, **kwargs):
@@ -100,6 +103,8 @@ class LoanRuleForm(forms.Form):
             "holdable": data["holdable"],
             "hold_fee_cents": data["hold_fee"] or 0,
             "hold_shelf_days": data["hold_shelf_days"],
+            "max_holds": data["max_holds"],
+            "no_show_fee_cents": data["no_show_fee"] or 0,
             "auto_renew": data["auto_renew"],
         }
 
@@ -126,6 +131,8 @@ def rule_initial(rule):
         "holdable": rule.holdable,
         "hold_fee": _euros(rule.hold_fee_cents),
         "hold_shelf_days": rule.hold_shelf_days,
+        "max_holds": rule.max_holds,
+        "no_show_fee": _euros(rule.no_show_fee_cents),
         "auto_renew": rule.auto_renew,
     }
 

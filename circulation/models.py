@@ -72,6 +72,11 @@ class LoanRule(models.Model):
     holdable = models.BooleanField(_("reserveerbaar"), default=True)
     hold_fee_cents = models.PositiveIntegerField(_("reserveringskosten (cent)"), default=0)
     hold_shelf_days = models.PositiveSmallIntegerField(_("dagen op de reserveringsplank"), default=7)
+    max_holds = models.PositiveSmallIntegerField(
+        _("maximaal aantal reserveringen"), null=True, blank=True,
+        help_text=_("Lopende reserveringen van een lid tegelijk; leeg: geen maximum"),
+    )
+    no_show_fee_cents = models.PositiveIntegerField(_("kosten niet opgehaalde reservering (cent)"), default=0)
     auto_renew = models.BooleanField(_("automatisch verlengen"), default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -343,6 +348,8 @@ class Hold(models.Model):
     shelf_until = models.DateField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=200, blank=True)
+    # The member's last day of interest: after it the hold is not filled and ends by itself.
+    not_needed_after = models.DateField(null=True, blank=True)
     expected_on = models.DateField(null=True, blank=True)
     expected_position = models.PositiveIntegerField(null=True, blank=True)
     expected_computed_at = models.DateTimeField(null=True, blank=True)

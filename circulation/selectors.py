@@ -168,6 +168,7 @@ def pick_list(branch_id, *, today=None, limit=500):
     waiting = list(
         Hold.objects.filter(status=HoldStatus.WAITING)
         .filter(Q(suspended_until__isnull=True) | Q(suspended_until__lte=today))
+        .filter(Q(not_needed_after__isnull=True) | Q(not_needed_after__gte=today))
         .filter(Exists(on_shelf.filter(title_id=OuterRef("title_id"))))
         .select_related("member", "item")
         .order_by("queue_at", "pk")[:limit]

@@ -46,6 +46,20 @@ def _int(value):
         return None
 
 
+def _date(value):
+    """A date typed in a form (yyyy-mm-dd from a date field, or dd-mm-jjjj), None when
+    empty; a Dutch error when it is no date."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    for parse in (datetime.date.fromisoformat, lambda text: datetime.datetime.strptime(text, "%d-%m-%Y").date()):
+        try:
+            return parse(value)
+        except ValueError:
+            continue
+    raise ValidationError("Vul een geldige datum in (dd-mm-jjjj).")
+
+
 def _hold_or_404(hold_id):
     hold = Hold.objects.select_related("member").filter(pk=hold_id).first()
     if hold is None:
@@ -100,12 +114,13 @@ def place(request, member_id):
     chosen_title_id = _int(request.POST.get("title_id") if request.method == "POST" else request.GET.get("titel"))
     barcode = (request.POST.get("barcode") or "").strip() if request.method == "POST" else ""
     pickup_id = _int(request.POST.get("pickup_branch")) if request.method == "POST" else _default_pickup(request, member)
+    not_needed_after = (request.POST.get("not_needed_after") or "").strip() if request.method == "POST" else ""
     if request.method == "POST":
         try:
             hold = services.hold_place(
                 actor=actor_for_request(request), member=member,
                 title_id=None if barcode else chosen_title_id, item_barcode=barcode or None,
-                pickup_branch_id=request.POST.get("pickup_branch"),
+                pickup_branch_id=request.POST.get("pickup_branch"), not_needed_after=_date(not_needed_after),
             )
         except ValidationError as error:
             errors = error.messages
@@ -120,6 +135,7 @@ def place(request, member_id):
     return render(request, "circulation/holds/place.html", {
         "member": member, "branches": branches, "errors": errors, "query": query, "results": results,
         "chosen_title_id": chosen_title_id, "barcode": barcode, "pickup_id": pickup_id,
+        "not_needed_after": not_needed_after,
     }, status=400 if errors else 200)
 
 

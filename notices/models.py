@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 class NoticeKind(models.TextChoices):
     HOLD_READY = "hold_ready", _("Reservering ligt klaar")
+    HOLD_EXPIRED = "hold_expired", _("Reservering niet opgehaald")
+    HOLD_CANCELLED = "hold_cancelled", _("Reservering geannuleerd door de bibliotheek")
     DUE_SOON = "due_soon", _("Herinnering inleverdatum")
     AUTO_RENEWAL = "auto_renewal", _("Resultaat automatisch verlengen")
     OVERDUE_1 = "overdue_1", _("Eerste aanmaning")

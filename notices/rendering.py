@@ -66,6 +66,15 @@ PER_KIND = {
             **_TITLE, "uiterste_ophaaldatum": "ophalen tot en met deze datum"}),
         Placeholder("uiterste_ophaaldatum", "de vroegste uiterste ophaaldatum van de titels"),
     ],
+    NoticeKind.HOLD_EXPIRED: [
+        Placeholder("titels", "de titels die niet zijn opgehaald", {
+            **_TITLE, "uiterste_ophaaldatum": "de laatste dag om op te halen"}),
+        Placeholder("uiterste_ophaaldatum", "de laatste dag om op te halen"),
+    ],
+    NoticeKind.HOLD_CANCELLED: [
+        Placeholder("titels", "de geannuleerde gereserveerde titels", _TITLE),
+        Placeholder("reden", "waarom de bibliotheek de reservering annuleerde"),
+    ],
     NoticeKind.DUE_SOON: [
         Placeholder("titels", "de titels die binnenkort terug moeten", {**_TITLE, "inleverdatum": "inleverdatum"}),
         Placeholder("inleverdatum", "de vroegste inleverdatum van de titels"),
@@ -114,6 +123,23 @@ DEFAULTS = {
         "{% endfor %}\n"
         "Neem bij het ophalen uw bibliotheekpas mee (pasnummer {{ pasnummer }}). Haalt u een reservering "
         "niet op tijd op, dan gaat die naar de volgende lener.\n" + _GREETING,
+    ),
+    NoticeKind.HOLD_EXPIRED: (
+        "Uw reservering is niet opgehaald",
+        "Beste {{ voornaam }},\n\n"
+        "U heeft het volgende niet opgehaald in vestiging {{ vestiging }}:\n\n"
+        "{% for t in titels %}" + _TITLE_LINE + ", op te halen tot en met {{ t.uiterste_ophaaldatum }}\n"
+        "{% endfor %}\n"
+        "De reservering is vervallen en gaat naar de volgende lener. Wilt u het toch lezen, dan kunt u het "
+        "opnieuw reserveren.\n" + _GREETING,
+    ),
+    NoticeKind.HOLD_CANCELLED: (
+        "Uw reservering is geannuleerd",
+        "Beste {{ voornaam }},\n\n"
+        "De bibliotheek heeft uw reservering geannuleerd:\n\n"
+        "{% for t in titels %}" + _TITLE_LINE + "\n{% endfor %}\n"
+        "{% if reden %}Reden: {{ reden }}\n\n{% endif %}"
+        "Heeft u vragen, neem dan contact op met {{ bibliotheek }} (pasnummer {{ pasnummer }}).\n" + _GREETING,
     ),
     NoticeKind.DUE_SOON: (
         "Herinnering: inleverdatum {{ inleverdatum }}",
@@ -196,6 +222,12 @@ def _example_context(kind, *, library_name, branch_name):
     if kind == NoticeKind.HOLD_READY:
         context["titels"] = [{**books[0], "uiterste_ophaaldatum": later}]
         context["uiterste_ophaaldatum"] = later
+    elif kind == NoticeKind.HOLD_EXPIRED:
+        context["titels"] = [{**books[0], "uiterste_ophaaldatum": earlier}]
+        context["uiterste_ophaaldatum"] = earlier
+    elif kind == NoticeKind.HOLD_CANCELLED:
+        context["titels"] = [books[0]]
+        context["reden"] = "Het exemplaar is beschadigd en wordt niet vervangen."
     elif kind == NoticeKind.DUE_SOON:
         context["titels"] = [{**book, "inleverdatum": later} for book in books]
         context["inleverdatum"] = later

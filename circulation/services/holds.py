@@ -57,6 +57,7 @@ from .loans import (
 )
 
 PICKUP_BRANCH = _("De ophaalvestiging")
+NOT_NEEDED_AFTER_MAX_DAYS = 730
 
 # Copies in these states can (eventually) fill a hold.
 HOLDABLE_STATUSES = (
@@ -129,15 +130,25 @@ def _lock_holds(queryset):
 
 # --- placing and changing ----------------------------------------------------------
 
-def hold_place(*, actor, member=None, title_id=None, item_barcode=None, pickup_branch_id, now=None, borrower=None):
+def hold_place(*, actor, member=None, title_id=None, item_barcode=None, pickup_branch_id, now=None, borrower=None,
+               not_needed_after=None):
     """Reserve a title (any holdable copy) or one copy (item_barcode) for a member
     (a member actor: only for themselves), to be picked up at a branch of this
     library; or, with `borrower` a library organisation
     (circulation.borrowers.Borrower.library(org, reference)), for the lending side
     of interlibrary loan: the copy is put ready at `pickup_branch_id` to be sent to
-    that library (no fee, no notice; the loan rules for libraries)."""
+    that library (no fee, no notice; the loan rules for libraries).
+
+    `not_needed_after`: the member's last day of interest (after it the hold is not
+    filled and ends by itself). A member may have at most the rule's max_holds
+    active holds (hold.limit)."""
     organisation = actor.require_current_library()
     now = now or timezone.now()
+    if not_needed_after is not None:
+        if not_needed_after <= timezone.localdate(now):
+            raise ServiceError("hold.not_needed_after_past", field="not_needed_after")
+        if not_needed_after > timezone.localdate(now) + datetime.timedelta(days=NOT_NEEDED_AFTER_MAX_DAYS):
+            raise ServiceError("hold.not_needed_after_too_far", field="not_needed_after")
     with transaction.atomic():
         pickup = branch_of(organisation, pickup_branch_id, label=PICKUP_BRANCH)
         if borrower is not None and borrower.is_library:
@@ -180,8 +191,13 @@ def hold_place(*, actor, member=None, title_id=None, item_barcode=None, pickup_b
                 raise ServiceError("hold.item_not_holdable", barcode=item.barcode,
                                    status=item.get_status_display().lower())
             raise ServiceError("hold.no_holdable_copies", title=title_text)
+        limit = _rule(borrower.category_id, copies[0], pickup.pk, borrower.kind).max_holds
+        if limit is not None and not borrower.is_library and Hold.objects.filter(
+                **borrower.holds_filter(), status__in=ACTIVE_HOLD_STATUSES).count() >= limit:
+            raise ServiceError("hold.limit", max=limit)
         hold = Hold.objects.create(**borrower.hold_fields(), title_id=title_id, item=item, pickup_branch_id=pickup.pk,
-                                   placed_at=now, queue_at=now, placed_by=actor.user_or_none, actor_ref=actor.ref)
+                                   placed_at=now, queue_at=now, placed_by=actor.user_or_none, actor_ref=actor.ref,
+                                   not_needed_after=not_needed_after)
         fee = hold_fee_cents(copies, category_id=borrower.category_id, pickup_branch_id=pickup.pk,
                              borrower_kind=borrower.kind)
         if fee and borrower.pays:
@@ -229,6 +245,10 @@ def hold_cancel(*, actor, hold_id, reason="", now=None):
         hold.cancel_reason = (reason or "").strip()[:200] or "Geannuleerd"
         hold.save(update_fields=["status", "ended_at", "cancel_reason"])
         _event(hold, actor, f"Geannuleerd: {hold.cancel_reason}")
+        if hold.member_id is not None and not actor.is_member:
+            # Cancelled by the library (not by the member themself): they are told, with the reason.
+            _queue_notice(actor, hold, "hold_cancelled", {
+                "titels": [{**title_fields(hold.title_id), "barcode": ""}], "reden": hold.cancel_reason})
         if was_ready:
             _shelf_copy_free(actor, item, [row for row in locked.values() if row.pk != hold.pk], now=now)
         holds_expected_refresh_for_title(hold.title_id, today=timezone.localdate(now), locked=was_ready)
@@ -388,9 +408,11 @@ def holds_lock_waiting(title_id):
 
 
 def _fills(hold, item, today):
-    """May this (waiting) hold be filled by this copy now? In queue, not suspended."""
+    """May this (waiting) hold be filled by this copy now? In queue, not suspended,
+    still wanted (its not-needed-after date not passed)."""
     return (hold.status == HoldStatus.WAITING and hold.item_id in (None, item.pk)
-            and (hold.suspended_until is None or hold.suspended_until <= today))
+            and (hold.suspended_until is None or hold.suspended_until <= today)
+            and (hold.not_needed_after is None or hold.not_needed_after >= today))
 
 
 def hold_trap(*, actor, item, branch, now, waiting):
@@ -535,6 +557,7 @@ def holds_waiting_for_loan(loan):
         Hold.objects.filter(status=HoldStatus.WAITING, title_id=loan.title_id)
         .filter(Q(item__isnull=True) | Q(item_id=loan.item_id))
         .filter(Q(suspended_until__isnull=True) | Q(suspended_until__lte=today))
+        .filter(Q(not_needed_after__isnull=True) | Q(not_needed_after__gte=today))
     )
     if loan.member_id is not None:
         waiting = waiting.exclude(member_id=loan.member_id)
@@ -553,23 +576,35 @@ def _moment_on(day):
 
 
 def holds_expire(*, actor, today=None):
-    """Ready holds not picked up by their last day expire; their copies are listed
-    on the hold-shelf screen to be taken off and checked in (which passes them to
-    the next in line). Title by title, each in a short transaction of its own (never
-    one over the library). Idempotent. Returns the expired holds."""
+    """Ready holds not picked up by their last day expire: the member is told
+    (hold_expired) and charged the rule's no-show fee; their copies are free at once
+    (_shelf_copy_free). Waiting holds past their not-needed-after date end too
+    (cancelled, the member chose that date: no notice). Title by title, each in a
+    short transaction of its own (never one over the library). Idempotent. Returns
+    the expired (not picked up) holds."""
     actor.require_current_library()
     today = today or timezone.localdate()
     overdue = Q(status=HoldStatus.READY, shelf_until__lt=today)
+    unwanted = Q(status=HoldStatus.WAITING, not_needed_after__lt=today)
     expired = []
-    for title_id in sorted(set(Hold.objects.filter(overdue).values_list("title_id", flat=True))):
+    for title_id in sorted(set(Hold.objects.filter(overdue | unwanted).values_list("title_id", flat=True))):
         with transaction.atomic():
-            # Their copies first (the item rank), then the title's expired and waiting
-            # holds at once, by primary key.
+            # In core.locks' order: their copies (the item rank), the members who may pay a
+            # no-show fee (the borrower rank), then the title's holds at once, by primary key.
             items = {item.pk: item for item in lock_rows(locks.ITEM, Item.objects.filter(
                 pk__in=Hold.objects.filter(overdue, title_id=title_id).values("assigned_item_id")))}
+            lock_rows(locks.BORROWER, Member.objects.filter(
+                pk__in=Hold.objects.filter(overdue, title_id=title_id, member__isnull=False).values("member_id")))
             locked = _lock_holds(Hold.objects.filter(Q(title_id=title_id) & (overdue | Q(status=HoldStatus.WAITING))))
             now = _moment_on(today)
             for hold in locked:
+                if hold.status == HoldStatus.WAITING and hold.not_needed_after and hold.not_needed_after < today:
+                    hold.status = HoldStatus.CANCELLED
+                    hold.ended_at = now
+                    hold.cancel_reason = f"Niet meer nodig na {hold.not_needed_after:%d-%m-%Y}"
+                    hold.save(update_fields=["status", "ended_at", "cancel_reason"])
+                    _event(hold, actor, hold.cancel_reason)
+                    continue
                 if hold.status != HoldStatus.READY or not (hold.shelf_until and hold.shelf_until < today):
                     continue
                 hold.status = HoldStatus.EXPIRED
@@ -578,11 +613,28 @@ def holds_expire(*, actor, today=None):
                 _event(hold, actor, f"Niet opgehaald vóór {hold.shelf_until:%d-%m-%Y}")
                 expired.append(hold)
                 item = items.get(hold.assigned_item_id)
+                if hold.member_id is not None:
+                    _no_show(actor, hold, item)
                 if item is not None and item.status == ItemStatus.ON_HOLD_SHELF:
                     _shelf_copy_free(actor, item, [row for row in locked if row.status == HoldStatus.WAITING],
                                      now=now)
             holds_expected_refresh_for_title(title_id, today=today, locked=True)
     return expired
+
+
+def _no_show(actor, hold, item):
+    """A member's ready hold expired unfetched: they are told, and charged the rule's
+    no-show fee (the member's row is locked by the caller)."""
+    title = title_fields(hold.title_id)
+    _queue_notice(actor, hold, "hold_expired", {
+        "titels": [{**title, "barcode": item.barcode if item else "", "uiterste_ophaaldatum": hold.shelf_until}],
+        "uiterste_ophaaldatum": hold.shelf_until,
+    })
+    fee = _hold_rule(hold, item, hold.pickup_branch_id).no_show_fee_cents if item is not None else 0
+    if fee:
+        ledger_charge(actor=actor, member=hold.member, charge_type=LedgerEntry.ChargeType.RESERVATION_FEE,
+                      amount_cents=fee, description=f"Reservering niet opgehaald: {title['titel']}"[:200],
+                      reference=f"hold:{hold.pk}:no_show")
 
 
 # --- expected dates ----------------------------------------------------------------

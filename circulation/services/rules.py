@@ -28,12 +28,14 @@ RULE_NUMBERS = {
 RULE_OPTIONAL_NUMBERS = {
     "max_loans_total": (0, 999, _("Het maximum aantal leningen")),
     "max_loans_of_type": (0, 999, _("Het maximum van deze soort")),
+    "max_holds": (0, 999, _("Het maximum aantal reserveringen")),
 }
 RULE_AMOUNTS = {
     "loan_fee_cents": _("Het leengeld"),
     "fine_per_day_cents": _("De boete per dag"),
     "fine_max_cents": _("De maximale boete"),
     "hold_fee_cents": _("De reserveringskosten"),
+    "no_show_fee_cents": _("De kosten van een niet opgehaalde reservering"),
 }
 RULE_FLAGS = ("holdable", "auto_renew")
 
