@@ -1,4 +1,5 @@
-"""Staff catalogue search (collection role): one search box for words, makers
+"""Staff catalogue search (collection and desk roles: the desk finds a barcode or
+tells a member where a book is): one search box for words, makers
 and scanned ISBN/EAN barcodes, with filters, over the national catalogue, and per
 title this library's copies and the copies available elsewhere."""
 
@@ -13,7 +14,7 @@ from .selectors import holdings_summaries, title_search
 PAGE_SIZE = 20
 
 
-@library_staff_required(Role.COLLECTION)
+@library_staff_required(Role.COLLECTION, Role.DESK, Role.DESK_SUPERVISOR)
 def search(request):
     form = TitleSearchForm(request.GET or None)
     result, holdings, page = None, {}, 1

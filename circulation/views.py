@@ -26,7 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
@@ -437,4 +437,9 @@ def receipt(request):
     if borrower.member is not None:
         context["balance_cents"] = member_balance_cents(borrower.member)
         member_shown(actor_for_request(request), borrower.member, purpose="receipt")
+        # Own members renew in their own account in the library's catalogue (a guest at home).
+        try:
+            context["renew_url"] = request.build_absolute_uri(reverse("opac:account"))
+        except NoReverseMatch:
+            context["renew_url"] = None
     return render(request, "circulation/receipt.html", context)

@@ -276,7 +276,7 @@ def _queue_context(request, title):
     )
     _audit_shown(request, "reserveringen-wachtrij", holds, title_id=title.pk)
     return {"title": title, "holds": holds, "waiting": waiting, "events": events,
-            "branches": branch_choices(request.library)}
+            "branches": branch_choices(request.library), "copies": selectors.title_copies_public(title.pk)}
 
 
 @desk_staff

@@ -15,6 +15,7 @@ from catalogue.models import Audience
 from core.csv import csv_response
 from staff.models import Role
 from staff.permissions import actor_for_request, library_staff_required
+from staff.selectors import has_role
 from staff.selectors import working_branch
 from tenants.selectors import branch_choices
 
@@ -31,6 +32,17 @@ from .forms import (
 from .models import CollectionKind, ItemStatus, ItemType
 
 collection_staff = library_staff_required(Role.COLLECTION)
+# The title and item pages are read at the desk too (find a barcode, tell a member where a
+# book is); changing titles and items stays with the collection role (_may_change).
+catalogue_readers = library_staff_required(Role.COLLECTION, Role.DESK, Role.DESK_SUPERVISOR)
+
+
+def _may_change(request):
+    return has_role(request.user, request.library, Role.COLLECTION)
+
+
+def _forbidden(request):
+    return render(request, "staff/forbidden.html", {"required_role": Role.COLLECTION.label}, status=403)
 
 
 
@@ -50,12 +62,15 @@ def _items_text(count):
 
 # --- title page --------------------------------------------------------------------
 
-@collection_staff
+@catalogue_readers
 def title(request, title_id):
     library = request.library
     title = selectors.title_get(title_id=title_id)
     if title is None:
         raise Http404("Deze titel staat niet in de catalogus.")
+    may_change = _may_change(request)
+    if request.method == "POST" and not may_change:
+        return _forbidden(request)
     branches = branch_choices(library)
     errors = []
     if request.method == "POST":
@@ -91,6 +106,7 @@ def title(request, title_id):
             "national": selectors.national_availability(title_id=title.pk, organisation=library),
             "add_form": form,
             "add_errors": errors,
+            "may_change": may_change,
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -120,14 +136,17 @@ def _render_item(request, item, *, edit_form=None, status=200):
             "withdraw_form": WithdrawForm(auto_id="withdraw_%s"),
             "status_form": StatusForm(auto_id="status_%s"),
             "is_withdrawn": item.status == ItemStatus.WITHDRAWN,
+            "may_change": _may_change(request),
         },
         status=status,
     )
 
 
-@collection_staff
+@catalogue_readers
 def item(request, barcode):
     item = _item_or_404(barcode)
+    if request.method == "POST" and not _may_change(request):
+        return _forbidden(request)
     if request.method == "POST":
         form = ItemEditForm(request.POST)
         if form.is_valid():

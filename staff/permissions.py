@@ -10,10 +10,12 @@ from .models import Role
 from .selectors import has_role, works_at
 
 
-def library_staff_required(role=None):
-    """Allow a view only to staff with `role` (or any role, when None) at the request's library.
+def library_staff_required(*roles):
+    """Allow a view only to staff with one of `roles` (or any role, when none is
+    given) at the request's library.
 
     Anyone else gets a clear refusal page (403) naming the library and the role needed."""
+    roles = tuple(role for role in roles if role)
 
     def decorator(view):
         @wraps(view)
@@ -25,8 +27,9 @@ def library_staff_required(role=None):
                 return redirect_to_login(request.get_full_path())
             if not works_at(request.user, library):
                 return render(request, "staff/forbidden.html", {"required_role": None}, status=403)
-            if role and not has_role(request.user, library, role):
-                return render(request, "staff/forbidden.html", {"required_role": Role(role).label}, status=403)
+            if roles and not any(has_role(request.user, library, role) for role in roles):
+                return render(request, "staff/forbidden.html",
+                              {"required_role": " of ".join(str(Role(role).label) for role in roles)}, status=403)
             return view(request, *args, **kwargs)
 
         return guarded

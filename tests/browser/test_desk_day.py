@@ -2,7 +2,10 @@
 (type the code, Enter): sign in, scan a member card, scan two items and see their
 due dates, scan one again (the renewal message), renew all, check one in at
 another branch (TRANSPORT NAAR ...) and one at home (TERUG IN DE KAST), take a
-payment, and open the receipt."""
+payment, and open the receipt (renewing in Mijn bibliotheek). A guest with a card
+of another library borrows and returns a book; the desk looks a book up in the
+catalogue (its barcode and where it stands) and registers a member (the consent
+checkboxes beside their labels, the cursor in the first field)."""
 
 import datetime
 
@@ -20,7 +23,7 @@ from core.actors import Actor
 from members.models import AuditEntry, LedgerEntry, Member, MemberCategory, SubscriptionType
 from members.services.ledger import ledger_charge
 from staff.models import StaffUser
-from tenants.models import CardIndex, LibraryOrganisation
+from tenants.models import CardIndex, GuestLoan, LibraryOrganisation
 from tests.circulation.conftest import PAID_UNTIL
 from tests.circulation.factories import make_items
 from tests.factories import PASSWORD, TitleFactory
@@ -30,19 +33,25 @@ from tests.members.ledger_helpers import money_cleanup
 pytestmark = pytest.mark.django_db
 
 CARD = "BRWDESK01"
+GUEST_CARD = "BRWGAST01"
 
 
 @pytest.fixture(scope="module")
 def desk_day(django_db_setup, django_db_blocker):
     """Committed in alpha (the live server sees only committed data): a member
-    owing EUR 2,50, three copies at the first branch (alpha.desk's working branch),
-    one of them lent ten days ago. Removed again afterwards with everything the
-    test made."""
+    owing EUR 2,50, four copies at the first branch (alpha.desk's working branch),
+    one of them lent ten days ago, and a member of beta (a guest here). Removed
+    again afterwards with everything the test made."""
     with django_db_blocker.unblock():
         alpha = LibraryOrganisation.objects.get(slug="alpha")
         home, other = list(alpha.branches.filter(is_active=True).order_by("name"))[:2]
         staff = StaffUser.objects.get(username="alpha.desk")
+        beta = LibraryOrganisation.objects.get(slug="beta")
         titles = [TitleFactory(title=f"Balieboek {n}") for n in ("een", "twee", "drie")]
+        titles.append(TitleFactory(title="Balieboek vier", responsibility="", contributors_text="Gerda Gastvrij"))
+        with tenant_context(beta):  # a member of beta: a guest at alpha's desk
+            beta_categories_existed = SubscriptionType.objects.exists()
+            guest = make_member(card_number=GUEST_CARD, first_name="Greet", last_name="Gast", paid_until=PAID_UNTIL)
         with tenant_context(alpha):
             categories_existed = SubscriptionType.objects.exists()
             audit_from = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
@@ -56,6 +65,14 @@ def desk_day(django_db_setup, django_db_blocker):
         connection.set_schema_to_public()
     yield alpha, home, other, member, items
     with django_db_blocker.unblock():
+        GuestLoan.objects.filter(card_number=GUEST_CARD).delete()
+        with tenant_context(beta):
+            AuditEntry.objects.filter(member_id_ref=guest.pk).delete()
+            money_cleanup([guest.pk])
+            if not beta_categories_existed and not Member.objects.exists():
+                MemberCategory.objects.all().delete()
+                SubscriptionType.objects.all().delete()
+        CardIndex.objects.filter(card_number=GUEST_CARD).delete()
         with tenant_context(alpha):
             item_ids = [item.pk for item in items]
             CirculationEvent.objects.filter(item_id_ref__in=item_ids).delete()
@@ -82,7 +99,7 @@ def scan(page, code):
 
 
 def test_a_day_at_the_desk(page, library_url, desk_day):
-    alpha, home, other, member, (first, second, old) = desk_day
+    alpha, home, other, member, (first, second, old, for_guest) = desk_day
     page.goto(library_url("alpha", "/balie/inloggen/"))
     page.get_by_label("Gebruikersnaam").fill("alpha.desk")
     page.get_by_label("Wachtwoord").fill(PASSWORD)
@@ -183,8 +200,48 @@ def test_a_day_at_the_desk(page, library_url, desk_day):
     expect(page.get_by_test_id("receipt-lines")).to_contain_text("verlengd, inleveren")
     expect(page.get_by_test_id("receipt-open")).to_have_text("1")  # the renewed loan; both new ones are back
     expect(page.get_by_test_id("receipt-balance")).to_have_text("€ 0,00")
+    expect(receipt).to_contain_text("Verlengen kan in Mijn bibliotheek")
+    expect(receipt).not_to_contain_text("op de website")
     expect(page.get_by_role("button", name="Afdrukken")).to_be_visible()
     with tenant_context(alpha):
         assert not Loan.objects.filter(item__in=[first, second], ended_at__isnull=True).exists()
         assert Loan.objects.get(item=old, ended_at__isnull=True).renewals == 1
     connection.set_schema_to_public()
+
+    # A guest: a card of another library borrows here with the same scans, and brings it back.
+    page.goto(library_url("alpha", "/uitlening/uitlenen/"))
+    expect(page.get_by_label("Pas van de lener")).to_be_focused()
+    scan(page, GUEST_CARD)
+    expect(page.get_by_test_id("borrower-name")).to_contain_text("Gastlener van Testbibliotheek beta")
+    expect(page.get_by_test_id("borrower")).not_to_contain_text("Greet")  # nothing personal from home
+    expect(page.get_by_label("Barcode exemplaar")).to_be_focused()
+    scan(page, for_guest.barcode)
+    expect(page.get_by_test_id("result")).to_contain_text(for_guest.barcode)
+    expect(page.get_by_test_id("result")).to_contain_text("inleveren uiterlijk")
+    assert GuestLoan.objects.filter(card_number=GUEST_CARD, lending_organisation=alpha).count() == 1
+    page.goto(library_url("alpha", "/uitlening/innemen/"))
+    expect(page.get_by_label("Barcode exemplaar")).to_be_focused()
+    scan(page, for_guest.barcode)
+    expect(page.get_by_test_id("route-message")).to_have_text("TERUG IN DE KAST")
+    assert not GuestLoan.objects.filter(card_number=GUEST_CARD).exists()
+
+    # Where is that book? The desk searches the catalogue (cursor in the search box) and opens the title.
+    page.goto(library_url("alpha", "/balie/"))
+    page.get_by_role("region", name="Uitlening").get_by_role("link", name="Catalogus zoeken").click()
+    expect(page.get_by_label("Titel, maker, onderwerp of ISBN (scannen kan ook)")).to_be_focused()
+    page.keyboard.type("Balieboek vier")
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name="Balieboek vier").first.click()
+    expect(page.get_by_test_id(f"items-{home.code}")).to_contain_text(for_guest.barcode)
+    expect(page.get_by_text("Exemplaren toevoegen")).to_have_count(0)  # changing stays with the collection role
+
+    # Registering a member: the cursor in the first field, each consent checkbox beside its label.
+    page.goto(library_url("alpha", "/leden/nieuw/"))
+    focused = page.evaluate("document.activeElement && document.activeElement.tagName")
+    assert focused in ("INPUT", "SELECT"), focused
+    for label in ("Leenhistorie bewaren", "Nieuwsbrief ontvangen"):
+        checkbox = page.get_by_label(label)
+        box = checkbox.bounding_box()
+        text = page.locator("label", has_text=label).bounding_box()
+        assert box["width"] < 40, box  # not stretched over the line
+        assert text["height"] < 2.2 * box["height"] + 8, (text, box)  # one line: box and text side by side

@@ -82,3 +82,15 @@ def test_seed_demo_creates_the_demo_and_is_idempotent(db, capsys):
 
     call_command("seed_demo")
     assert snapshot() == first
+
+    # Loans the desk can renew (issue 12, item 12): every one nobody waits for.
+    from circulation.services.loans import renew_all
+    from core.actors import Actor
+
+    utrecht = demo_libraries.get(slug="utrecht")
+    with tenant_context(utrecht):
+        desk = StaffUser.objects.get(username="utrecht.balie")
+        actor = Actor.staff(desk, utrecht, branch_id=utrecht.branches.order_by("code").first().pk)
+        card = Member.objects.get(first_name="Anna").card_number
+        outcomes = renew_all(actor=actor, card_number=card)
+        assert sorted(outcome.renewed for outcome in outcomes) == [False, True]  # the overdue one is held

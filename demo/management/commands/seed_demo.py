@@ -210,8 +210,10 @@ class Command(BaseCommand):
 
     def seed_loans(self, say, organisations):
         """Something to see at every demo desk: two loans of the first demo member
-        (one of them overdue, lent 30 days ago), one of the third, and a hold of the
-        fourth on a title whose only copy is out. Through the circulation services."""
+        (one of them overdue, lent 30 days ago, with the fourth member's hold on it;
+        the other lent 10 days ago, which can be renewed), one of the third (lent a
+        week ago, renewable too), and a hold of the fourth on a title whose only copy
+        is out. Through the circulation services."""
         for number, library in enumerate(demo.LIBRARIES, start=1):
             organisation = organisations[library["slug"]]
             with tenant_context(organisation):
@@ -235,8 +237,11 @@ class Command(BaseCommand):
                 # checkouts would lock items after the holdings row: core.locks' order).
                 at_desk = Actor.staff(desk, organisation, branch_id=branch.pk)
                 checkout(actor=at_desk, card_number=cards[0], barcode=items[0].barcode, now=month_ago)
-                checkout(actor=at_desk, card_number=cards[0], barcode=items[1].barcode)
-                checkout(actor=at_desk, card_number=cards[2], barcode=items[2].barcode)
+                # Lent some days ago: renewing gives a later due date, so the desk can try it.
+                checkout(actor=at_desk, card_number=cards[0], barcode=items[1].barcode,
+                         now=timezone.now() - datetime.timedelta(days=10))
+                checkout(actor=at_desk, card_number=cards[2], barcode=items[2].barcode,
+                         now=timezone.now() - datetime.timedelta(days=7))
                 hold_place(actor=at_desk, member=Member.objects.get(card_number=cards[3]),
                            title_id=items[0].title_id, pickup_branch_id=branch.pk)
                 say(f"Uitleningen {organisation.name}: 3 uitleningen (1 te laat), 1 reservering")
