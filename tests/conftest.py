@@ -14,6 +14,9 @@ from tenants.services import registry_reference_load
 from .factories import PoiAdministratorFactory, StaffUserFactory, make_library, staff_with_role
 
 
+# The browser fixtures (Chromium, live server) for tests/browser and the screens of other suites.
+pytest_plugins = ["tests.browser_fixtures"]
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():

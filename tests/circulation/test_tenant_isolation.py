@@ -32,21 +32,28 @@ def alpha_loan(desk):
     return item, loan
 
 
-def test_checkin_of_alphas_barcode_at_beta_is_unknown(desk, alpha_loan, libraries, staff):
+def test_checkin_of_alphas_barcode_at_beta_names_the_owner_and_nothing_more(desk, alpha_loan, libraries, staff):
+    # A copy returned at the wrong library goes back in the IBL crate: the desk
+    # learns whose it is (public, as the national holdings), never its loan.
     item, loan = alpha_loan
+    card, due = loan.member.card_number, loan.due_on
     beta = libraries.beta
     with tenant_context(beta):
         assert not Item.objects.filter(barcode=item.barcode).exists()
         with pytest.raises(ValidationError) as caught:
             checkin(actor=Actor.staff(staff.beta_desk, beta, branch_id=beta.branches.first().pk),
                     barcode=item.barcode)
-        assert caught.value.messages == [f"Exemplaar {item.barcode} is onbekend in deze bibliotheek."]
+        assert error_codes(caught.value) == ["scan.item_of_other_library"]
+        [message] = caught.value.messages
+        assert message.startswith(f"Exemplaar {item.barcode} is van {libraries.alpha.name}, niet van deze bibliotheek")
+        assert card not in message and due.strftime("%d-%m") not in message and str(due) not in message
     loan.refresh_from_db()
     assert loan.ended_at is None
     assert Item.objects.get(pk=item.pk).status == ItemStatus.ON_LOAN
 
 
-def test_checkout_of_alphas_barcode_at_beta_is_unknown(desk, alpha_loan, libraries, staff, member_defaults):
+def test_checkout_of_alphas_barcode_at_beta_is_refused_naming_the_owner(desk, alpha_loan, libraries, staff,
+                                                                         member_defaults):
     from tests.members.factories import make_member
 
     item, _ = alpha_loan
@@ -56,7 +63,7 @@ def test_checkout_of_alphas_barcode_at_beta_is_unknown(desk, alpha_loan, librari
         with pytest.raises(ValidationError) as caught:
             checkout(actor=Actor.staff(staff.beta_desk, beta, branch_id=beta.branches.first().pk),
                      card_number=member.card_number, barcode=item.barcode)
-        assert "onbekend in deze bibliotheek" in caught.value.messages[0]
+        assert error_codes(caught.value) == ["scan.item_of_other_library"]
         assert not Loan.objects.exists()
 
 

@@ -24,12 +24,14 @@ def test_rules_screen_is_for_library_admins_and_saves(client, libraries, staff, 
     with mock.patch("members.tasks.member_blocks_refresh_library.apply_async"):
         with django_capture_on_commit_callbacks(execute=True):
             saved = client.post("/leden/geld/regels/", {"balance_block": "7,50", "block_when_expired": "on",
-                                                       "loan_history_retention_days": "14"},
+                                                       "loan_history_retention_days": "14",
+                                                       "online_confirmation": "desk"},
                                 HTTP_HOST="alpha.localhost")
     assert saved.status_code == 302
     with tenant_context(libraries.alpha):
         rules = MemberRules.objects.get(pk=1)
-        assert (rules.balance_block_cents, rules.block_when_expired, rules.loan_history_retention_days) == (750, True, 14)
+        assert (rules.balance_block_cents, rules.block_when_expired, rules.loan_history_retention_days,
+                rules.online_confirmation) == (750, True, 14, "desk")
 
 
 def test_staff_of_another_library_and_other_roles_cannot_book(client, libraries, staff):

@@ -117,7 +117,7 @@ def test_a_desk_scan_after_the_idle_time_gets_401(client, libraries, staff, sett
 
 
 def test_check_deploy_is_clean_in_production_mode():
-    env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECURE_COOKIES"}}
+    env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECURE_COOKIES", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update({"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": ".bibliotheek.example",
                 "DJANGO_SETTINGS_MODULE": "lsb.settings"})
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

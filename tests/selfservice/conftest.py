@@ -47,13 +47,17 @@ def _create(run):
     beta = LibraryOrganisation.objects.get(slug="beta")
     main, other = list(alpha.branches.order_by("name"))[:2]
     beta_branch = beta.branches.order_by("name").first()
+    # Hours for branches that have none, removed again afterwards: the branch-hours
+    # tests expect the shared test libraries as the run created them.
+    opening_period_ids = []
     for branch in (other, beta_branch):
         if not OpeningPeriod.objects.filter(branch=branch).exists():
             for weekday in range(7):
-                OpeningPeriod.objects.create(branch=branch, weekday=weekday, opens="09:00", closes="17:00")
+                opening_period_ids.append(OpeningPeriod.objects.create(
+                    branch=branch, weekday=weekday, opens="09:00", closes="17:00").pk)
     titles = [TitleFactory(title=f"SIP2 titel {run}-{number}") for number in range(1, 8)]
     data = SimpleNamespace(alpha=alpha, beta=beta, main=main, other=other, beta_branch=beta_branch, titles=titles,
-                           run=run, pin_hash=make_password(PIN))
+                           run=run, pin_hash=make_password(PIN), opening_period_ids=opening_period_ids)
     prefix = f"S{run:02d}"
 
     def members(library, letter, names):
@@ -149,6 +153,7 @@ def _remove(data):
     for title in data.titles:
         title.delete()
     MachineAccount.objects.filter(login__startswith=f"t{data.run}-").delete()
+    OpeningPeriod.objects.filter(pk__in=data.opening_period_ids).delete()
 
 
 @pytest.fixture(scope="module")

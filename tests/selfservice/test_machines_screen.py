@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 from core.actors import Actor
 from selfservice.models import MachineAccount, MachineAccountEvent
 from selfservice.services import machine_account_create, machine_account_revoke
-from tests.browser.conftest import browser, library_url, live_server_port, page  # noqa: F401 (fixtures)
 from tests.concurrency import on_own_connection
 from tests.factories import PASSWORD
 from tests.refusals import refused

@@ -1,6 +1,10 @@
-"""Browser tests: a real headless Chromium against a live server on the test
-database. They read the once-per-run test tenants and staff (committed), so
-they need no database fixture of their own."""
+"""Browser fixtures: a real headless Chromium against a live server on the test
+database. Browser tests read the once-per-run test tenants and staff (committed),
+so they need no database fixture of their own.
+
+Loaded once for the whole run by tests/conftest.py (pytest_plugins): a
+session fixture imported into two test modules would be two fixtures, and the
+second Playwright would start inside the first one's event loop."""
 
 import os
 
@@ -44,7 +48,7 @@ def browser(live_server_port):
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield chromium
         chromium.close()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture
