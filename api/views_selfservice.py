@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from circulation.borrowers import borrower_find
+from circulation.borrowers import borrower_find, guest_lookups_audited
 from circulation.selectors import member_holds, member_loans, title_texts
 from circulation.selectors_items import item_open_loan
 from circulation.services.loans import checkin, checkout, renew, renew_all
@@ -145,7 +145,10 @@ class RenewView(MachineView):
     def post(self, request):
         data = self.body(RenewIn)
         self.patron_pin(data)
-        borrower = borrower_find(organisation=self.library, card_number=data["card_number"], check=False)
+        # A guest card's lookup is told to its home library with the answer (may borrow,
+        # categories), as at the desk and in SIP2: so it is looked up with its checks.
+        with guest_lookups_audited(self.actor):
+            borrower = borrower_find(organisation=self.library, card_number=data["card_number"])
         item = item_get(barcode=data["barcode"])
         loan = item_open_loan(item.pk) if item is not None else None
         if loan is None or not borrower.owns_loan(loan):

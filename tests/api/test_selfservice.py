@@ -3,6 +3,7 @@ check, checkout, renew, pay, checkin with the sorting route), each refusal with
 its service code and nothing changed, and no reach into another library."""
 
 import pytest
+from django.db import connection
 from django_tenants.utils import tenant_context
 
 from circulation.models import CirculationEvent, Loan, Transfer
@@ -216,3 +217,22 @@ def test_a_machine_that_requires_the_pin_refuses_patron_actions_without_it(api, 
     lent = http.post(CHECKOUT, key, {"card_number": card, "barcode": item.barcode, "pin": "1234"})
     assert lent.status_code == 201
     assert http.post(CHECKIN, key, {"barcode": item.barcode}).status_code == 200  # no card, no PIN
+
+
+def test_a_guest_cards_renewal_at_a_machine_is_told_to_its_home_library(api, http):
+    # As at the desk and in SIP2 (issue 14, finding 1): a lookup of another library's
+    # card is in that library's audit log under the machine, refused or not.
+    from tests.security.test_guest_privacy import _forget_lookups
+
+    with tenant_context(api.beta):
+        guest = make_member(card_number="B7000031")
+    connection.set_tenant(api.alpha)
+    _forget_lookups()
+    [book] = api.desk.items()
+    before = state()
+    renewed = http.post(RENEW, api.machine_key, {"card_number": guest.card_number, "barcode": book.barcode})
+    assert renewed.status_code == 409 and codes(renewed) == ["api.loan_not_of_card"]
+    assert state() == before
+    with tenant_context(api.beta):
+        [entry] = AuditEntry.objects.filter(member_id_ref=guest.pk, action=AuditEntry.Action.GUEST_LOOKUP)
+        assert entry.actor_ref == api.machine.actor_ref
