@@ -181,6 +181,8 @@ def test_a_day_at_the_desk(page, library_url, desk_day):
     page.get_by_label("Andere vestiging").select_option(label=home.name)
     page.get_by_role("button", name="Wissel").click()
     page.get_by_role("region", name="Uitlening").get_by_role("link", name="Innemen").click()
+    # A scanner types into the page that has the cursor: wait for the checkin page's field.
+    expect(page.get_by_label("Barcode exemplaar")).to_be_focused()
     scan(page, second.barcode)
     expect(page.get_by_test_id("route-message")).to_have_text("TERUG IN DE KAST")
     expect(page.get_by_test_id("checkins")).to_contain_text(first.barcode)
