@@ -17,6 +17,22 @@ from .factories import PoiAdministratorFactory, StaffUserFactory, make_library, 
 # The browser fixtures (Chromium, live server) for tests/browser and the screens of other suites.
 pytest_plugins = ["tests.browser_fixtures"]
 
+
+def pytest_configure(config):
+    """Staff passwords and member PINs are hashed with a fast hasher in this test
+    process (Django's own advice for test speed): PBKDF2 costs 0.2 s per hash and
+    per check, and the suite makes and signs in well over a thousand accounts
+    (full run 665 s -> 361 s on the 2-core machine). The hashing code paths are
+    the same; processes the tests start (gunicorn, Celery, seed_demo for the
+    pooler) keep the production hashers."""
+    from django.conf import settings
+    from django.contrib.auth import hashers
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    hashers.get_hashers.cache_clear()
+    hashers.get_hashers_by_algorithm.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
