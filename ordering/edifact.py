@@ -43,6 +43,7 @@ from pydifact.segmentcollection import Interchange, Message
 from pydifact.segments import Segment
 
 from core.errors import ServiceError
+from core.money import MAX_AMOUNT_CENTS
 
 # pydifact logs every UNB it reads at INFO.
 logging.getLogger("pydifact").setLevel(logging.WARNING)
@@ -248,19 +249,30 @@ def _el(segment, position, index=0):
     return _value(elements[position], index).strip()
 
 
-def _amount(text, number, tag, what):
-    """'12.50', '35.260', '7,4' -> cents (rounded half up); refuses anything else."""
-    try:
-        value = Decimal(text.replace(",", "."))
-    except (InvalidOperation, AttributeError):
-        raise _refuse("edifact.bad_value", segment=number, tag=tag, value=text, what=what) from None
-    if not value.is_finite() or value < 0 or value > Decimal("100000000"):
+# ASCII digits only: Decimal() and strptime also read Arabic-Indic and full-width
+# digits, and '١٢.٥٠' must not be booked as EUR 12.50 (issue 14, finding 11).
+_DECIMAL = re.compile(r"[0-9]{1,12}(?:[.,][0-9]{1,6})?")
+_WHOLE = re.compile(r"[0-9]{1,7}(?:\.0+)?")
+_YYYYMMDD = re.compile(r"[0-9]{8}")
+# A supplier's message speaks of orders, deliveries and invoices of its own era (EDIFACT
+# D96A messages from the 1990s are still read: the real Koha sample is of 1997).
+_EARLIEST_DATE = datetime.date(1980, 1, 1)
+_FUTURE_DAYS = 5 * 366
+
+
+def _amount(text, number, tag, what, maximum_cents=MAX_AMOUNT_CENTS):
+    """'12.50', '35.260', '7,4' -> cents (rounded half up), at most `maximum_cents`
+    (one line's price or amount: the app-wide cap); refuses anything else."""
+    if not isinstance(text, str) or not _DECIMAL.fullmatch(text):
         raise _refuse("edifact.bad_value", segment=number, tag=tag, value=text, what=what)
-    return int((value * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+    cents = int((Decimal(text.replace(",", ".")) * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+    if cents > maximum_cents:
+        raise _refuse("edifact.bad_value", segment=number, tag=tag, value=text, what=what)
+    return cents
 
 
 def _integer(text, number, tag, what):
-    if not re.fullmatch(r"\d{1,7}(\.0+)?", text or ""):
+    if not isinstance(text, str) or not _WHOLE.fullmatch(text):
         raise _refuse("edifact.bad_value", segment=number, tag=tag, value=text, what=what)
     return int(Decimal(text))
 
@@ -269,9 +281,14 @@ def _date(text, number, tag, fmt="102"):
     if fmt not in ("102", ""):
         raise _refuse("edifact.bad_value", segment=number, tag=tag, value=f"{text}:{fmt}", what=_("datum"))
     try:
-        return datetime.datetime.strptime(text, "%Y%m%d").date()
+        if not _YYYYMMDD.fullmatch(text):
+            raise ValueError(text)
+        value = datetime.datetime.strptime(text, "%Y%m%d").date()
     except (TypeError, ValueError):
         raise _refuse("edifact.bad_value", segment=number, tag=tag, value=text, what=_("datum")) from None
+    if not _EARLIEST_DATE <= value <= datetime.date.today() + datetime.timedelta(days=_FUTURE_DAYS):
+        raise _refuse("edifact.bad_value", segment=number, tag=tag, value=text, what=_("datum"))
+    return value
 
 
 def _parse_segments(text):
@@ -392,7 +409,9 @@ def _read_document(document, body):
             if _el(segment, 0, 0) == "2":
                 document.line_count = _integer(_el(segment, 0, 1), number, tag, _("aantal regels"))
         elif tag == "MOA" and summary:
-            document.totals.setdefault(_el(segment, 0, 0), _amount(_el(segment, 0, 1), number, tag, _("bedrag")))
+            # A whole message's total may be many lines' worth: 100 times one line's cap.
+            document.totals.setdefault(_el(segment, 0, 0), _amount(_el(segment, 0, 1), number, tag, _("bedrag"),
+                                                                   maximum_cents=100 * MAX_AMOUNT_CENTS))
         elif line is not None:
             _read_line_segment(line, number, segment)
     if not document.supplier_id:

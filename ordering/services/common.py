@@ -1,6 +1,7 @@
 """Helpers of the acquisitions services: the role guard, money arithmetic, fund
 changes (always under the fund's row lock, always with a FundEntry)."""
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db.models import F
@@ -41,8 +42,12 @@ def percent_bp(value, code, field=None):
     """'9', '9,5', '12.25', Decimal or int percent -> basis points (0..10000); refusal `code` otherwise."""
     if value is None or value == "":
         raise ServiceError(code, field=field)
+    text = str(value).replace("%", "").replace(",", ".").strip()
+    # ASCII digits only: Decimal('٢٥') is 25 (issue 14, finding 11).
+    if not re.fullmatch(r"[0-9]{1,3}(?:\.[0-9]+)?", text):
+        raise ServiceError(code, field=field)
     try:
-        number = Decimal(str(value).replace("%", "").replace(",", ".").strip())
+        number = Decimal(text)
     except InvalidOperation:
         raise ServiceError(code, field=field) from None
     if not number.is_finite() or number < 0 or number > 100 or number != number.quantize(Decimal("0.01")):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import ServiceError, ServiceErrors
 from core.money import euro
+from core.plausible import date_check
 
 from ..models import Invoice, InvoiceLine, InvoiceStatus, OrderLine, OrderStatus, Supplier
 from .common import acquisitions_actor, fund_change, funds_locked, vat_in
@@ -40,6 +41,13 @@ def invoice_register(*, actor, supplier_id, number, invoice_date, lines, total_c
         errors.append(ServiceError("invoice.number_missing", field="number"))
     if not isinstance(invoice_date, datetime.date):
         errors.append(ServiceError("invoice.date_invalid", field="invoice_date"))
+    else:
+        # A date in year 1 or 9999 is a typing error, never an invoice (issue 14, finding 11).
+        try:
+            date_check(invoice_date, field="invoice_date", label=_("De factuurdatum"),
+                       earliest=datetime.date(2000, 1, 1), latest=timezone.localdate() + datetime.timedelta(days=366))
+        except ServiceError as error:
+            errors.append(error)
     if not lines:
         errors.append(ServiceError("invoice.no_lines"))
     with transaction.atomic():

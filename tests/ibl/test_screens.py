@@ -5,7 +5,6 @@ request, a hub one does not work at and the POI pages of another POI are refused
 
 import pytest
 from django.db import connection
-from django_tenants.utils import tenant_context
 
 from ibl.models import IblRequest, Leg, RequestState, Scan
 from tests.conftest import forget_routing_cache
@@ -145,5 +144,3 @@ def test_the_library_admin_sets_its_ibl_terms(client, ibl_world, staff):
     assert IblTerms.objects.get(organisation=ibl_world.alpha).request_fee_cents == 250
     client.force_login(ibl_world.desk_users["alpha"])
     assert client.get("/ibl/voorwaarden/", HTTP_HOST=ALPHA).status_code == 403
-    with tenant_context(ibl_world.alpha):
-        pass

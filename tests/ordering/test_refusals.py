@@ -114,6 +114,13 @@ def test_invoicing_what_was_not_received_or_not_ordered_is_refused(acq):
     (lambda t: t.replace("LIN+2+24", "LIN+2+77"), ["edifact.bad_value"], "actiecode"),
     (lambda t: t.replace("UNZ+1+RSP000000001'", ""), ["edifact.segment_missing"], "UNZ"),
     (lambda t: t.replace("CUX+2:EUR:9", "CUX+2:GBP:9"), ["edifact.refused"], "GBP"),
+    # Digits that are no ASCII digits, and dates in year 1 or 9999 (issue 14, finding 11).
+    (lambda t: t.replace("QTY+21:3'", "QTY+21:٣'"), ["edifact.bad_value"], "aantal"),
+    (lambda t: t.replace("PRI+AAE:24.99:CA", "PRI+AAE:٢٤.٩٩:CA"), ["edifact.bad_value"], "prijs"),
+    (lambda t: t.replace("PRI+AAE:24.99:CA", "PRI+AAE:2499999.99:CA"), ["edifact.bad_value"], "prijs"),
+    (lambda t: t.replace("DTM+44:20260415", "DTM+44:٢٠٢٦٠٤١٥"), ["edifact.bad_value"], "datum"),
+    (lambda t: t.replace("DTM+44:20260415", "DTM+44:00010101"), ["edifact.bad_value"], "00010101"),
+    (lambda t: t.replace("DTM+44:20260415", "DTM+44:99991231"), ["edifact.bad_value"], "99991231"),
 ])
 def test_malformed_or_unknown_order_responses_are_refused_with_segment_and_reason(acq, mutate, codes, match):
     order = standard_order(acq)
@@ -162,3 +169,41 @@ def test_only_acquisitions_staff_act(acq, staff):
     with refused("actor.no_role"):
         orders.order_list_create(actor=desk, supplier_id=acq.supplier.pk)
     assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("mutate, code, match", [
+    (lambda t: t.replace("MOA+203:41.28", "MOA+203:٤١.٢٨"), "edifact.bad_value", "bedrag"),
+    (lambda t: t.replace("QTY+47:3'", "QTY+47:３'"), "edifact.bad_value", "aantal"),
+    (lambda t: t.replace("DTM+137:20260310:102", "DTM+137:99991231:102"), "edifact.bad_value", "99991231"),
+    (lambda t: t.replace("MOA+9:45.00", "MOA+9:45,00,00"), "edifact.bad_value", "bedrag"),
+    (lambda t: t.replace("UNT+22+I0001", "UNT+21+I0001"), "edifact.refused", "UNT"),
+])
+def test_malformed_invoices_are_refused_and_book_nothing(acq, mutate, code, match):
+    """An INVOIC with amounts in other digits, a date in year 9999 or a wrong count:
+    refused with the segment and reason, no invoice, no fund touched."""
+    from ordering.models import Invoice
+
+    order = standard_order(acq)
+    text = edifact_sample("lsb_invoic.edi", ORDER=order.number, SUPPLIER=SUPPLIER_EAN, BUYER=BUYER_EAN)
+    assert mutate(text) != text
+    before = snapshot(), Invoice.objects.count(), fund_amounts(acq.adult)
+    with refused(code, match=match):
+        edi.invoic_read(actor=acq.actor, supplier_id=acq.supplier.pk, text=mutate(text))
+    assert (snapshot(), Invoice.objects.count(), fund_amounts(acq.adult)) == before
+
+
+def test_invoice_dates_and_percentages_must_be_plausible(acq):
+    import datetime
+
+    from ordering.services.common import percent_bp
+
+    order = standard_order(acq)
+    [line] = selectors.order_lines(order)[:1]
+    for day in (datetime.date(1, 1, 1), datetime.date(9999, 12, 31)):
+        with refused("input.date_out_of_range", match="factuurdatum"):
+            invoices.invoice_register(actor=acq.actor, supplier_id=acq.supplier.pk, number="F-1", invoice_date=day,
+                                      lines=[(line.pk, 1, 1500, None)])
+    for text in ("٢٥", "２５", "25٠", "1e2", "-5", "101"):
+        with refused("supplier.discount_invalid"):
+            percent_bp(text, "supplier.discount_invalid")
+    assert percent_bp("9,5", "supplier.discount_invalid") == 950
