@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from pymarc import MARCReader
+from pymarc import MARCReader, parse_xml_to_array
 
 from catalogue.models import MarcImport, MarcImportStatus, Title
 from catalogue.tasks import marc_import_process
@@ -205,7 +205,10 @@ def test_export_page_and_download(alpha_client, libraries, staff):
 
     response = alpha_client.get("/collectie/marc/export/download/", {"format": "marcxml"})
     assert response["Content-Type"] == "application/marcxml+xml"
-    assert b"ALPHA00010" in b"".join(response.streaming_content)
+    # Parsed as MARCXML, as another system would read it: the same record and copy.
+    [record] = parse_xml_to_array(io.BytesIO(b"".join(response.streaming_content)))
+    assert record["001"].data == "12515882"
+    assert record["852"]["p"] == "ALPHA00010" and record["852"]["h"] == "005.133 LUT"
 
     response = alpha_client.get("/collectie/marc/export/download/", {"format": "pdf"})
     assert response.status_code == 400
