@@ -19,6 +19,7 @@ ERRORS = {
     ),
     "marc_import.format_unknown": _("Onbekend formaat: kies automatisch, MARC21 (ISO 2709) of MARCXML."),
     "marc_import.file_empty": _("Het bestand is leeg."),
+    "marc_import.national_only": _("Alleen een landelijk catalogiseerder levert de landelijke catalogus aan."),
     "marc_import.not_marc": _("Dit is geen MARC21-bestand."),
     "marc_import.not_marc_image": _("Dit is geen MARC21-bestand, maar een afbeelding."),
     "marc_import.not_marc_document": _("Dit is geen MARC21-bestand, maar een document (PDF, Word, zip of gzip)."),

@@ -89,13 +89,23 @@ def upload_retention_days():
 # --- creating an import ---------------------------------------------------------------
 
 
-def marc_import_create(*, actor, upload, marc_format=MarcFormat.AUTO):
+def marc_import_create(*, actor, upload, marc_format=MarcFormat.AUTO, national=False):
     """Store an uploaded MARC file and queue its import for the actor's library
     (collection role); the Celery task starts once this transaction commits. A file
     that is not MARC21 (an image, a document, a web page, XML without MARC records,
-    UNIMARC, random bytes) is refused at once and nothing is stored."""
-    organisation = actor.require_current_library()
-    require_role(actor, Role.COLLECTION)
+    UNIMARC, random bytes) is refused at once and nothing is stored.
+
+    With `national`, the file is a delivery of the national bibliographic service
+    (the national feed, as `import_marc` without `--library`): only a national
+    cataloguer may upload it (in the national admin), it runs in the public schema
+    for no library, and its new titles are owned by the national service."""
+    if national:
+        if not (actor.is_staff and is_national_cataloguer(actor.staff_user)):
+            raise ServiceError("marc_import.national_only")
+        organisation = None
+    else:
+        organisation = actor.require_current_library()
+        require_role(actor, Role.COLLECTION)
     if marc_format not in MarcFormat.values:
         raise ServiceError("marc_import.format_unknown", field="format")
     if not upload or not upload.size:
@@ -113,7 +123,7 @@ def marc_import_create(*, actor, upload, marc_format=MarcFormat.AUTO):
                 organisation=organisation, user=actor.user_or_none, actor_ref=actor.ref, file_name=name,
                 stored_file=stored, format=marc_format,
             )
-            schema = organisation.schema_name
+            schema = organisation.schema_name if organisation is not None else get_public_schema_name()
             transaction.on_commit(lambda: _enqueue(marc_import.pk, schema))
     except Exception:
         default_storage.delete(stored)
