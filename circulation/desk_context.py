@@ -4,8 +4,8 @@ the library, read in one statement while locking the item.
 A desk scan must answer in a fraction of a second and the desks of a large
 library scan hundreds of items a minute, so the reads that every scan makes
 (the item and its open loan, whether anyone holds its title, the branch and its
-opening days, the circulation settings, and a fingerprint of the loan-rule
-matrix) are two round trips instead of eight. Every loan write locks the item
+opening days, the circulation settings, a fingerprint of the loan-rule matrix and
+the national cap on a card's loans) are two round trips instead of nine. Every loan write locks the item
 first, so its open loan needs no lock of its own.
 """
 
@@ -17,7 +17,7 @@ from django.db import connection
 from collection.models import Item
 from core import locks
 from tenants.calendar import MAX_SEARCH_DAYS, BranchCalendar
-from tenants.models import Branch, ClosedDate, OpeningPeriod
+from tenants.models import Branch, ClosedDate, NationalSettings, OpeningPeriod
 
 from .models import CirculationSettings, Hold, Loan, LoanRule
 
@@ -45,7 +45,8 @@ _CONTEXT_SQL = """
         (SELECT coalesce(array_agg(date), '{{}}') FROM {closed} WHERE branch_id = %(branch)s
                 AND date BETWEEN %(start)s AND %(end)s) AS closed_dates,
         (SELECT json_build_array(floating_item_types, transfer_days) FROM {settings} WHERE id = 1) AS settings,
-        (SELECT count(*)::text || '/' || coalesce(max(updated_at)::text, '') FROM {rule}) AS rules_fingerprint
+        (SELECT count(*)::text || '/' || coalesce(max(updated_at)::text, '') FROM {rule}) AS rules_fingerprint,
+        (SELECT max_loans_per_card FROM {national} WHERE id = 1) AS national_max_loans_per_card
     FROM (SELECT 1) AS one
     LEFT JOIN {loan} AS loan ON loan.item_id = %(item)s AND loan.ended_at IS NULL
 """
@@ -61,6 +62,8 @@ class DeskContext:
     floating_item_types: list
     transfer_days: int
     rules_fingerprint: str
+    # The national cap on a card's open loans in all libraries together (None: none).
+    national_max_loans_per_card: int | None
 
 
 def desk_context_lock(*, barcode, branch_id, today):
@@ -85,12 +88,13 @@ def desk_context_lock(*, barcode, branch_id, today):
                 loan=Loan._meta.db_table, hold=Hold._meta.db_table, branch=Branch._meta.db_table,
                 opening=OpeningPeriod._meta.db_table, closed=ClosedDate._meta.db_table,
                 settings=CirculationSettings._meta.db_table, rule=LoanRule._meta.db_table,
+                national=NationalSettings._meta.db_table,
             ),
             {"item": item.pk, "title": item.title_id, "branch": branch_id, "start": start, "end": end},
         )
         row = cursor.fetchone()
     loan_values, rest = row[:len(_LOAN_COLUMNS)], row[len(_LOAN_COLUMNS):]
-    title_has_holds, branch, weekdays, closed, settings, fingerprint = rest
+    title_has_holds, branch, weekdays, closed, settings, fingerprint, national_max = rest
     open_loan = None
     if loan_values[0] is not None:
         open_loan = Loan.from_db(connection.alias, [field.attname for field in Loan._meta.concrete_fields],
@@ -105,4 +109,5 @@ def desk_context_lock(*, barcode, branch_id, today):
         calendar=BranchCalendar.preloaded(branch_id, start=start, end=end, open_weekdays=set(weekdays),
                                           closed_dates=set(closed)),
         floating_item_types=list(floating), transfer_days=transfer_days, rules_fingerprint=fingerprint,
+        national_max_loans_per_card=national_max,
     )

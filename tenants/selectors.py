@@ -62,11 +62,6 @@ def library_address(organisation, *, scheme="http", port=None):
     return f"{scheme}://{domain.domain}{suffix}/"
 
 
-def national_max_loans_per_card():
-    """The national cap on a card's open loans in all libraries together (None: none)."""
-    from .models import NationalSettings
-
-    return NationalSettings.objects.filter(pk=1).values_list("max_loans_per_card", flat=True).first()
 
 
 def branch_choices(organisation):

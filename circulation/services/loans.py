@@ -57,7 +57,6 @@ from staff.models import Role
 from staff.permissions import actor_has_role, require_role
 from tenants import calendar
 from tenants.models import CardIndex, GuestLoan
-from tenants.selectors import national_max_loans_per_card
 from tenants.outbox import enqueue as outbox_enqueue
 
 from ..borrowers import (
@@ -514,7 +513,7 @@ def checkout(*, actor, card_number=None, barcode, override_reason="", now=None, 
         if rule.max_loans_of_type is not None and of_type >= rule.max_loans_of_type:
             refusals.append(refusal("checkout.limit_type", overridable=True, max=rule.max_loans_of_type,
                                     item_type=item.get_item_type_display().lower()))
-        national_max = national_max_loans_per_card() if not borrower.is_library else None
+        national_max = context.national_max_loans_per_card if not borrower.is_library else None
         if national_max is not None and borrower_open_loans_everywhere(borrower, organisation) >= national_max:
             refusals.append(refusal("checkout.national_limit", overridable=True, max=national_max))
 
