@@ -1,5 +1,6 @@
 """The demo data of the run command: five library organisations in four
-provinces, with branches, opening hours and staff of every role."""
+provinces, with branches, opening hours and staff of every role, and for each of
+those provinces its POI's administrator and hub staff."""
 
 import datetime
 
@@ -105,6 +106,8 @@ STAFF = [
     ("landelijk", "Lotte", "Landelijk", {}, [], True),
     ("bisc.beheer", "Bram", "van BiSC", {}, ["bisc"], False),
     ("probiblio.beheer", "Priya", "Probiblio", {}, ["probiblio"], False),
+    ("rijnbrink.beheer", "Roos", "Rijnbrink", {}, ["rijnbrink"], False),
+    ("cubiss.beheer", "Cor", "Cubiss", {}, ["cubiss"], False),
     ("utrecht.balie", "Daan", "de Vries", {"utrecht": ["desk"]}, [], False),
     ("utrecht.coordinator", "Iris", "Hendriks", {"utrecht": ["desk", "desk_supervisor"]}, [], False),
     ("utrecht.collectie", "Sanne", "Jansen", {"utrecht": ["collection"]}, [], False),
@@ -118,6 +121,16 @@ STAFF = [
     ("gelderlandzuid.beheer", "Julia", "de Groot", {"gelderlandzuid": ["library_admin"]}, [], False),
     ("middenbrabant.balie", "Sem", "Bos", {"middenbrabant": ["desk"]}, [], False),
     ("middenbrabant.beheer", "Tess", "Vos", {"middenbrabant": ["library_admin"]}, [], False),
+]
+
+# Staff of the POIs' hubs (the IBL hub screen, /ibl/sorteercentrum/ on the national
+# site), one per POI of the demo provinces, as the POI administrators above: every
+# demo library's copies pass their POI's hub. (username, first name, last name, POI code)
+HUB_STAFF = [
+    ("bisc.sorteer", "Sven", "Sorteerder", "bisc"),
+    ("probiblio.sorteer", "Pien", "Pakketten", "probiblio"),
+    ("rijnbrink.sorteer", "Ruud", "Rolcontainer", "rijnbrink"),
+    ("cubiss.sorteer", "Kees", "Kratten", "cubiss"),
 ]
 
 # Members of every demo library: (code, name, annual fee in cents, max loans, youth, includes)

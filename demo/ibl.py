@@ -15,6 +15,7 @@ from collection import services as collection_services
 from collection.item_index import item_index_rebuild
 from collection.models import Item
 from core.actors import Actor
+from demo import data as demo_data
 from ibl.models import HubStaff, IblTerms, VanRoute, VanStop
 from staff import services as staff_services
 from staff.models import StaffUser
@@ -42,11 +43,8 @@ VAN_ROUTES = [
     ("cubiss", "Route Midden-Brabant", [0, 2, 4], [("middenbrabant", "lochal"), ("middenbrabant", "waalwijk")]),
 ]
 
-# (username, first name, last name, POI code): staff of the POIs' hubs (the hub screen).
-HUB_STAFF = [
-    ("bisc.sorteer", "Sven", "Sorteerder", "bisc"),
-    ("probiblio.sorteer", "Pien", "Pakketten", "probiblio"),
-]
+# Staff of the POIs' hubs: in demo.data, which the run command reads to print the sign-ins.
+HUB_STAFF = demo_data.HUB_STAFF
 
 # The requesting library's fee per request (cents).
 REQUEST_FEES = {"utrecht": 250, "rotterdam": 300}

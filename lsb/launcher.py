@@ -669,6 +669,8 @@ class Launcher:
                     rows.append((username, f"{slug}: {', '.join(role_names)}", demo.DEMO_PASSWORD, desk(slug)))
                 if poi_codes:
                     rows.append((username, f"POI administrator ({', '.join(poi_codes)})", demo.DEMO_PASSWORD, admin))
+            for username, _first, _last, poi_code in demo.HUB_STAFF:
+                rows.append((username, f"hub staff ({poi_code})", demo.DEMO_PASSWORD, f"{national}ibl/inloggen/"))
             widths = [max(len(row[column]) for row in rows) for column in range(3)]
             for row in rows:
                 print("      " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
@@ -687,10 +689,17 @@ class Launcher:
             print("      other libraries: the same with their number and name (demo/data.py); see README 'REST API'")
             print()
         if demo is not None:
+            # Named from demo.data, so every POI of the demo provinces is listed as seed_demo makes it.
+            hub_staff = ", ".join(username for username, _first, _last, _poi in demo.HUB_STAFF)
+            poi_admins = ", ".join(username for username, _first, _last, _roles, poi_codes, _national in demo.STAFF
+                                   if poi_codes)
             print(f"    Interlibrary loan (IBL): desk {desk('utrecht').replace('/balie/', '/ibl/')} (utrecht.balie);")
-            print(f"      hub screen {national}ibl/sorteercentrum/ (sign in: bisc.sorteer or probiblio.sorteer),")
-            print(f"      POI overview {national}ibl/poi/ (sign in: bisc.beheer or probiblio.beheer); password "
-                  f"{demo.DEMO_PASSWORD}. Try 'Langs de Waal' or 'De Maas bij nacht' for card 2010000001.")
+            print(f"      hub screen {national}ibl/sorteercentrum/ (sign in at {national}ibl/inloggen/: {hub_staff}),")
+            print(f"      POI overview {national}ibl/poi/ (sign in: {poi_admins}); password {demo.DEMO_PASSWORD}.")
+            print("      Try 'Langs de Waal' for card 2010000001 (OPAC Utrecht): gelderlandzuid.balie sends it, "
+                  "rijnbrink.sorteer and then")
+            print("      bisc.sorteer sort it at their hubs (the night carrier between them), utrecht.balie receives "
+                  "it; see README 'IBL'.")
             print()
         print("    Logs: " + ", ".join(relative(child.log_path) for child in self.children)
               + (", var/log/redis.log" if self.redis is not None else "")
