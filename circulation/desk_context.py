@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from catalogue.models import Title
 from collection.models import Item
 from core import locks
 from tenants.calendar import MAX_SEARCH_DAYS, BranchCalendar
@@ -27,7 +28,10 @@ CALENDAR_AHEAD_DAYS = 366 + MAX_SEARCH_DAYS
 
 _ITEM_COLUMNS = [field.column for field in Item._meta.concrete_fields]
 
-_LOCK_SQL = "SELECT {item_columns} FROM {item} AS item WHERE item.barcode = %(barcode)s FOR UPDATE OF item"
+# With the title's text: every answer to a scan names the title (the desk's row,
+# SIP2's AJ, the API's body), so it comes along instead of in a statement of its own.
+_LOCK_SQL = ("SELECT {item_columns}, (SELECT title FROM {title} WHERE id = item.title_id) AS title_text "
+             "FROM {item} AS item WHERE item.barcode = %(barcode)s FOR UPDATE OF item")
 
 # Read after the lock, in a fresh snapshot: when this desk had to wait for another
 # desk's lock, it sees what that desk committed (a subquery in the locking
@@ -75,13 +79,15 @@ def desk_context_lock(*, barcode, branch_id, today):
     with connection.cursor() as cursor:
         cursor.execute(
             _LOCK_SQL.format(item_columns=", ".join(f"item.{column}" for column in _ITEM_COLUMNS),
-                             item=Item._meta.db_table),
+                             item=Item._meta.db_table, title=Title._meta.db_table),
             {"barcode": barcode},
         )
         row = cursor.fetchone()
         if row is None:
             return None
-        item = Item.from_db(connection.alias, [field.attname for field in Item._meta.concrete_fields], row)
+        item = Item.from_db(connection.alias, [field.attname for field in Item._meta.concrete_fields], row[:-1])
+        # The scanned copy's title text travels with it (CheckoutResult.loan.item, CheckinResult.item).
+        item.title_text = row[-1] or ""
         cursor.execute(
             _CONTEXT_SQL.format(
                 loan_columns=", ".join(f"loan.{column}" for column in _LOAN_COLUMNS),
@@ -99,6 +105,7 @@ def desk_context_lock(*, barcode, branch_id, today):
     if loan_values[0] is not None:
         open_loan = Loan.from_db(connection.alias, [field.attname for field in Loan._meta.concrete_fields],
                                  loan_values)
+        open_loan.item = item  # the locked copy itself, not a second read of it
     branch_obj = None
     if branch is not None:
         organisation_id, is_active, name = branch

@@ -177,6 +177,13 @@ def _title(title_id):
     return text
 
 
+def _scanned_title(item, title_id):
+    """The title text of a copy a circulation service just scanned: read with the
+    copy (circulation.desk_context), else looked up."""
+    text = getattr(item, "title_text", None)
+    return text if text is not None else _title(title_id)
+
+
 _BRANCH_CODES = {"at": 0.0, "codes": {}}
 _BRANCH_CODES_SECONDS = 60
 
@@ -570,7 +577,7 @@ def checkout_message(session, request):
         return refuse([error], renewal=renewal_policy and machine_selectors.sip2_open_loan_of(
             patron.card_number, barcode) is not None, fee_cents=fee)
     loan = result.loan
-    title = _title(loan.title_id)
+    title = _scanned_title(loan.item, loan.title_id)
     fee_cents = result.fee_cents
     fields += [("AJ", title)] + _due_fields(loan)
     if fee_cents:
@@ -609,7 +616,7 @@ def checkin_message(session, request):
     hold = result.hold
     if hold is not None and hold.member_id is None and alert_type is not None:
         alert_type = "03"  # a library's hold: interlibrary loan
-    fields = base + [("AQ", routing.get(item.owning_branch_id, "")), ("AJ", _title(item.title_id)),
+    fields = base + [("AQ", routing.get(item.owning_branch_id, "")), ("AJ", _scanned_title(item, item.title_id)),
                      ("CK", MEDIA_TYPE.get(item.item_type, "000")),
                      ("CL", result.route),
                      ("CT", routing.get(result.destination_branch_id, "") if result.destination_branch_id else None)]
