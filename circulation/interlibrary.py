@@ -50,6 +50,11 @@ class InterlibraryLoan(Protocol):
         """A copy of ours lent to a library is back and checked in here: returns
         [(note code, params)] for the sign."""
 
+    def own_copy_back(self, *, actor, item, branch, now):
+        """A copy of ours checked in here (last in checkin's transaction): when the
+        POI was bringing it home from elsewhere, that transport ends. Returns
+        [(note code, params)] for the sign."""
+
 
 _REGISTERED = {}
 

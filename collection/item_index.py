@@ -4,9 +4,9 @@ transaction; a copy of another library here on interlibrary loan (a stand-in
 record, Item.ibl_owner_id) is not indexed: it is its owner's row that counts."""
 
 from django.db import connection, transaction
-from django_tenants.utils import get_public_schema_name, schema_exists
+from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
-from tenants.models import ItemIndex, LibraryOrganisation
+from tenants.models import Branch, ItemIndex, LibraryOrganisation
 
 from .models import Item
 
@@ -25,6 +25,24 @@ def item_index_owners(barcode):
     """The library organisations that own a copy with this barcode (usually one)."""
     return list(LibraryOrganisation.objects.filter(pk__in=ItemIndex.objects.filter(barcode=barcode)
                                                    .values("organisation_id")).order_by("name"))
+
+
+def item_index_home_branch(organisation, barcode):
+    """The active branch of `organisation` where its copy with this barcode belongs
+    (the item's owning branch, read in the owner's schema), for a copy found
+    elsewhere that goes home; the library's first active branch when the item is
+    gone or its branch closed. None when the library has no copy with this barcode
+    in the index (or no active branch)."""
+    item_id = (ItemIndex.objects.filter(barcode=barcode, organisation=organisation)
+               .values_list("item_id", flat=True).first())
+    if item_id is None:
+        return None
+    branch_id = None
+    if schema_exists(organisation.schema_name):
+        with schema_context(organisation.schema_name):
+            branch_id = Item.objects.filter(pk=item_id).values_list("owning_branch_id", flat=True).first()
+    branches = Branch.objects.filter(organisation=organisation, is_active=True)
+    return branches.filter(pk=branch_id).first() or branches.order_by("name").first()
 
 
 def _no_progress(message):

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 
 from staff.selectors import is_poi_administrator, provinces_administered_by
 
-from .models import Ask, HubStaff, IblEvent, IblRequest, IblTerms, Leg, Run, Settlement, VanRoute, VanStop
+from .models import Ask, HubStaff, IblEvent, IblRequest, IblTerms, Leg, Run, Settlement, StrayCopy, VanRoute, VanStop
 
 
 def _may_administer(request):
@@ -115,11 +115,11 @@ class IblRequestAdmin(PoiScopedAdmin):
 
 @admin.register(Leg)
 class LegAdmin(PoiScopedAdmin):
-    list_display = ["request", "direction", "sequence", "mode", "origin_", "destination_", "planned_arrival_on",
-                    "state", "late_since", "crate"]
+    list_display = ["request", "stray", "direction", "sequence", "mode", "origin_", "destination_",
+                    "planned_arrival_on", "state", "late_since", "crate"]
     list_filter = ["state", "mode", "direction"]
-    list_select_related = ["request", "from_branch", "from_hub", "to_branch", "to_hub", "crate"]
-    search_fields = ["request__item_barcode", "=request__id"]
+    list_select_related = ["request", "stray__owner", "from_branch", "from_hub", "to_branch", "to_hub", "crate"]
+    search_fields = ["request__item_barcode", "=request__id", "stray__barcode"]
 
     def scoped_queryset(self, request):
         rows = Leg.objects.all()
@@ -138,6 +138,28 @@ class LegAdmin(PoiScopedAdmin):
     @admin.display(description="naar")
     def destination_(self, leg):
         return leg.destination
+
+
+class StrayLegInline(LegInline):
+    fields = [name for name in LegInline.fields if name != "direction"]
+    readonly_fields = fields
+
+
+@admin.register(StrayCopy)
+class StrayCopyAdmin(PoiScopedAdmin):
+    """Own copies found at a hub, going home (the hub screen starts them)."""
+
+    list_display = ["barcode", "owner", "to_branch", "found_hub", "found_at", "state", "home_at"]
+    list_filter = ["state"]
+    search_fields = ["barcode"]
+    inlines = [StrayLegInline]
+
+    def scoped_queryset(self, request):
+        rows = StrayCopy.objects.select_related("owner", "to_branch", "found_hub")
+        if not request.user.is_superuser:
+            rows = rows.filter(Q(found_hub__poi__in=_pois_of(request.user))
+                               | Q(owner__province__in=provinces_administered_by(request.user)))
+        return rows.order_by("state", "-found_at")
 
 
 @admin.register(Run)

@@ -36,7 +36,14 @@ ERRORS = {
                           "de POI."),
     "ibl.scan_not_in_transport": _("%(parcel)s is nu niet onderweg (%(state)s). Leg het apart en meld het bij de "
                                    "POI."),
+    "ibl.scan_several_owners": _("%(parcel)s is een barcode van meer bibliotheken (%(libraries)s). Leg het apart "
+                                 "en meld het bij de POI."),
+    "ibl.scan_no_home": _("%(parcel)s is van %(library)s, maar die heeft geen open vestiging. Leg het apart en meld "
+                          "het bij de POI."),
     "ibl.sign_crate": _("Krat %(crate)s — naar %(destination)s"),
+    "ibl.sign_stray_crate": _("Van %(library)s, gaat naar huis — krat %(crate)s naar %(destination)s"),
+    "ibl.note_stray_home": _("Geen IBL: een eigen exemplaar van %(library)s, op de verkeerde plek ingeleverd. Het gaat "
+                             "terug naar vestiging %(branch)s en is vastgelegd."),
     "ibl.sign_crate_rerouted": _("Verkeerd sorteercentrum — krat %(crate)s naar %(destination)s"),
     "ibl.sign_crate_sent": _("Krat %(crate)s vertrokken: %(count)s exemplaren naar %(destination)s"),
     "ibl.sign_crate_arrived": _("Krat %(crate)s aangekomen: scan de %(count)s exemplaren om ze te sorteren"),
@@ -56,6 +63,7 @@ ERRORS = {
     "ibl.renewal_too_early": _("'%(title)s' kan nog niet worden verlengd (inleverdatum %(due_on)s)."),
     "ibl.route_home": _("IBL — terug naar %(library)s (via %(hub)s)"),
     "ibl.route_gone": _("IBL — al onderweg terug naar %(library)s"),
+    "ibl.note_stray_arrived": _("Door de POI teruggebracht (gevonden in %(hub)s); het transport is afgesloten."),
     "ibl.note_not_collected": _("Niet opgehaald door het lid; gaat terug naar de uitlener."),
     "ibl.note_home_early": _("Terug zonder inname bij de aanvrager (aanvraag was %(state)s)."),
     "ibl.note_completed": _("IBL-uitlening aan %(library)s afgerond."),

@@ -331,6 +331,48 @@ class Crate(models.Model):
         return self.code
 
 
+class StrayCopy(models.Model):
+    """A library's own copy found at a POI hub outside interlibrary loan (a member
+    handed it in at another library, whose desk put it in the IBL crate): the
+    national item index says whose it is, and it goes home on legs planned like a
+    request's (ibl.planning), from the hub where it was found to the branch that
+    owns it. Nothing personal: the barcode, the owner and where it goes."""
+
+    class State(models.TextChoices):
+        IN_TRANSIT = "in_transit", _("Onderweg naar huis")
+        HOME = "home", _("Terug bij de eigenaar")
+
+    barcode = models.CharField(_("barcode"), max_length=20)
+    owner = models.ForeignKey("tenants.LibraryOrganisation", on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("eigenaar"))
+    owner_item_id = models.BigIntegerField(help_text="The item in the owner's schema (the national item index)")
+    to_branch = models.ForeignKey("tenants.Branch", on_delete=models.PROTECT, related_name="+",
+                                  verbose_name=_("naar vestiging"))
+    found_hub = models.ForeignKey("tenants.PoiHub", on_delete=models.PROTECT, related_name="+",
+                                  verbose_name=_("gevonden in"))
+    found_at = models.DateTimeField(_("gevonden"))
+    state = models.CharField(_("status"), max_length=10, choices=State.choices, default=State.IN_TRANSIT)
+    home_at = models.DateTimeField(_("thuis"), null=True, blank=True)
+    actor_ref = models.CharField(max_length=40, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            # A copy is on its way home once at a time.
+            models.UniqueConstraint(fields=["owner", "barcode"], condition=Q(state="in_transit"),
+                                    name="straycopy_one_open_per_copy"),
+        ]
+        indexes = [models.Index(fields=["barcode"], condition=Q(state="in_transit"), name="straycopy_open_barcode")]
+        verbose_name = _("verdwaald exemplaar")
+        verbose_name_plural = _("verdwaalde exemplaren")
+
+    def __str__(self):
+        return f"{self.barcode} ({self.owner})"
+
+    @property
+    def reference(self):
+        return f"terug:{self.pk}"
+
+
 class Leg(models.Model):
     """One stretch a copy travels: lending branch -> hub (van), hub -> hub (night
     carrier), hub -> requesting branch (van), and back. Planned from the van
@@ -350,7 +392,9 @@ class Leg(models.Model):
         DAMAGED = "damaged", _("Beschadigd")
         CANCELLED = "cancelled", _("Vervallen")
 
-    request = models.ForeignKey(IblRequest, on_delete=models.CASCADE, related_name="legs")
+    # A request's copy, or (request empty) a stray copy going home.
+    request = models.ForeignKey(IblRequest, on_delete=models.CASCADE, null=True, blank=True, related_name="legs")
+    stray = models.ForeignKey(StrayCopy, on_delete=models.CASCADE, null=True, blank=True, related_name="legs")
     direction = models.CharField(max_length=4, choices=Direction.choices)
     sequence = models.PositiveSmallIntegerField()
     mode = models.CharField(max_length=8, choices=RunKind.choices)
@@ -380,6 +424,10 @@ class Leg(models.Model):
         ordering = ["request", "direction", "sequence"]
         constraints = [
             models.UniqueConstraint(fields=["request", "direction", "sequence"], name="leg_unique_sequence"),
+            models.UniqueConstraint(fields=["stray", "sequence"], condition=Q(stray__isnull=False),
+                                    name="leg_unique_stray_sequence"),
+            models.CheckConstraint(condition=Q(request__isnull=True, stray__isnull=False)
+                                   | Q(request__isnull=False, stray__isnull=True), name="leg_one_parcel"),
             models.CheckConstraint(condition=Q(from_branch__isnull=True, from_hub__isnull=False)
                                    | Q(from_branch__isnull=False, from_hub__isnull=True), name="leg_one_origin"),
             models.CheckConstraint(condition=Q(to_branch__isnull=True, to_hub__isnull=False)
@@ -418,6 +466,7 @@ class Scan(models.Model):
     code = models.CharField(max_length=40)
     outcome = models.CharField(max_length=40)
     request = models.ForeignKey(IblRequest, on_delete=models.SET_NULL, null=True, blank=True, related_name="scans")
+    stray = models.ForeignKey(StrayCopy, on_delete=models.SET_NULL, null=True, blank=True, related_name="scans")
     crate = models.ForeignKey(Crate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     actor_ref = models.CharField(max_length=40, blank=True, default="")
 

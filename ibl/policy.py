@@ -12,6 +12,8 @@ library's own schema, after circulation's row locks.
 - A stand-in handed in (lent and returned, or never collected) goes home: the
   request is returning and its return legs are planned once this commits.
 - A copy of ours back from a library: the request is complete.
+- A copy of ours checked in that the POI brought home from elsewhere (a stray
+  copy found at a hub): its transport ends.
 """
 
 import datetime
@@ -27,7 +29,7 @@ from tenants.outbox import enqueue
 from .models import IblRequest, Leg, RequestState
 from .planning import Planner
 from .services.common import event, lock_request_row, transition
-from .services.transport import legs_arrive_all, legs_plan_on_commit
+from .services.transport import legs_arrive_all, legs_plan_on_commit, stray_back_home
 
 # A member keeps a lender's copy at least this long, whatever the transport.
 MIN_MEMBER_DAYS = 7
@@ -141,6 +143,9 @@ class CirculationAnswers:
         lender = request.lender.name if request else (
             LibraryOrganisation.objects.filter(pk=item.ibl_owner_id).values_list("name", flat=True).first() or "")
         return "ibl.route_gone", {"library": lender}
+
+    def own_copy_back(self, *, actor, item, branch, now):
+        return stray_back_home(actor=actor, barcode=item.barcode, branch=branch, now=now)
 
     def library_loan_returned(self, *, actor, loan, branch, now):
         organisation = actor.organisation

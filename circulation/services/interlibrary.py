@@ -127,6 +127,14 @@ def library_loan_returned(actor, loan, branch, *, now, result):
     return result
 
 
+def own_copy_back(actor, branch, *, now, result):
+    """A copy of ours checked in here: interlibrary loan ends its transport home
+    when the POI brought it from elsewhere; its notes join the sign."""
+    extra = interlibrary().own_copy_back(actor=actor, item=result.item, branch=branch, now=now)
+    result.notes = list(result.notes) + [Note(code, params) for code, params in extra or ()]
+    return result
+
+
 def library_loan_lost(*, actor, loan_id, detail=""):
     """Interlibrary loan's own step at the lender: its copy, lent to a library, was
     lost (or damaged beyond return) on its way. The loan ends as lost and the copy

@@ -920,12 +920,13 @@ def _lost_copy_found(actor, item):
 
 def _library_loan_back(actor, loan, branch, *, now, result):
     """A copy of ours lent to a library (interlibrary loan) is back: its request is
-    told, last in the transaction (circulation.interlibrary)."""
-    if loan is None or not loan.is_library_loan:
-        return result
-    from .interlibrary import library_loan_returned
+    told; or the POI brought it home from another library: its transport ends. Last
+    in the transaction (circulation.interlibrary)."""
+    from .interlibrary import library_loan_returned, own_copy_back
 
-    return library_loan_returned(actor, loan, branch, now=now, result=result)
+    if loan is not None and loan.is_library_loan:
+        result = library_loan_returned(actor, loan, branch, now=now, result=result)
+    return own_copy_back(actor, branch, now=now, result=result)
 
 
 def _checkin_not_on_loan(actor, item, branch, *, now, notes):

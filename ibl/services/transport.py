@@ -12,6 +12,11 @@
   its destination it arrives (every leg in it scanned in). A copy at the wrong hub
   is rerouted from there (logged). Every scan is recorded (ibl.Scan), also of
   parcels nobody knows.
+- a library's own copy at a hub outside interlibrary loan (handed in at another
+  library, whose desk put it in the IBL crate): the national item index
+  (collection.item_index) says whose it is; it goes home as a stray copy
+  (ibl.StrayCopy) on legs planned by the same planner from this hub to its
+  owning branch, sorted into the same crates, scanned like a request's copy.
 - runs_advance (daily): past runs are done; legs that missed their run move to
   the next day the van or carrier goes (counted as delayed).
 - legs_flag_late (hourly): legs not in at their destination by their planned day.
@@ -23,7 +28,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
@@ -31,7 +36,8 @@ from django_tenants.utils import get_public_schema_name
 from core import locks
 from core.errors import ServiceError
 
-from ..models import MOVING_STATES, Crate, IblEvent, IblRequest, Leg, RequestState, Run, RunKind, Scan, VanRoute
+from ..models import (MOVING_STATES, Crate, IblEvent, IblRequest, Leg, RequestState, Run, RunKind, Scan, StrayCopy,
+                      VanRoute)
 from ..planning import DAY, Planner, next_working_day
 from .common import event, lock_request
 
@@ -83,10 +89,10 @@ def _run_for(planned, *, cache):
     return run
 
 
-def _leg_rows(request, direction, planned_legs, *, first_sequence=1, runs=None):
+def _leg_rows(request, direction, planned_legs, *, first_sequence=1, runs=None, stray=None):
     runs = {} if runs is None else runs
     return [
-        Leg(request=request, direction=direction, sequence=first_sequence + index, mode=planned.mode,
+        Leg(request=request, stray=stray, direction=direction, sequence=first_sequence + index, mode=planned.mode,
             poi_id=planned.poi_id, from_branch_id=planned.origin.branch_id, from_hub_id=planned.origin.hub_id,
             to_branch_id=planned.destination.branch_id, to_hub_id=planned.destination.hub_id,
             run=_run_for(planned, cache=runs), planned_on=planned.planned_on,
@@ -186,6 +192,10 @@ def legs_arrive_all(request, direction, *, actor, now, note):
     scanned now, earlier ones noted as passed without their scans)."""
     legs = list(Leg.objects.filter(request=request, direction=direction, state__in=OPEN_LEG_STATES)
                 .order_by("sequence"))
+    return _arrive_all(legs, actor=actor, now=now, note=note)
+
+
+def _arrive_all(legs, *, actor, now, note):
     for index, leg in enumerate(legs):
         last = index == len(legs) - 1
         leg_arrive(leg, actor=actor, now=now, note="" if last else note)
@@ -211,6 +221,7 @@ class HubScanResult:
     params: dict = field(default_factory=dict)
     colour: str = "green"
     request: IblRequest | None = None
+    stray: StrayCopy | None = None
     crate: Crate | None = None
     count: int = 0
     notes: list = field(default_factory=list)  # (code, params)
@@ -271,9 +282,9 @@ def _open_crate(hub, leg):
     return crate
 
 
-def _record_scan(*, hub=None, branch=None, code, outcome, request=None, crate=None, actor):
-    Scan.objects.create(hub=hub, branch=branch, code=code[:40], outcome=outcome[:40], request=request, crate=crate,
-                        actor_ref=actor.ref)
+def _record_scan(*, hub=None, branch=None, code, outcome, request=None, stray=None, crate=None, actor):
+    Scan.objects.create(hub=hub, branch=branch, code=code[:40], outcome=outcome[:40], request=request, stray=stray,
+                        crate=crate, actor_ref=actor.ref)
 
 
 def hub_scan(*, actor, hub, code, now=None):
@@ -293,8 +304,8 @@ def hub_scan(*, actor, hub, code, now=None):
                 result = _crate_scan(actor=actor, hub=hub, crate_id=crate.pk, now=now)
             else:
                 result = _item_scan(actor=actor, hub=hub, barcode=code, now=now)
-            _record_scan(hub=hub, code=code, outcome=result.code, request=result.request, crate=result.crate,
-                         actor=actor)
+            _record_scan(hub=hub, code=code, outcome=result.code, request=result.request, stray=result.stray,
+                         crate=result.crate, actor=actor)
             return result
     except ServiceError as refused:
         _record_scan(hub=hub, code=code, outcome=refused.code, actor=actor)
@@ -307,27 +318,57 @@ def _moving_request(barcode):
             .order_by("-sent_at", "-pk").first())
 
 
+@dataclass
+class _Parcel:
+    """What travels on legs: a request's copy, or a stray copy going home (always
+    direction back)."""
+
+    request: IblRequest | None = None
+    stray: StrayCopy | None = None
+    direction: str = Leg.Direction.BACK
+
+    def log(self, *, actor, detail):
+        """A request's events say where its copy went; a stray copy's scans do (ibl.Scan)."""
+        if self.request is not None:
+            event(self.request, actor=actor, detail=detail, organisation=None)
+
+    def state_text(self):
+        if self.request is not None:
+            return self.request.get_state_display().lower()
+        return self.stray.get_state_display().lower()
+
+
 def _item_scan(*, actor, hub, barcode, now):
     found = _moving_request(barcode)
     if found is None:
-        raise ServiceError("ibl.scan_unknown", parcel=barcode)
+        return _stray_scan(actor=actor, hub=hub, barcode=barcode, now=now)
     request = lock_request(found.pk)
     direction, legs = open_legs(request)
     if direction is None or request.state not in (RequestState.SENT, RequestState.RETURNING):
         raise ServiceError("ibl.scan_not_in_transport", parcel=barcode, state=request.get_state_display().lower())
+    return _sort(_Parcel(request=request, direction=direction), legs, actor=actor, hub=hub, barcode=barcode, now=now)
+
+
+def _sort(parcel, legs, *, actor, hub, barcode, now):
+    """A parcel's copy scanned at `hub`: its leg to here is in, and it goes into the
+    crate for its next leg (rerouted from here when its way does not pass here)."""
     open_ = [leg for leg in legs if leg.is_open]
     if not open_:
-        raise ServiceError("ibl.scan_not_in_transport", parcel=barcode, state=request.get_state_display().lower())
+        raise ServiceError("ibl.scan_not_in_transport", parcel=barcode, state=parcel.state_text())
     current = open_[0]
     notes = []
     if current.to_hub_id == hub.pk:
         leg_arrive(current, actor=actor, now=now)
-        event(request, actor=actor, detail=f"Gescand in {hub.name}", organisation=None)
+        parcel.log(actor=actor, detail=f"Gescand in {hub.name}")
         following = [leg for leg in legs if leg.sequence > current.sequence and leg.is_open]
         current = following[0] if following else None
         if current is None:  # cannot happen with planned legs (they end at a branch)
-            raise ServiceError("ibl.scan_not_in_transport", parcel=barcode, state=request.get_state_display().lower())
+            raise ServiceError("ibl.scan_not_in_transport", parcel=barcode, state=parcel.state_text())
     elif current.from_hub_id == hub.pk:
+        # Sorted here before (in a crate, or its crate left without it); a leg that
+        # starts here and was never sorted (a crate that came in, a stray copy just
+        # found) is simply sorted now.
+        sorted_before = current.crate_id is not None or current.state == Leg.State.IN_TRANSIT
         if current.state == Leg.State.IN_TRANSIT:
             # Its crate left without it: it waits here for the next crate.
             current.state = Leg.State.PLANNED
@@ -336,25 +377,123 @@ def _item_scan(*, actor, hub, barcode, now):
             current.crate = None
             current.note = "Niet meegegaan met de krat"
             current.save(update_fields=["state", "scanned_out_at", "out_by_ref", "crate", "note"])
-        notes.append(("ibl.note_scanned_again", {}))
+        if sorted_before:
+            notes.append(("ibl.note_scanned_again", {}))
     else:
-        current = _reroute(request, direction, legs, current, hub=hub, actor=actor, now=now)
+        current = _reroute(parcel, legs, current, hub=hub, actor=actor, now=now)
         notes.append(("ibl.note_rerouted", {"hub": hub.name}))
     crate = _open_crate(hub, current)
     if current.crate_id != crate.pk:
         current.crate = crate
         current.save(update_fields=["crate"])
     destination = place_name(current, "to")
-    code = "ibl.sign_crate_rerouted" if notes and notes[0][0] == "ibl.note_rerouted" else "ibl.sign_crate"
-    return HubScanResult(code=code, params={"destination": destination, "crate": crate.code},
-                         colour="orange" if code == "ibl.sign_crate_rerouted" else "green", request=request,
-                         crate=crate, count=1, notes=notes)
+    rerouted = bool(notes) and notes[0][0] == "ibl.note_rerouted"
+    if parcel.stray is not None:
+        code = "ibl.sign_stray_crate"
+        params = {"library": parcel.stray.owner.name, "crate": crate.code, "destination": destination}
+        notes.append(("ibl.note_stray_home", {"library": parcel.stray.owner.name,
+                                              "branch": parcel.stray.to_branch.name}))
+    else:
+        code = "ibl.sign_crate_rerouted" if rerouted else "ibl.sign_crate"
+        params = {"destination": destination, "crate": crate.code}
+    return HubScanResult(code=code, params=params, colour="orange" if rerouted or parcel.stray else "green",
+                         request=parcel.request, stray=parcel.stray, crate=crate, count=1, notes=notes)
 
 
-def _reroute(request, direction, legs, current, *, hub, actor, now):
+# --- a library's own copy, found at a hub -------------------------------------------
+
+def _stray_scan(*, actor, hub, barcode, now):
+    """A copy not in interlibrary loan: one already going home is sorted on; one
+    the national item index knows starts its way home from here; else unknown."""
+    from collection.item_index import item_index_owners
+
+    stray = _lock_open_stray(barcode)
+    if stray is None:
+        owners = item_index_owners(barcode)
+        if not owners:
+            raise ServiceError("ibl.scan_unknown", parcel=barcode)
+        if len(owners) > 1:
+            # Barcodes are unique per library only: which library's copy it is, a person must see.
+            raise ServiceError("ibl.scan_several_owners", parcel=barcode,
+                               libraries=" / ".join(owner.name for owner in owners))
+        stray = stray_home(actor=actor, hub=hub, owner=owners[0], barcode=barcode, now=now)
+    legs = list(stray.legs.select_related("from_hub", "to_hub", "from_branch__organisation",
+                                          "to_branch__organisation", "crate").order_by("sequence"))
+    return _sort(_Parcel(stray=stray), legs, actor=actor, hub=hub, barcode=barcode, now=now)
+
+
+def _open_strays(barcode):
+    return StrayCopy.objects.filter(barcode=barcode, state=StrayCopy.State.IN_TRANSIT)
+
+
+def _lock_open_stray(barcode):
+    found = _open_strays(barcode).order_by("-pk").values_list("pk", flat=True).first()
+    if found is None:
+        return None
+    return (StrayCopy.objects.select_for_update(of=("self",)).select_related("owner", "to_branch__organisation")
+            .get(pk=found))
+
+
+def stray_home(*, actor, hub, owner, barcode, now):
+    """Start the way home of `owner`'s copy found at `hub`: the stray copy and its
+    legs from this hub to its owning branch, planned as a request's legs are
+    (Planner.from_hub, the way a rerouted parcel goes on). The first leg leaves
+    from this hub (sorted into a crate by the caller). Returns the stray copy."""
+    from collection.item_index import item_index_home_branch
+
+    branch = item_index_home_branch(owner, barcode)
+    if branch is None:
+        raise ServiceError("ibl.scan_no_home", parcel=barcode, library=owner.name)
+    item_id = _owner_item_id(owner, barcode)
+    planned = Planner().from_hub(hub_id=hub.pk, to_branch_id=branch.pk, start=timezone.localdate(now))
+    try:
+        with transaction.atomic():
+            stray = StrayCopy.objects.create(barcode=barcode, owner=owner, owner_item_id=item_id, to_branch=branch,
+                                             found_hub=hub, found_at=now, actor_ref=actor.ref)
+            Leg.objects.bulk_create(_leg_rows(None, Leg.Direction.BACK, planned, stray=stray))
+    except IntegrityError:
+        # Scanned at the same moment at another hub screen: that one is on its way home.
+        stray = _lock_open_stray(barcode)
+        if stray is None:
+            raise
+        return stray
+    return (StrayCopy.objects.select_for_update(of=("self",)).select_related("owner", "to_branch__organisation")
+            .get(pk=stray.pk))
+
+
+def stray_back_home(*, actor, barcode, branch, now):
+    """The owning library's desk checked in its own copy (circulation asks, last in
+    its transaction: ibl.policy): when the POI was bringing it home, every open leg
+    is in (the last scanned now, earlier ones noted) and the stray copy is home.
+    Returns the desk's notes [(code, params)]."""
+    organisation = actor.organisation
+    found = (_open_strays(barcode).filter(owner=organisation).values_list("pk", flat=True).first())
+    if found is None:
+        return []
+    [stray] = locks.lock_rows(locks.IBL_REQUEST, StrayCopy.objects.filter(pk=found).select_related("found_hub"),
+                              of=("self",))
+    if stray.state != StrayCopy.State.IN_TRANSIT:
+        return []
+    _arrive_all(list(stray.legs.filter(state__in=OPEN_LEG_STATES).order_by("sequence")), actor=actor, now=now,
+                note="Onderweg niet gescand")
+    stray.state = StrayCopy.State.HOME
+    stray.home_at = now
+    stray.save(update_fields=["state", "home_at"])
+    _record_scan(branch=branch, code=barcode, outcome="ibl.note_stray_arrived", stray=stray, actor=actor)
+    return [("ibl.note_stray_arrived", {"hub": stray.found_hub.name})]
+
+
+def _owner_item_id(owner, barcode):
+    from tenants.models import ItemIndex
+
+    return ItemIndex.objects.filter(barcode=barcode, organisation=owner).values_list("item_id", flat=True).first()
+
+
+def _reroute(parcel, legs, current, *, hub, actor, now):
     """The copy turned up at `hub`, which its current leg does not touch: that leg
     ends here (rerouted, logged) and new legs take it from here to where the leg was
     going; the legs after it follow. Returns the new first leg."""
+    request, direction = parcel.request, parcel.direction
     planner = Planner()
     current.state = Leg.State.REROUTED
     current.scanned_in_at = now
@@ -371,7 +510,7 @@ def _reroute(request, direction, legs, current, *, hub, actor, now):
     # Make room: the later legs move up by the number of new legs (highest first, unique sequences).
     for leg in sorted(later, key=lambda leg: -leg.sequence):
         Leg.objects.filter(pk=leg.pk).update(sequence=F("sequence") + len(new))
-    rows = _leg_rows(request, direction, new, first_sequence=current.sequence + 1)
+    rows = _leg_rows(request, direction, new, first_sequence=current.sequence + 1, stray=parcel.stray)
     Leg.objects.bulk_create(rows)
     # Later legs keep their route but move to after the new ones' arrival when needed.
     arrival = rows[-1].planned_arrival_on
@@ -381,9 +520,10 @@ def _reroute(request, direction, legs, current, *, hub, actor, now):
             Leg.objects.filter(pk=leg.pk).update(planned_on=F("planned_on") + datetime.timedelta(days=shift),
                                                  planned_arrival_on=F("planned_arrival_on")
                                                  + datetime.timedelta(days=shift))
-    event(request, actor=actor, detail=f"Verkeerd sorteercentrum: {hub.name}; omgeleid naar "
-                                        f"{place_name(current, 'to')}")
-    if direction == Leg.Direction.OUT and request.state == RequestState.SENT:
+    if request is not None:
+        event(request, actor=actor, detail=f"Verkeerd sorteercentrum: {hub.name}; omgeleid naar "
+                                            f"{place_name(current, 'to')}")
+    if request is not None and direction == Leg.Direction.OUT and request.state == RequestState.SENT:
         last = Leg.objects.filter(request=request, direction=direction).order_by("-sequence").first()
         request.expected_on = last.planned_arrival_on
         request.save(update_fields=["expected_on", "updated_at"])
@@ -403,7 +543,7 @@ def _crate_scan(*, actor, hub, crate_id, now):
         crate.state = Crate.State.SENT
         crate.sent_at = now
         crate.save(update_fields=["state", "sent_at"])
-        for request_id in {leg.request_id for leg in moved}:
+        for request_id in {leg.request_id for leg in moved} - {None}:
             IblEvent.objects.create(request_id=request_id, detail=f"Vertrokken uit {hub.name} in krat {crate.code}",
                                     actor_ref=actor.ref)
         return HubScanResult(code="ibl.sign_crate_sent", params={"crate": crate.code, "count": len(moved),
@@ -470,24 +610,29 @@ def legs_flag_late(*, today=None):
     """Legs not in at their destination by the end of their planned arrival day are
     late (late_since: the first day they are late). Returns how many are newly late."""
     today = today or timezone.localdate()
-    return Leg.objects.filter(state__in=OPEN_LEG_STATES, planned_arrival_on__lt=today, late_since__isnull=True,
-                              request__state__in=[RequestState.SENT, RequestState.RETURNING]).update(late_since=today)
+    return (Leg.objects.filter(state__in=OPEN_LEG_STATES, planned_arrival_on__lt=today, late_since__isnull=True)
+            .filter(Q(request__state__in=[RequestState.SENT, RequestState.RETURNING])
+                    | Q(stray__state=StrayCopy.State.IN_TRANSIT)).update(late_since=today))
 
 
 def manifest_of(run):
     """A run's manifest now: per stop (a branch, or a hub pair for the carrier) the
     copies to collect and to deliver, with their crates. References and titles only."""
     legs = list(Leg.objects.filter(run=run).exclude(state__in=[Leg.State.CANCELLED, Leg.State.REROUTED])
-                .select_related("request__title", "from_branch__organisation", "to_branch__organisation",
-                                "from_hub", "to_hub", "crate").order_by("pk"))
+                .select_related("request__title", "stray__owner", "from_branch__organisation",
+                                "to_branch__organisation", "from_hub", "to_hub", "crate").order_by("pk"))
     stops = {}
 
     def stop(key, name):
         return stops.setdefault(key, {"stop": name, "collect": [], "deliver": []})
 
     for leg in legs:
-        line = {"request": leg.request.reference, "barcode": leg.request.item_barcode,
-                "title": leg.request.title.title[:120], "crate": leg.crate.code if leg.crate_id else "",
+        if leg.request_id is not None:
+            reference, barcode, title = leg.request.reference, leg.request.item_barcode, leg.request.title.title
+        else:  # a stray copy going home: its owner instead of a title
+            reference, barcode, title = leg.stray.reference, leg.stray.barcode, f"Terug naar {leg.stray.owner.name}"
+        line = {"request": reference, "barcode": barcode,
+                "title": title[:120], "crate": leg.crate.code if leg.crate_id else "",
                 "state": leg.state, "from": place_name(leg, "from"), "to": place_name(leg, "to")}
         origin = ("branch", leg.from_branch_id) if leg.from_branch_id else ("hub", leg.from_hub_id)
         destination = ("branch", leg.to_branch_id) if leg.to_branch_id else ("hub", leg.to_hub_id)
@@ -521,4 +666,4 @@ def routes_ensure_runs(*, day):
 
 
 __all__ = ["DAY", "HubScanResult", "hub_scan", "hubs_of", "legs_flag_late", "legs_plan",
-           "legs_plan_missing", "manifest_of", "manifests_produce", "may_work_at_hub", "runs_advance"]
+           "legs_plan_missing", "manifest_of", "manifests_produce", "may_work_at_hub", "runs_advance", "stray_home"]
