@@ -75,6 +75,7 @@ def ordrsp_read(*, actor, supplier_id, text, file_name="", today=None):
     supplier = _supplier(supplier_id)
     interchange = edifact.read_interchange(text, expected="ORDRSP")
     counts = {"accepted": 0, "backordered": 0, "cancelled": 0, "changed": 0}
+    answered = set()
     with transaction.atomic():
         for document in interchange.documents:
             _check_sender(document, supplier)
@@ -84,8 +85,12 @@ def ordrsp_read(*, actor, supplier_id, text, file_name="", today=None):
                 _apply_response(actor, order_line, line, counts)
             for order in {line.order for line in order_lines.values()}:
                 order_close_if_done(order)
+                answered.add(order)
+        # The response to one order is kept with it: shown on the order's page, and
+        # the EDIFACT inbox links to the order whose lines it changed.
         message = EdiMessage.objects.create(
             direction=EdiDirection.IN, kind="ORDRSP", supplier=supplier,
+            order=answered.pop() if len(answered) == 1 else None,
             interchange_ref=interchange.control_reference[:14], file_name=(file_name or "")[:200],
             content=text if isinstance(text, str) else text.decode("utf-8", "replace"),
             summary=_("%(accepted)s geaccepteerd, %(backordered)s in nalevering, %(cancelled)s geannuleerd, "

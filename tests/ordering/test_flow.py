@@ -91,6 +91,7 @@ def test_round_trip_order_response_receipt_items_lendable_invoice_approved(acq):
                               text=edifact_sample("lsb_ordrsp.edi", ORDER=order.number, SUPPLIER=SUPPLIER_EAN,
                                                   BUYER=BUYER_EAN))
     assert "1 geaccepteerd, 1 in nalevering, 1 geannuleerd" in message.summary
+    assert message.order == order  # kept with the order it answers (its page, the inbox's link)
     for line in lines.values():
         line.refresh_from_db()
     assert lines[1].supplier_status == SupplierStatus.ACCEPTED
