@@ -23,14 +23,18 @@ from .models import ClosedDate, OpeningPeriod
 MAX_SEARCH_DAYS = 90
 
 # Good Friday is in the holidays package's list but is no general day off in the
-# Netherlands; libraries are usually open.
+# Netherlands; libraries are usually open. Names are asked in one fixed language:
+# without `language` the package follows the process's LANG/LANGUAGE, and Good
+# Friday would close every branch on a machine set to Dutch.
+_NAMES_LANGUAGE = "en_US"
 _NOT_CLOSING = {"Good Friday"}
 
 
 @lru_cache(maxsize=64)
 def _dutch_holidays(year):
     return frozenset(
-        day for day, name in holidays.country_holidays("NL", years=year).items() if name not in _NOT_CLOSING
+        day for day, name in holidays.country_holidays("NL", years=year, language=_NAMES_LANGUAGE).items()
+        if name not in _NOT_CLOSING
     )
 
 

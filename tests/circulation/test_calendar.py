@@ -72,6 +72,22 @@ def test_is_public_holiday():
     assert not calendar.is_public_holiday(D(2026, 12, 7))
 
 
+@pytest.mark.parametrize("language", ["nl", "de", "en"])
+def test_the_holidays_do_not_depend_on_the_machines_language(monkeypatch, language):
+    # A server set to Dutch (LANGUAGE=nl) got Dutch names from the holidays package,
+    # and Good Friday closed every branch there.
+    monkeypatch.setenv("LANGUAGE", language)
+    monkeypatch.setenv("LANG", f"{language}_NL.UTF-8")
+    calendar._dutch_holidays.cache_clear()
+    try:
+        assert not calendar.is_public_holiday(D(2026, 4, 3))  # Good Friday
+        assert calendar.is_public_holiday(D(2026, 4, 6))  # Easter Monday
+        assert ("Goede vrijdag" not in dict(calendar.public_holidays([2026])).values()
+                and "Tweede paasdag" in dict(calendar.public_holidays([2026])).values())
+    finally:
+        calendar._dutch_holidays.cache_clear()
+
+
 def test_branch_without_opening_hours_is_open_every_day(desk):
     OpeningPeriod.objects.filter(branch=desk.other).delete()
     assert due(desk.other, D(2026, 12, 6)) == D(2026, 12, 6)  # Sunday
