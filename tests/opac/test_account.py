@@ -118,6 +118,13 @@ def test_reserve_shows_fee_then_places_hold_with_queue_and_expected_date(member_
         assert hold.status == HoldStatus.READY
     page = text(member_client.get("/mijn/"))
     assert "ophalen uiterlijk" in page and "Klaar om op te halen" in page
+    # Not needed any more: the member cancels the ready hold online; the copy is free for the next.
+    assert f'action="/mijn/reserveringen/{hold.pk}/"' in page and "Niet meer nodig" in page
+    member_client.post(f"/mijn/reserveringen/{hold.pk}/", {"actie": "annuleren"})
+    with tenant_context(opac.library):
+        hold.refresh_from_db()
+        assert hold.status == HoldStatus.CANCELLED
+    assert "Er ligt nu niets voor u klaar." in text(member_client.get("/mijn/"))
 
 
 def test_hold_actions_change_pickup_suspend_resume_cancel(member_client, opac):
