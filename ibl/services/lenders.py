@@ -16,6 +16,8 @@ largest), and its branch with the most copies available.
 import datetime
 from dataclasses import dataclass
 
+from django.utils import timezone
+
 from catalogue.models import Holding, MaterialType
 from collection.models import ItemType
 
@@ -33,10 +35,16 @@ def item_type_of(title):
 
 
 def is_new_for(terms, title, now):
-    """Is the title too new for this lender (in the catalogue for less than its N months)?"""
+    """Is the title newer than this lender's N months? Its age is the time in the
+    national catalogue, but never later than the end of its publication year: a
+    title published in 2001 and loaded into the catalogue last week (a library
+    joining, a catalogue migration) is not new."""
     if not terms.new_title_months or title.created_at is None:
         return False
-    return title.created_at > now - datetime.timedelta(days=round(30.44 * terms.new_title_months))
+    appeared = title.created_at
+    if title.year and 1 <= title.year < 9999:
+        appeared = min(appeared, timezone.make_aware(datetime.datetime(title.year + 1, 1, 1)))
+    return appeared > now - datetime.timedelta(days=round(30.44 * terms.new_title_months))
 
 
 @dataclass(frozen=True)
