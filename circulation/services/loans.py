@@ -803,72 +803,81 @@ def checkin(*, actor, barcode, now=None):
     system, not by a member's own account (actor.not_allowed)."""
     organisation = actor.require_current_library()
     actor.require_kind(ActorKind.STAFF, ActorKind.MACHINE, ActorKind.SYSTEM)
-    from .holds import hold_receive, hold_trap, holds_expected_refresh_for_title, holds_lock_waiting
-
     now = now or timezone.now()
     today = timezone.localdate(now)
     with transaction.atomic():
         context = _desk_context(organisation, barcode=barcode, branch_id=actor.branch_id, today=today)
-        branch, item = context.branch, context.item
-        if item.ibl_owner_id is not None:  # another library's copy here on interlibrary loan: home it goes
+        if context.item.ibl_owner_id is not None:  # another library's copy here on interlibrary loan: home it goes
             from .interlibrary import checkin_ibl_copy
 
             return checkin_ibl_copy(actor, context, now=now)
-        notes = []
-        fine = 0
-        # The item lock covers its loans: every loan write locks the item first.
-        loan = context.open_loan
-        if loan is not None:
-            fine = _fine_cents(loan, today)
-            if fine:
-                _lock_payer(loan)
-                _charge_fine(actor, loan, returned_on=today, fine=fine)
-            loan.fine_cents = fine
-            _end_loan(organisation, loan, ending=Loan.Ending.RETURNED, branch_id=branch.pk, now=now)
-            loan.save(update_fields=["ended_at", "ending", "ended_branch_id", "fine_cents"])
-            if fine:
-                notes.append(Note("checkin.late_fine", {"fine": euro(fine)}))
-        # A copy reported lost that turns up: its replacement charge is reversed (its
-        # payer locked now, the borrower rank, before the holds).
-        found_notes = _lost_copy_found(actor, item) if loan is None and item.status == ItemStatus.MISSING else []
-        # The title's waiting holds before anything moves the holdings row (core.locks).
-        waiting = holds_lock_waiting(item.title_id) if context.title_has_holds else []
-        if item.damage_reported_at is not None and item.status in _DAMAGE_KEPT_FROM:
-            # Damage reported while it was out: to the collection staff, not the shelf or a hold.
-            result = _route_damaged(actor, item, branch)
-            result.loan, result.fine_cents, result.notes = loan, fine, notes + found_notes + result.notes
-            if context.title_has_holds:
-                holds_expected_refresh_for_title(item.title_id, today=today, locked=True)
-            return _library_loan_back(actor, loan, branch, now=now, result=result)
-        if loan is None:
-            keep = _checkin_not_on_loan(actor, item, branch, now=now, notes=notes)
-            if keep is not None:
-                return keep
-            notes.extend(found_notes)
+        result = _checkin_own_copy(actor, organisation, context, now=now, today=today)
+        # Whichever way it goes on (shelf, hold, transit, kept aside), our copy is in
+        # this library's hands now: interlibrary loan is asked here, once for every
+        # route and last in the transaction (its lock is the last rank).
+        return _library_loan_back(actor, context.open_loan, context.branch, now=now, result=result)
 
-        if item.status == ItemStatus.IN_TRANSIT:
-            transfer = Transfer.objects.select_for_update().filter(item=item, received_at__isnull=True).first()
-            if transfer is not None:
-                transfer.received_at = now
-                transfer.received_branch_id = branch.pk
-                transfer.save(update_fields=["received_at", "received_branch_id"])
-                if transfer.hold_id is not None and transfer.to_branch_id == branch.pk:
-                    result = hold_receive(actor=actor, item=item, transfer=transfer, now=now)
-                    if result is not None:
-                        result.notes = notes + result.notes
-                        return result
 
-        result = None
-        if context.title_has_holds:
-            result = hold_trap(actor=actor, item=item, branch=branch, now=now, waiting=waiting)
-        if result is None:
-            result = _route_home(actor, item, branch, now=now, floating_item_types=context.floating_item_types)
-        result.loan = loan
-        result.fine_cents = fine
-        result.notes = notes + result.notes
+def _checkin_own_copy(actor, organisation, context, *, now, today):
+    """Checkin of one of our copies, locked (its desk context): the loan ended and
+    the route, without interlibrary loan's last step (the caller's)."""
+    from .holds import hold_receive, hold_trap, holds_expected_refresh_for_title, holds_lock_waiting
+
+    branch, item = context.branch, context.item
+    notes = []
+    fine = 0
+    # The item lock covers its loans: every loan write locks the item first.
+    loan = context.open_loan
+    if loan is not None:
+        fine = _fine_cents(loan, today)
+        if fine:
+            _lock_payer(loan)
+            _charge_fine(actor, loan, returned_on=today, fine=fine)
+        loan.fine_cents = fine
+        _end_loan(organisation, loan, ending=Loan.Ending.RETURNED, branch_id=branch.pk, now=now)
+        loan.save(update_fields=["ended_at", "ending", "ended_branch_id", "fine_cents"])
+        if fine:
+            notes.append(Note("checkin.late_fine", {"fine": euro(fine)}))
+    # A copy reported lost that turns up: its replacement charge is reversed (its
+    # payer locked now, the borrower rank, before the holds).
+    found_notes = _lost_copy_found(actor, item) if loan is None and item.status == ItemStatus.MISSING else []
+    # The title's waiting holds before anything moves the holdings row (core.locks).
+    waiting = holds_lock_waiting(item.title_id) if context.title_has_holds else []
+    if item.damage_reported_at is not None and item.status in _DAMAGE_KEPT_FROM:
+        # Damage reported while it was out: to the collection staff, not the shelf or a hold.
+        result = _route_damaged(actor, item, branch)
+        result.loan, result.fine_cents, result.notes = loan, fine, notes + found_notes + result.notes
         if context.title_has_holds:
             holds_expected_refresh_for_title(item.title_id, today=today, locked=True)
-        result = _library_loan_back(actor, loan, branch, now=now, result=result)
+        return result
+    if loan is None:
+        keep = _checkin_not_on_loan(actor, item, branch, now=now, notes=notes)
+        if keep is not None:
+            return keep
+        notes.extend(found_notes)
+
+    if item.status == ItemStatus.IN_TRANSIT:
+        transfer = Transfer.objects.select_for_update().filter(item=item, received_at__isnull=True).first()
+        if transfer is not None:
+            transfer.received_at = now
+            transfer.received_branch_id = branch.pk
+            transfer.save(update_fields=["received_at", "received_branch_id"])
+            if transfer.hold_id is not None and transfer.to_branch_id == branch.pk:
+                result = hold_receive(actor=actor, item=item, transfer=transfer, now=now)
+                if result is not None:
+                    result.notes = notes + result.notes
+                    return result
+
+    result = None
+    if context.title_has_holds:
+        result = hold_trap(actor=actor, item=item, branch=branch, now=now, waiting=waiting)
+    if result is None:
+        result = _route_home(actor, item, branch, now=now, floating_item_types=context.floating_item_types)
+    result.loan = loan
+    result.fine_cents = fine
+    result.notes = notes + result.notes
+    if context.title_has_holds:
+        holds_expected_refresh_for_title(item.title_id, today=today, locked=True)
     return result
 
 

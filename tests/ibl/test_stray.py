@@ -12,8 +12,18 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from circulation.services.loans import checkin, checkout
-from collection.services import item_add
+from circulation.models import Loan
+from circulation.services.holds import hold_place
+from circulation.services.loans import (
+    ROUTE_HOLD_SHELF,
+    ROUTE_HOLD_TRANSIT,
+    ROUTE_KEEP,
+    checkin,
+    checkout,
+    loan_mark_lost,
+)
+from collection.models import ItemStatus, WithdrawalReason
+from collection.services import item_add, item_withdraw
 from core.errors import error_codes
 from ibl.models import Crate, Leg, Run, RunKind, Scan, StrayCopy
 from ibl.services.transport import hub_scan, legs_flag_late, manifest_of
@@ -91,6 +101,65 @@ def test_a_copy_at_its_own_pois_hub_goes_home_in_the_crate_for_its_branch(ibl_wo
     assert texts and any(barcode in text for text in texts)
     for personal in ("Saskia", "Zwerfboek", "STRAYB01", "Kerkstraat", "3811 CV", "saskia.zwerfboek"):
         assert not [text for text in texts if personal in text], personal
+
+
+def assert_home_and_never_late(stray):
+    stray.refresh_from_db()
+    assert stray.state == StrayCopy.State.HOME and stray.home_at is not None
+    legs = list(stray.legs.order_by("sequence"))
+    assert [leg.state for leg in legs] == [Leg.State.ARRIVED] * len(legs)
+    assert legs_flag_late(today=legs[-1].planned_arrival_on + datetime.timedelta(days=30)) == 0
+
+
+def test_a_stray_kept_aside_at_its_checkin_is_home_too(ibl_world):
+    """Reported lost and withdrawn while the POI brought it home: the desk keeps it
+    aside (route keep), and still the way home ends, not flagged late later on."""
+    world = ibl_world
+    handed_in_at_the_wrong_library(world)
+    bisc = world.hubs["bisc"]
+    barcode = world.beta_copy.barcode
+    hub_scan(actor=world.hub_actor(bisc), hub=bisc, code=barcode)
+    stray = StrayCopy.objects.get(barcode=barcode)
+    with tenant_context(world.beta):
+        loan = Loan.objects.get(item__barcode=barcode, ended_at__isnull=True)
+        loan_mark_lost(actor=world.desk(world.beta), loan_id=loan.pk, replacement_cents=0)
+        item_withdraw(actor=collection_actor(world.beta), barcodes=[barcode], reason=WithdrawalReason.LOST)
+        back = checkin(actor=world.desk(world.beta), barcode=barcode)
+        assert (back.route, back.code) == (ROUTE_KEEP, "route.keep")
+        assert [note.code for note in back.notes] == ["checkin.withdrawn", "ibl.note_stray_arrived"]
+        back.item.refresh_from_db()
+        assert back.item.status == ItemStatus.WITHDRAWN
+    connection.set_schema_to_public()
+    assert_home_and_never_late(stray)
+    assert Scan.objects.filter(code=barcode, outcome="ibl.note_stray_arrived", stray=stray).exists()
+
+
+def test_a_stray_on_its_way_to_a_hold_is_home_when_the_pickup_desk_receives_it(ibl_world):
+    """Sent from the other branch to its home branch for a hold, the copy went into
+    the POI's crate by mistake; the hub sends it home, where the desk receives the
+    transfer onto the hold shelf (hold_receive): that ends the way home too."""
+    world = ibl_world
+    barcode = world.beta_copy.barcode
+    home = first_branch(world.beta)
+    other = world.beta.branches.filter(is_active=True).exclude(pk=home.pk).order_by("name").first()
+    with tenant_context(world.beta):
+        reader, waiter = make_member(paid_until=PAID_UNTIL), make_member(paid_until=PAID_UNTIL)
+        checkout(actor=world.desk(world.beta), card_number=reader.card_number, barcode=barcode)
+        hold = hold_place(actor=world.desk(world.beta), member=waiter, title_id=world.title.pk,
+                          pickup_branch_id=home.pk)
+        sent = checkin(actor=world.desk(world.beta, branch=other), barcode=barcode)
+        assert (sent.route, sent.destination_branch_id) == (ROUTE_HOLD_TRANSIT, home.pk)
+    connection.set_schema_to_public()
+    bisc = world.hubs["bisc"]
+    sign = hub_scan(actor=world.hub_actor(bisc), hub=bisc, code=barcode)
+    assert sign.code == "ibl.sign_stray_crate" and sign.crate.to_branch_id == home.pk
+    stray = StrayCopy.objects.get(barcode=barcode)
+    with tenant_context(world.beta):
+        back = checkin(actor=world.desk(world.beta), barcode=barcode)
+        assert (back.route, back.hold.pk) == (ROUTE_HOLD_SHELF, hold.pk)
+        assert [note.code for note in back.notes] == ["checkin.hold_ready", "ibl.note_stray_arrived"]
+    connection.set_schema_to_public()
+    assert_home_and_never_late(stray)
 
 
 def test_at_another_pois_hub_it_goes_by_the_night_carrier_and_is_sorted_on(ibl_world):
