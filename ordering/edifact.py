@@ -176,8 +176,12 @@ class OrderLineOut:
 
 
 def orders_interchange(*, order_number, buyer_id, buyer_qualifier, supplier_id, supplier_qualifier, lines,
-                       control_reference, message_reference, now, note=""):
-    """The ORDERS interchange of one order, as text (one segment per line)."""
+                       control_reference, message_reference, now, note="", account_number="",
+                       delivery_location=""):
+    """The ORDERS interchange of one order, as text (one segment per line). `account_number`
+    (the library's customer number at the supplier) goes in the buyer's reference RFF+API and
+    `delivery_location` (a GLN or SAN of the supplier's kind of code) in NAD+DP, as the EDItEUR
+    library profile has them; either is left out when empty."""
     interchange = Interchange(
         sender=[buyer_id, buyer_qualifier], recipient=[supplier_id, supplier_qualifier],
         control_reference=control_reference, syntax_identifier=SYNTAX, timestamp=now,
@@ -191,9 +195,14 @@ def orders_interchange(*, order_number, buyer_id, buyer_qualifier, supplier_id, 
         Segment("BGM", "220", order_number, "9"),
         Segment("DTM", ["137", f"{now:%Y%m%d}", "102"]),
         Segment("NAD", "BY", [buyer_id, "", agency]),
-        Segment("NAD", "SU", [supplier_id, "", supplier_agency]),
-        Segment("CUX", ["2", "EUR", "9"]),
     ]
+    if account_number:
+        # The reference group of NAD+BY: the buyer's own number in the supplier's books.
+        segments.append(Segment("RFF", ["API", account_number]))
+    segments.append(Segment("NAD", "SU", [supplier_id, "", supplier_agency]))
+    if delivery_location:
+        segments.append(Segment("NAD", "DP", [delivery_location, "", supplier_agency]))
+    segments.append(Segment("CUX", ["2", "EUR", "9"]))
     if note.strip():
         segments.append(Segment("FTX", "GEN", "", "", _chunks(note, 70)[:5]))
     for number, line in enumerate(lines, start=1):

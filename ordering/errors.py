@@ -16,6 +16,8 @@ ERRORS = {
     "supplier.not_found": _("Deze leverancier bestaat niet."),
     "supplier.inactive": _("Leverancier %(supplier)s is niet actief."),
     "supplier.account_missing": _("Geef het klantnummer bij de leverancier."),
+    "supplier.delivery_location_invalid": _("Afleverlocatie '%(value)s' is geen geldige %(kind)s: controleer de "
+                                            "lengte en het controlecijfer."),
     # Funds.
     "fund.code_missing": _("Geef het fonds een code."),
     "fund.name_missing": _("Geef het fonds een naam."),

@@ -30,6 +30,7 @@ from .models import (
     OrderLine,
     OrderStatus,
     Supplier,
+    SupplierAccount,
     TargetGroup,
 )
 
@@ -81,6 +82,18 @@ def order_lines(order):
         line.copies_shown = [(names.get(c.branch_id, "?"), c.shelf_location, c.quantity, c.quantity_received)
                              for c in line.copies.all()]
     return lines
+
+
+def order_accounts(order):
+    """The library's accounts at the order's supplier for the branches the order's copies go
+    to, as [(branch, account or None)] in branch-code order: what the printed order shows and,
+    for an order of one branch, what ORDERS sends (RFF+API, NAD+DP)."""
+    from tenants.models import Branch
+
+    branch_ids = set(LineCopies.objects.filter(line__order=order).values_list("branch_id", flat=True))
+    accounts = {account.branch_id: account for account in
+                SupplierAccount.objects.filter(supplier_id=order.supplier_id, branch_id__in=branch_ids)}
+    return [(branch, accounts.get(branch.pk)) for branch in Branch.objects.filter(pk__in=branch_ids).order_by("code")]
 
 
 def order_total_cents(lines):

@@ -124,7 +124,8 @@ def supplier_detail(request, supplier_id):
     accounts = [(branches.get(account.branch_id, "?"), account) for account in supplier.accounts.all()]
     return render(request, "ordering/supplier.html", {
         "supplier": supplier, "accounts": accounts, "branches": branch_choices(request.library),
-        "errors": errors, "qualifiers": EdiIdQualifier.choices, "values": _supplier_form(supplier),
+        "working_branch": working_branch(request.session, request.library), "errors": errors,
+        "qualifiers": EdiIdQualifier.choices, "values": _supplier_form(supplier),
     }, status=400 if errors else 200)
 
 
@@ -280,7 +281,8 @@ def order_print(request, order_id):
         raise Http404("Deze bestelling bestaat niet.")
     lines = selectors.order_lines(order)
     return render(request, "ordering/order_print.html", {
-        "order": order, "lines": lines, "total": selectors.order_total_cents(lines)})
+        "order": order, "lines": lines, "total": selectors.order_total_cents(lines),
+        "accounts": selectors.order_accounts(order)})
 
 
 @acquisitions

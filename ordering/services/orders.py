@@ -27,6 +27,7 @@ from ..models import (
     OrderStatus,
     Supplier,
 )
+from ..selectors import order_accounts
 from .common import (
     acquisitions_actor,
     cents_checked,
@@ -242,11 +243,18 @@ def _orders_message(order, lines, actor):
             copies=[(branch_codes.get(c.branch_id, ""), c.quantity, line.fund.code, c.shelf_location,
                      line.item_type) for c in copies.get(line.pk, [])],
         ))
+    # One message has one buyer reference and one delivery party: the branch's account goes
+    # in only when all the order's copies go to that one branch (the GIR LLO codes say where
+    # each copy of a mixed order goes). The supplier has no account of its own to fall back on.
+    branch_accounts = order_accounts(order)
+    account = branch_accounts[0][1] if len(branch_accounts) == 1 else None
     text = edifact.orders_interchange(
         order_number=order.number, buyer_id=supplier.buyer_edi_id, buyer_qualifier=supplier.edi_id_qualifier,
         supplier_id=supplier.edi_id, supplier_qualifier=supplier.edi_id_qualifier, lines=out,
         control_reference=f"{order.pk:014d}", message_reference=f"ME{order.pk:012d}",
-        now=timezone.localtime(order.sent_at).replace(tzinfo=None), note=order.note)
+        now=timezone.localtime(order.sent_at).replace(tzinfo=None), note=order.note,
+        account_number=account.account_number if account else "",
+        delivery_location=account.delivery_location if account else "")
     return EdiMessage.objects.create(
         direction=EdiDirection.OUT, kind="ORDERS", supplier=supplier, order=order,
         interchange_ref=f"{order.pk:014d}", file_name=f"ORDERS_{order.number}.edi", content=text,

@@ -77,6 +77,31 @@ def supplier_save(*, actor, supplier_id=None, code, name, contact_name="", email
         raise ServiceError("supplier.code_taken", field="code", value=code) from None
 
 
+def _gln_ok(code):
+    """GS1 check digit of a 13-digit GLN/EAN: weights 1,3 from the left, total a multiple of 10."""
+    return bool(re.fullmatch(r"[0-9]{13}", code)) and sum(
+        int(digit) * (3 if position % 2 else 1) for position, digit in enumerate(code)) % 10 == 0
+
+
+def _san_ok(code):
+    """ISO 10449 SAN: six digits and a mod-11 check character (X for 10), weights 7..2."""
+    if not re.fullmatch(r"[0-9]{6}[0-9X]", code):
+        return False
+    check = (11 - sum(int(digit) * weight for digit, weight in zip(code[:6], range(7, 1, -1))) % 11) % 11
+    return code[6] == ("X" if check == 10 else str(check))
+
+
+def _check_location(code, qualifier):
+    """A delivery location goes out as NAD+DP with the supplier's kind of code, so it must
+    be a valid code of that kind: a mistyped digit would send the books elsewhere."""
+    if qualifier == EdiIdQualifier.EAN and not _gln_ok(code):
+        raise ServiceError("supplier.delivery_location_invalid", field="delivery_location", value=code, kind="GLN")
+    if qualifier == EdiIdQualifier.SAN and not _san_ok(code):
+        raise ServiceError("supplier.delivery_location_invalid", field="delivery_location", value=code, kind="SAN")
+    if not _EDI_ID.match(code):
+        raise ServiceError("supplier.edi_id_invalid", field="delivery_location", value=code)
+
+
 def supplier_account_save(*, actor, supplier_id, branch_id, account_number, delivery_location=""):
     """The library's customer number at a supplier for one of its branches (replaces an earlier one)."""
     organisation = acquisitions_actor(actor)
@@ -87,9 +112,9 @@ def supplier_account_save(*, actor, supplier_id, branch_id, account_number, deli
     account_number = (account_number or "").strip()
     if not account_number:
         raise ServiceError("supplier.account_missing", field="account_number")
-    delivery_location = (delivery_location or "").strip()
-    if delivery_location and not _EDI_ID.match(delivery_location):
-        raise ServiceError("supplier.edi_id_invalid", field="delivery_location", value=delivery_location)
+    delivery_location = (delivery_location or "").strip().upper()
+    if delivery_location:
+        _check_location(delivery_location, supplier.edi_id_qualifier)
     account, _ = SupplierAccount.objects.update_or_create(
         supplier=supplier, branch_id=branch.pk,
         defaults={"account_number": account_number[:40], "delivery_location": delivery_location})

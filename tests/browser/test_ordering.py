@@ -130,6 +130,24 @@ def sign_in(page, library_url):
 def test_order_send_edifact_receive_invoice_approve(page, library_url, supplier_and_fund):
     supplier, fund, title = supplier_and_fund
     sign_in(page, library_url)
+    expect(page.get_by_role("region", name="Inkoop")).to_be_visible()
+    start = page.url
+
+    # The library's customer number and delivery location at the supplier, for the working
+    # branch the order's copies go to; a mistyped GLN is refused first.
+    page.goto(library_url("alpha", f"/inkoop/leveranciers/{supplier.pk}/"))
+    accounts = page.get_by_role("region", name="Klantnummers per vestiging")
+    accounts.get_by_label("Klantnummer").fill("BRW-KLANT-1")
+    accounts.get_by_label("Afleverlocatie (EAN/GLN)").fill("8711234500015")
+    accounts.get_by_role("button", name="Vastleggen").click()
+    expect(page.get_by_text("Afleverlocatie '8711234500015' is geen geldige GLN")).to_be_visible()
+    accounts.get_by_label("Klantnummer").fill("BRW-KLANT-1")
+    accounts.get_by_label("Afleverlocatie (EAN/GLN)").fill("8711234500014")
+    accounts.get_by_role("button", name="Vastleggen").click()
+    expect(page.get_by_text("Klantnummer vastgelegd.")).to_be_visible()
+    expect(accounts.get_by_role("table")).to_contain_text("BRW-KLANT-1")
+
+    page.goto(start)
     page.get_by_role("region", name="Inkoop").get_by_role("link", name="Bestellingen en bestellijsten").click()
 
     # A new order list for the supplier.
@@ -158,6 +176,7 @@ def test_order_send_edifact_receive_invoice_approve(page, library_url, supplier_
     text = open(download.value.path()).read()
     assert "UNH+" in text and "ORDERS:D:96A:UN:EAN008" in text and "LIN+1++9789047508670:EN'" in text
     assert "QTY+21:2'" in text and "PRI+AAE:20.00:CA'" in text and "BRWJEUGD:LFN" in text
+    assert "RFF+API:BRW-KLANT-1'" in text and "NAD+DP+8711234500014::9'" in text
     order_number = page.get_by_role("heading").first.inner_text().split()[-1]
 
     # Receive one of the two copies: an item in processing.
