@@ -35,10 +35,8 @@ from .loans import (
     ROUTE_KEEP,
     CheckinResult,
     Note,
-    _charge_fine,
     _end_loan,
-    _fine_cents,
-    _lock_payer,
+    _loan_returned,
 )
 
 ROUTE_IBL_RETURN = "ibl_return"
@@ -86,21 +84,11 @@ def checkin_ibl_copy(actor, context, *, now):
     item, branch, loan = context.item, context.branch, context.open_loan
     today = timezone.localdate(now)
     organisation = actor.organisation
-    notes, fine = [], 0
-    if loan is not None:
-        fine = _fine_cents(loan, today)
-        if fine:
-            _lock_payer(loan)
-            _charge_fine(actor, loan, returned_on=today, fine=fine)
-        loan.fine_cents = fine
-        _end_loan(organisation, loan, ending=Loan.Ending.RETURNED, branch_id=branch.pk, now=now)
-        loan.save(update_fields=["ended_at", "ending", "ended_branch_id", "fine_cents"])
-        if fine:
-            notes.append(Note("checkin.late_fine", {"fine": euro(fine)}))
-    elif item.status == ItemStatus.WITHDRAWN:
+    fine, notes = _loan_returned(actor, organisation, loan, branch, today=today, now=now)
+    if loan is None and item.status == ItemStatus.WITHDRAWN:
         code, params = interlibrary().standin_gone(item=item)
         return CheckinResult(item=item, route=ROUTE_KEEP, code=code, params=params)
-    else:
+    if loan is None:
         ready = hold_ready_for_item(item)
         if ready is not None:
             return CheckinResult(item=item, route="hold_shelf", code="route.hold_shelf", hold=ready,

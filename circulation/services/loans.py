@@ -818,26 +818,34 @@ def checkin(*, actor, barcode, now=None):
         return _library_loan_back(actor, context.open_loan, context.branch, now=now, result=result)
 
 
+def _loan_returned(actor, organisation, loan, branch, *, today, now):
+    """End an open loan (or None: nothing) as returned at `branch`, its fine charged
+    (the payer locked first, core.locks' borrower rank): (fine in cents, notes).
+    Every checkin, of our copies and of stand-ins, returns a loan this way."""
+    if loan is None:
+        return 0, []
+    notes = []
+    fine = _fine_cents(loan, today)
+    if fine:
+        _lock_payer(loan)
+        _charge_fine(actor, loan, returned_on=today, fine=fine)
+    loan.fine_cents = fine
+    _end_loan(organisation, loan, ending=Loan.Ending.RETURNED, branch_id=branch.pk, now=now)
+    loan.save(update_fields=["ended_at", "ending", "ended_branch_id", "fine_cents"])
+    if fine:
+        notes.append(Note("checkin.late_fine", {"fine": euro(fine)}))
+    return fine, notes
+
+
 def _checkin_own_copy(actor, organisation, context, *, now, today):
     """Checkin of one of our copies, locked (its desk context): the loan ended and
     the route, without interlibrary loan's last step (the caller's)."""
     from .holds import hold_receive, hold_trap, holds_expected_refresh_for_title, holds_lock_waiting
 
     branch, item = context.branch, context.item
-    notes = []
-    fine = 0
     # The item lock covers its loans: every loan write locks the item first.
     loan = context.open_loan
-    if loan is not None:
-        fine = _fine_cents(loan, today)
-        if fine:
-            _lock_payer(loan)
-            _charge_fine(actor, loan, returned_on=today, fine=fine)
-        loan.fine_cents = fine
-        _end_loan(organisation, loan, ending=Loan.Ending.RETURNED, branch_id=branch.pk, now=now)
-        loan.save(update_fields=["ended_at", "ending", "ended_branch_id", "fine_cents"])
-        if fine:
-            notes.append(Note("checkin.late_fine", {"fine": euro(fine)}))
+    fine, notes = _loan_returned(actor, organisation, loan, branch, today=today, now=now)
     # A copy reported lost that turns up: its replacement charge is reversed (its
     # payer locked now, the borrower rank, before the holds).
     found_notes = _lost_copy_found(actor, item) if loan is None and item.status == ItemStatus.MISSING else []
