@@ -5,7 +5,7 @@ dedicated benchmark database. It
 
 1. makes sure the catalogue holds at least --titles (default 1,000,000) titles:
    generated rows (source LSBBENCH) that vary the titles, makers and subjects of
-   the real MARC records in ../shared/data/marc with Dutch word lists, each with
+   the real MARC records in tests/data/marc (LSB_SHARED_DATA for a larger set) with Dutch word lists, each with
    a valid ISBN-13 (and an EAN for audiovisual material), and a small real
    MARC record as `marc`. Rows go in with COPY, in committed chunks, the search
    indexes dropped first and rebuilt after; a rerun reuses the rows it finds

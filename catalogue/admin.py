@@ -14,6 +14,7 @@ from django.urls import reverse
 from core.actors import Actor
 
 from . import services
+from .errors import render
 from .forms_marc import MarcUploadForm
 from .models import MarcImport, MarcImportProblem
 
@@ -67,11 +68,7 @@ class NationalMarcImportAdmin(admin.ModelAdmin):
 
     @admin.display(description="waarom mislukt")
     def failure(self, marc_import):
-        if marc_import.error_code:
-            from .errors import render
-
-            return render(marc_import.error_code, marc_import.error_params)
-        return marc_import.error or "—"
+        return marc_import.error_message or "—"
 
     def has_module_permission(self, request):
         return _national_cataloguer(request)
@@ -93,7 +90,8 @@ class NationalMarcImportAdmin(admin.ModelAdmin):
         library's upload, for no library."""
         if not self.has_add_permission(request):
             return TemplateResponse(request, "admin/catalogue/marc_upload.html",
-                                    {**self.admin_site.each_context(request), "refused": True}, status=403)
+                                    {**self.admin_site.each_context(request),
+                                     "refused": render("marc_import.national_only")}, status=403)
         form = MarcUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:

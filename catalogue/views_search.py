@@ -5,8 +5,7 @@ title this library's copies and the copies available elsewhere."""
 
 from django.shortcuts import render
 
-from staff.models import Role
-from staff.permissions import library_staff_required
+from staff.permissions import CATALOGUE_READER_ROLES, library_staff_required
 
 from .forms_search import TitleSearchForm
 from .selectors import holdings_summaries, title_search
@@ -14,7 +13,7 @@ from .selectors import holdings_summaries, title_search
 PAGE_SIZE = 20
 
 
-@library_staff_required(Role.COLLECTION, Role.DESK, Role.DESK_SUPERVISOR)
+@library_staff_required(*CATALOGUE_READER_ROLES)
 def search(request):
     form = TitleSearchForm(request.GET or None)
     result, holdings, page = None, {}, 1

@@ -28,21 +28,22 @@ def item_index_owners(barcode):
 
 
 def item_index_home_branch(organisation, barcode):
-    """The active branch of `organisation` where its copy with this barcode belongs
-    (the item's owning branch, read in the owner's schema), for a copy found
-    elsewhere that goes home; the library's first active branch when the item is
-    gone or its branch closed. None when the library has no copy with this barcode
-    in the index (or no active branch)."""
+    """(branch, item id): the active branch of `organisation` where its copy with
+    this barcode belongs (the item's owning branch, read in the owner's schema), for
+    a copy found elsewhere that goes home, and the copy's id there; the library's
+    first active branch when the item is gone or its branch closed. (None, None)
+    when the library has no copy with this barcode in the index; (None, item id)
+    when it has no active branch."""
     item_id = (ItemIndex.objects.filter(barcode=barcode, organisation=organisation)
                .values_list("item_id", flat=True).first())
     if item_id is None:
-        return None
+        return None, None
     branch_id = None
     if schema_exists(organisation.schema_name):
         with schema_context(organisation.schema_name):
             branch_id = Item.objects.filter(pk=item_id).values_list("owning_branch_id", flat=True).first()
     branches = Branch.objects.filter(organisation=organisation, is_active=True)
-    return branches.filter(pk=branch_id).first() or branches.order_by("name").first()
+    return branches.filter(pk=branch_id).first() or branches.order_by("name").first(), item_id
 
 
 def _no_progress(message):

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from catalogue.models import Audience
 from core.csv import csv_response
 from staff.models import Role
-from staff.permissions import actor_for_request, library_staff_required
+from staff.permissions import CATALOGUE_READER_ROLES, actor_for_request, library_staff_required
 from staff.selectors import has_role
 from staff.selectors import working_branch
 from tenants.selectors import branch_choices
@@ -34,7 +34,7 @@ from .models import CollectionKind, ItemStatus, ItemType
 collection_staff = library_staff_required(Role.COLLECTION)
 # The title and item pages are read at the desk too (find a barcode, tell a member where a
 # book is); changing titles and items stays with the collection role (_may_change).
-catalogue_readers = library_staff_required(Role.COLLECTION, Role.DESK, Role.DESK_SUPERVISOR)
+catalogue_readers = library_staff_required(*CATALOGUE_READER_ROLES)
 
 
 def _may_change(request):

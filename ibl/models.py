@@ -524,3 +524,9 @@ class Settlement(models.Model):
         constraints = [models.UniqueConstraint(fields=["request", "kind"], name="settlement_once_per_request")]
         verbose_name = _("verrekening")
         verbose_name_plural = _("verrekeningen")
+
+
+# A leg whose parcel is still on its way: a request's copy sent or coming back, or a
+# stray copy going home (the hub's expected count and the late flags ask the same).
+LEG_PARCEL_IN_TRANSPORT = (Q(request__state__in=[RequestState.SENT, RequestState.RETURNING])
+                           | Q(stray__state=StrayCopy.State.IN_TRANSIT))

@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from collection.models import Item, ItemStatus
 
-from .models import ACTIVE_STATES, ENDED_STATES, Ask, Crate, IblRequest, Leg, RequestState, Run, Scan, StrayCopy
+from .models import (
+    ACTIVE_STATES, ENDED_STATES, LEG_PARCEL_IN_TRANSPORT, Ask, Crate, IblRequest, Leg, RequestState, Run, Scan,
+)
 
 RECENT_DAYS = 30
 
@@ -134,8 +136,7 @@ def hub_overview(hub, *, today=None):
                   .annotate(count=Count("legs", filter=Q(legs__state=Leg.State.PLANNED))).order_by("code"))
     incoming = (Leg.objects.filter(to_hub=hub, state__in=[Leg.State.PLANNED, Leg.State.IN_TRANSIT],
                                    planned_arrival_on__lte=today)
-                .filter(Q(request__state__in=[RequestState.SENT, RequestState.RETURNING])
-                        | Q(stray__state=StrayCopy.State.IN_TRANSIT)).count())
+                .filter(LEG_PARCEL_IN_TRANSPORT).count())
     scans = list(Scan.objects.filter(hub=hub).select_related("request__title", "stray", "crate")
                  .order_by("-at", "-pk")[:25])
     return {"crates": crates, "incoming_today": incoming, "scans": scans}

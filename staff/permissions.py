@@ -9,6 +9,10 @@ from django.shortcuts import render
 from .models import Role
 from .selectors import has_role, works_at
 
+# Who reads the catalogue at a library (search, title and item pages): the desk looks
+# titles up too; changing them stays with the collection role.
+CATALOGUE_READER_ROLES = (Role.COLLECTION, Role.DESK, Role.DESK_SUPERVISOR)
+
 
 def library_staff_required(*roles):
     """Allow a view only to staff with one of `roles` (or any role, when none is

@@ -226,32 +226,48 @@ def hold_cancel(*, actor, hold_id, reason="", now=None):
     a copy on its way is routed as usual when it arrives."""
     actor.require_current_library()
     now = now or timezone.now()
-    with transaction.atomic():
-        # Its copy first (the item rank), then the hold with the title's waiting holds.
-        ready = Hold.objects.filter(pk=hold_id, status=HoldStatus.READY).values_list("assigned_item_id", "title_id")
-        item_id, title_id = next(iter(ready), (None, None))
-        item = lock_rows(locks.ITEM, Item.objects.filter(pk=item_id))[0] if item_id else None
-        condition = Q(pk=hold_id) | (Q(title_id=title_id, status=HoldStatus.WAITING) if item else Q(pk__in=[]))
-        locked = {row.pk: row for row in _lock_holds(Hold.objects.filter(condition))}
-        hold = locked.get(int(hold_id)) if str(hold_id).isdigit() else None
-        if hold is None:
-            raise ServiceError("hold.not_found")
-        actor.require_member(hold.member_id)
-        if not hold.is_active:
-            raise ServiceError("hold.closed")
-        was_ready = hold.status == HoldStatus.READY and item is not None and hold.assigned_item_id == item.pk
-        hold.status = HoldStatus.CANCELLED
-        hold.ended_at = now
-        hold.cancel_reason = (reason or "").strip()[:200] or "Geannuleerd"
-        hold.save(update_fields=["status", "ended_at", "cancel_reason"])
-        _event(hold, actor, f"Geannuleerd: {hold.cancel_reason}")
-        if hold.member_id is not None and not actor.is_member:
-            # Cancelled by the library (not by the member themself): they are told, with the reason.
-            _queue_notice(actor, hold, "hold_cancelled", {
-                "titels": [{**title_fields(hold.title_id), "barcode": ""}], "reden": hold.cancel_reason})
-        if was_ready:
-            _shelf_copy_free(actor, item, [row for row in locked.values() if row.pk != hold.pk], now=now)
-        holds_expected_refresh_for_title(hold.title_id, today=timezone.localdate(now), locked=was_ready)
+    for attempt in range(_CANCEL_ATTEMPTS):
+        with transaction.atomic():
+            # Its copy first (the item rank), then the hold with the title's waiting holds.
+            ready = (Hold.objects.filter(pk=hold_id, status=HoldStatus.READY)
+                     .values_list("assigned_item_id", "title_id"))
+            item_id, title_id = next(iter(ready), (None, None))
+            item = lock_rows(locks.ITEM, Item.objects.filter(pk=item_id))[0] if item_id else None
+            condition = Q(pk=hold_id) | (Q(title_id=title_id, status=HoldStatus.WAITING) if item else Q(pk__in=[]))
+            locked = {row.pk: row for row in _lock_holds(Hold.objects.filter(condition))}
+            hold = locked.get(int(hold_id)) if str(hold_id).isdigit() else None
+            if (hold is not None and hold.status == HoldStatus.READY and attempt + 1 < _CANCEL_ATTEMPTS
+                    and (item is None or hold.assigned_item_id != item.pk)):
+                # A checkin made it ready after the first read: its copy must be locked
+                # first (core.locks), so start again; nothing was written yet.
+                continue
+            return _hold_cancel_locked(actor, hold, item, locked, reason=reason, now=now)
+
+
+# A hold that turns ready between hold_cancel's first read and its lock is read again.
+_CANCEL_ATTEMPTS = 3
+
+
+def _hold_cancel_locked(actor, hold, item, locked, *, reason, now):
+    """hold_cancel's writes, with the copy (of a ready hold) and the holds locked."""
+    if hold is None:
+        raise ServiceError("hold.not_found")
+    actor.require_member(hold.member_id)
+    if not hold.is_active:
+        raise ServiceError("hold.closed")
+    was_ready = hold.status == HoldStatus.READY and item is not None and hold.assigned_item_id == item.pk
+    hold.status = HoldStatus.CANCELLED
+    hold.ended_at = now
+    hold.cancel_reason = (reason or "").strip()[:200] or "Geannuleerd"
+    hold.save(update_fields=["status", "ended_at", "cancel_reason"])
+    _event(hold, actor, f"Geannuleerd: {hold.cancel_reason}")
+    if hold.member_id is not None and not actor.is_member:
+        # Cancelled by the library (not by the member themself): they are told, with the reason.
+        _queue_notice(actor, hold, "hold_cancelled", {
+            "titels": [{**title_fields(hold.title_id), "barcode": ""}], "reden": hold.cancel_reason})
+    if was_ready:
+        _shelf_copy_free(actor, item, [row for row in locked.values() if row.pk != hold.pk], now=now)
+    holds_expected_refresh_for_title(hold.title_id, today=timezone.localdate(now), locked=was_ready)
     return hold
 
 

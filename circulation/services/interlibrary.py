@@ -23,7 +23,6 @@ from collection.models import Item, ItemStatus
 from core import locks
 from core.actors import ActorKind
 from core.errors import ServiceError
-from core.money import euro
 from members.models import Member
 from tenants.models import Branch
 
@@ -48,7 +47,7 @@ def ibl_copy_arrive(*, actor, member_id, title_id, barcode, owner_id, item_type,
     hold on it for the member, ready on this branch's hold shelf, and the member's
     hold-ready notice. Returns the CheckinResult (route.hold_shelf) for the sign.
     Staff of this library or the system (interlibrary loan's own steps)."""
-    organisation = actor.require_current_library()
+    actor.require_current_library()
     actor.require_kind(ActorKind.STAFF, ActorKind.SYSTEM)
     now = now or timezone.now()
     with transaction.atomic():

@@ -46,12 +46,11 @@ from collection.models import ItemStatus
 from collection.services import barcode_error, branch_of, item_circulation_update, item_lock
 from core import locks
 from core.actors import ActorKind
-from core.actors import ActorKind
 from core.errors import ServiceError, ServiceErrors, error_codes, message_for
 from core.locks import lock_row, lock_rows
 from core.money import euro
 from members.models import LedgerEntry, Member
-from members.selectors.ledger import charge_waived_cents, member_may_borrow
+from members.selectors.ledger import charge_waived_cents
 from members.services.ledger import ledger_charge, ledger_charge_reverse
 from staff.models import Role
 from staff.permissions import actor_has_role, require_role

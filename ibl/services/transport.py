@@ -36,8 +36,10 @@ from django_tenants.utils import get_public_schema_name
 from core import locks
 from core.errors import ServiceError
 
-from ..models import (MOVING_STATES, Crate, IblEvent, IblRequest, Leg, RequestState, Run, RunKind, Scan, StrayCopy,
-                      VanRoute)
+from ..models import (
+    LEG_PARCEL_IN_TRANSPORT, MOVING_STATES, Crate, IblEvent, IblRequest, Leg, RequestState, Run, RunKind, Scan,
+    StrayCopy, VanRoute,
+)
 from ..planning import DAY, Planner, next_working_day
 from .common import event, lock_request
 
@@ -430,8 +432,12 @@ def _lock_open_stray(barcode):
     found = _open_strays(barcode).order_by("-pk").values_list("pk", flat=True).first()
     if found is None:
         return None
+    return _lock_stray(found)
+
+
+def _lock_stray(pk):
     return (StrayCopy.objects.select_for_update(of=("self",)).select_related("owner", "to_branch__organisation")
-            .get(pk=found))
+            .get(pk=pk))
 
 
 def stray_home(*, actor, hub, owner, barcode, now):
@@ -441,10 +447,9 @@ def stray_home(*, actor, hub, owner, barcode, now):
     from this hub (sorted into a crate by the caller). Returns the stray copy."""
     from collection.item_index import item_index_home_branch
 
-    branch = item_index_home_branch(owner, barcode)
+    branch, item_id = item_index_home_branch(owner, barcode)
     if branch is None:
         raise ServiceError("ibl.scan_no_home", parcel=barcode, library=owner.name)
-    item_id = _owner_item_id(owner, barcode)
     planned = Planner().from_hub(hub_id=hub.pk, to_branch_id=branch.pk, start=timezone.localdate(now))
     try:
         with transaction.atomic():
@@ -457,8 +462,7 @@ def stray_home(*, actor, hub, owner, barcode, now):
         if stray is None:
             raise
         return stray
-    return (StrayCopy.objects.select_for_update(of=("self",)).select_related("owner", "to_branch__organisation")
-            .get(pk=stray.pk))
+    return _lock_stray(stray.pk)
 
 
 def stray_back_home(*, actor, barcode, branch, now):
@@ -481,12 +485,6 @@ def stray_back_home(*, actor, barcode, branch, now):
     stray.save(update_fields=["state", "home_at"])
     _record_scan(branch=branch, code=barcode, outcome="ibl.note_stray_arrived", stray=stray, actor=actor)
     return [("ibl.note_stray_arrived", {"hub": stray.found_hub.name})]
-
-
-def _owner_item_id(owner, barcode):
-    from tenants.models import ItemIndex
-
-    return ItemIndex.objects.filter(barcode=barcode, organisation=owner).values_list("item_id", flat=True).first()
 
 
 def _reroute(parcel, legs, current, *, hub, actor, now):
@@ -611,8 +609,7 @@ def legs_flag_late(*, today=None):
     late (late_since: the first day they are late). Returns how many are newly late."""
     today = today or timezone.localdate()
     return (Leg.objects.filter(state__in=OPEN_LEG_STATES, planned_arrival_on__lt=today, late_since__isnull=True)
-            .filter(Q(request__state__in=[RequestState.SENT, RequestState.RETURNING])
-                    | Q(stray__state=StrayCopy.State.IN_TRANSIT)).update(late_since=today))
+            .filter(LEG_PARCEL_IN_TRANSPORT).update(late_since=today))
 
 
 def manifest_of(run):

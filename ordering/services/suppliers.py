@@ -5,6 +5,7 @@ import re
 from django.db import IntegrityError, transaction
 
 from collection.services import branch_of
+from catalogue.normalise import ean13_valid
 from core.errors import ServiceError, ServiceErrors
 
 from ..models import EdiIdQualifier, Supplier, SupplierAccount
@@ -77,12 +78,6 @@ def supplier_save(*, actor, supplier_id=None, code, name, contact_name="", email
         raise ServiceError("supplier.code_taken", field="code", value=code) from None
 
 
-def _gln_ok(code):
-    """GS1 check digit of a 13-digit GLN/EAN: weights 1,3 from the left, total a multiple of 10."""
-    return bool(re.fullmatch(r"[0-9]{13}", code)) and sum(
-        int(digit) * (3 if position % 2 else 1) for position, digit in enumerate(code)) % 10 == 0
-
-
 def _san_ok(code):
     """ISO 10449 SAN: six digits and a mod-11 check character (X for 10), weights 7..2."""
     if not re.fullmatch(r"[0-9]{6}[0-9X]", code):
@@ -94,7 +89,8 @@ def _san_ok(code):
 def _check_location(code, qualifier):
     """A delivery location goes out as NAD+DP with the supplier's kind of code, so it must
     be a valid code of that kind: a mistyped digit would send the books elsewhere."""
-    if qualifier == EdiIdQualifier.EAN and not _gln_ok(code):
+    # A GLN has an EAN-13's check digit (ASCII digits only: str.isdigit() takes others too).
+    if qualifier == EdiIdQualifier.EAN and not (re.fullmatch(r"[0-9]{13}", code) and ean13_valid(code)):
         raise ServiceError("supplier.delivery_location_invalid", field="delivery_location", value=code, kind="GLN")
     if qualifier == EdiIdQualifier.SAN and not _san_ok(code):
         raise ServiceError("supplier.delivery_location_invalid", field="delivery_location", value=code, kind="SAN")

@@ -218,6 +218,14 @@ def upload(name, data, mime):
     return {"name": name, "mimeType": mime, "buffer": data}
 
 
+def read_supplier_list(page, file, fund_label):
+    """Upload a supplier's title list (CSV or MARC) into the open order list."""
+    supplier_list = page.get_by_role("region", name="Titellijst van de leverancier")
+    supplier_list.get_by_label("Bestand").set_input_files(file)
+    supplier_list.get_by_label("Fonds").select_option(label=fund_label)
+    supplier_list.get_by_role("button", name="Titellijst inlezen").click()
+
+
 def test_order_list_from_supplier_lists_and_suggestions_order_response_and_invoic(
         page, library_url, supplier_and_fund, waiting_readers):
     supplier, _fund, _title = supplier_and_fund
@@ -235,10 +243,7 @@ def test_order_list_from_supplier_lists_and_suggestions_order_response_and_invoi
     nav = page.get_by_role("navigation", name="Inkoop")
 
     # The supplier's CSV list: a title new to the catalogue (3 copies at 20,00), a broken row.
-    supplier_list = page.get_by_role("region", name="Titellijst van de leverancier")
-    supplier_list.get_by_label("Bestand").set_input_files(upload(LIST_FILES[0], SUPPLIER_CSV.encode(), "text/csv"))
-    supplier_list.get_by_label("Fonds").select_option(label=fund_label)
-    supplier_list.get_by_role("button", name="Titellijst inlezen").click()
+    read_supplier_list(page, upload(LIST_FILES[0], SUPPLIER_CSV.encode(), "text/csv"), fund_label)
     expect(page.locator(".messages")).to_contain_text(
         "Titellijst: 1 regels toegevoegd, 1 nieuwe titels in de catalogus, 1 regels met een probleem.")
     expect(page.get_by_test_id("list-problems")).to_have_text("Regel 3: '12345' is geen geldig ISBN.")
@@ -263,10 +268,7 @@ def test_order_list_from_supplier_lists_and_suggestions_order_response_and_invoi
     record = marc_record(title="Max Havelaar", author="Multatuli", isbn="9789045117270", control_number="BRW0003",
                          source="BRWLEV")
     record["020"].add_subfield("c", "EUR 12,50")
-    supplier_list = page.get_by_role("region", name="Titellijst van de leverancier")
-    supplier_list.get_by_label("Bestand").set_input_files(upload(LIST_FILES[1], record.as_marc(), "application/marc"))
-    supplier_list.get_by_label("Fonds").select_option(label=fund_label)
-    supplier_list.get_by_role("button", name="Titellijst inlezen").click()
+    read_supplier_list(page, upload(LIST_FILES[1], record.as_marc(), "application/marc"), fund_label)
     expect(page.locator(".messages")).to_contain_text(
         "Titellijst: 1 regels toegevoegd, 1 nieuwe titels in de catalogus, 0 regels met een probleem.")
     expect(page.get_by_test_id("line-3")).to_contain_text("Max Havelaar")

@@ -11,6 +11,7 @@ checksum itself (the package's own check always passes).
 """
 
 import datetime
+from contextlib import contextmanager
 import itertools
 import re
 import tempfile
@@ -169,16 +170,24 @@ def world(django_db_setup, django_db_blocker):
             on_own_connection(lambda: _remove(data))
 
 
-@pytest.fixture(scope="module")
-def sip2_server(django_db_setup, django_db_blocker):
-    """The real SIP2 server on a free port of 127.0.0.1, in a thread of this process."""
+@contextmanager
+def running_sip2_server(django_db_blocker, *, threads=4, idle_timeout=20, login_timeout=3, message_timeout=2):
+    """The real SIP2 server on a free port of 127.0.0.1, in a thread of this process,
+    stopped when the block ends."""
     with django_db_blocker.unblock():
-        server = ServerThread(host="127.0.0.1", port=0, threads=4, idle_timeout=20, login_timeout=3,
-                              message_timeout=2).start()
+        server = ServerThread(host="127.0.0.1", port=0, threads=threads, idle_timeout=idle_timeout,
+                              login_timeout=login_timeout, message_timeout=message_timeout).start()
         try:
             yield server
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="module")
+def sip2_server(django_db_setup, django_db_blocker):
+    """The real SIP2 server on a free port of 127.0.0.1, in a thread of this process."""
+    with running_sip2_server(django_db_blocker) as server:
+        yield server
 
 
 # --- a machine: the sip2 package's client, checksums verified here ------------------------------

@@ -18,10 +18,9 @@ from circulation.services.loans import checkin, checkout
 from core.actors import Actor
 from members.models import LedgerEntry
 from members.services.ledger import ledger_charge
-from selfservice.sip2.server import ServerThread
 from tests.concurrency import on_own_connection
 
-from .conftest import PIN, Machine, fields_of
+from .conftest import PIN, Machine, fields_of, running_sip2_server
 
 pytestmark = pytest.mark.django_db
 
@@ -285,13 +284,8 @@ def test_patron_information_fine_items(world, lent, machine_for):
 def short_idle_server(django_db_blocker):
     """A server of its own whose logged-in connections time out after 4 s of silence
     and whose login timeout (1.5 s) is shorter still."""
-    with django_db_blocker.unblock():
-        server = ServerThread(host="127.0.0.1", port=0, threads=2, idle_timeout=4, login_timeout=1.5,
-                              message_timeout=2).start()
-        try:
-            yield server
-        finally:
-            server.stop()
+    with running_sip2_server(django_db_blocker, threads=2, idle_timeout=4, login_timeout=1.5) as server:
+        yield server
 
 
 def test_idle_timeout_after_login(world, short_idle_server):
